@@ -1,0 +1,121 @@
+//! The one error type of the EM machinery, shared by every model built on it.
+//!
+//! Variants name *which* input was wrong (row, column, component, parameter) so that a
+//! caller can act on the message without a debugger.
+
+use thiserror::Error;
+
+/// Everything that can go wrong when fitting or evaluating a latent-variable model.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum EmError {
+    /// The data set has no observations.
+    #[error("the data set is empty: at least one observation is needed")]
+    EmptyData,
+
+    /// A value that must be finite is NaN or ±∞.
+    #[error("non-finite value {value} at row {row}, column {column}")]
+    NonFinite {
+        /// Zero-based observation index.
+        row: usize,
+        /// Zero-based feature index.
+        column: usize,
+        /// The offending value (NaN, inf or -inf).
+        value: f64,
+    },
+
+    /// An observation is outside the model's support or otherwise unusable.
+    #[error("invalid observation at row {row}{}: {reason}", column.map(|c| format!(", column {c}")).unwrap_or_default())]
+    InvalidInput {
+        /// Zero-based observation index.
+        row: usize,
+        /// Zero-based feature index, when the problem is one value.
+        column: Option<usize>,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The data has a different number of features than the model.
+    #[error("dimension mismatch: the model has {expected} features, the data has {found}")]
+    DimensionMismatch {
+        /// Features the model was fitted on.
+        expected: usize,
+        /// Features in the data given now.
+        found: usize,
+    },
+
+    /// Fewer observations than the model needs (e.g. fewer rows than components).
+    #[error(
+        "too few observations: {n_obs} observation(s) cannot support {n_components} components; lower the number of components or add data"
+    )]
+    TooFewObservations {
+        /// Observations in the data.
+        n_obs: usize,
+        /// Components asked for.
+        n_components: usize,
+    },
+
+    /// A covariance matrix lost positive definiteness (Cholesky failed).
+    #[error(
+        "covariance of component {component} is not positive definite ({detail}); increase reg_covar, lower the number of components, or check for duplicate points and constant features"
+    )]
+    NotPositiveDefinite {
+        /// Zero-based component index (for a tied covariance: 0).
+        component: usize,
+        /// Where it happened (the M-step, user-given parameters …).
+        detail: String,
+    },
+
+    /// A component received (numerically) no responsibility, so its parameters are undefined.
+    #[error(
+        "component {component} is empty (total responsibility {weight:e}); lower the number of components or use a different initialisation"
+    )]
+    EmptyComponent {
+        /// Zero-based component index.
+        component: usize,
+        /// Its summed responsibility.
+        weight: f64,
+    },
+
+    /// A hyper-parameter or user-given parameter is out of range or has the wrong shape.
+    #[error("invalid parameter `{name}`: {reason}")]
+    InvalidParameter {
+        /// The parameter's name as the API spells it.
+        name: &'static str,
+        /// What is wrong and what is allowed.
+        reason: String,
+    },
+
+    /// The objective became NaN or infinite during a fit.
+    #[error("the objective became non-finite ({value}) at iteration {iteration}")]
+    NonFiniteObjective {
+        /// Iteration at which it happened (0 = at the initial parameters).
+        iteration: usize,
+        /// The value computed.
+        value: f64,
+    },
+
+    /// The worker thread pool could not be built.
+    #[error("could not build a thread pool with {threads} threads: {reason}")]
+    ThreadPool {
+        /// Threads asked for.
+        threads: usize,
+        /// The reason rayon gave.
+        reason: String,
+    },
+}
+
+/// Returns the first NaN/∞ in a row-major sequence of `n_cols`-wide rows as an error.
+///
+/// Every model validates its input with this before the first E-step, so that a bad value is
+/// reported by position rather than surfacing later as a NaN objective.
+pub fn check_finite<'a>(
+    values: impl IntoIterator<Item = (usize, usize, &'a f64)>,
+) -> Result<(), EmError> {
+    for (row, column, &value) in values {
+        if !value.is_finite() {
+            return Err(EmError::NonFinite { row, column, value });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,223 @@
+//! Fitting a Gaussian mixture: options (scikit-learn's, with the same defaults), validation
+//! once at the boundary, and the em-core driver for the loop, restarts and threads.
+
+use em_core::{Em, EmError, Fitted, Observer, Silent, StdRng};
+use nalgebra::DMatrix;
+
+use crate::covariance::CovarianceType;
+use crate::init::{Init, InitContext};
+use crate::mixture::GaussianMixture;
+use crate::prior::Prior;
+use crate::validate::{check_data, check_sample_weights};
+use crate::weighted::SampleWeighted;
+
+/// Which prior, if any, the M-step uses.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum PriorChoice {
+    /// Maximum likelihood (the default).
+    #[default]
+    None,
+    /// [`Prior::mclust_default`] computed from the data being fitted.
+    MclustDefault,
+    /// This prior.
+    Given(Prior),
+}
+
+/// Options of a Gaussian-mixture fit; [`fit`](Self::fit) validates them and the data.
+///
+/// ```
+/// use gmm::{CovarianceType, GaussianMixture};
+/// use nalgebra::DMatrix;
+///
+/// // Two clusters in 2-D.
+/// let x = DMatrix::from_fn(200, 2, |i, j| if i < 100 { 0.0 } else { 8.0 } + ((i * 7 + j * 3) % 11) as f64 / 11.0);
+/// let fit = GaussianMixture::builder(2)
+///     .covariance_type(CovarianceType::Diag)
+///     .n_init(3)
+///     .seed(1)
+///     .fit(&x)?;
+/// assert!(fit.report.converged);
+/// let labels = fit.model.predict(&x)?;
+/// assert_ne!(labels[0], labels[199]);
+/// # Ok::<(), em_core::EmError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct GaussianMixtureBuilder {
+    n_components: usize,
+    covariance_type: CovarianceType,
+    reg_covar: f64,
+    init: Init,
+    prior: PriorChoice,
+    em: Em,
+}
+
+impl GaussianMixture {
+    /// Options for fitting a mixture of `n_components` Gaussians, with scikit-learn's
+    /// defaults: full covariances, `reg_covar = 1e-6`, k-means initialisation, `tol = 1e-3`
+    /// on the per-row log-likelihood, `max_iter = 100`, `n_init = 1`, seed 0.
+    pub fn builder(n_components: usize) -> GaussianMixtureBuilder {
+        GaussianMixtureBuilder {
+            n_components,
+            covariance_type: CovarianceType::Full,
+            reg_covar: 1e-6,
+            init: Init::KMeans,
+            prior: PriorChoice::None,
+            em: Em::new(),
+        }
+    }
+}
+
+impl GaussianMixtureBuilder {
+    /// The covariance structure (default `full`).
+    pub fn covariance_type(mut self, covariance_type: CovarianceType) -> Self {
+        self.covariance_type = covariance_type;
+        self
+    }
+
+    /// The ridge added to the variances after each M-step (default 1e-6; ≥ 0). A numerical
+    /// safeguard, not a prior: see [`GaussianMixture::with_reg_covar`].
+    pub fn reg_covar(mut self, reg_covar: f64) -> Self {
+        self.reg_covar = reg_covar;
+        self
+    }
+
+    /// How to choose starting parameters (default k-means).
+    pub fn init(mut self, init: Init) -> Self {
+        self.init = init;
+        self
+    }
+
+    /// Continue from a fitted (or hand-made) model: scikit-learn's `warm_start`.
+    pub fn warm_start(self, model: GaussianMixture) -> Self {
+        self.init(Init::Given(model))
+    }
+
+    /// Fit by MAP-EM with this conjugate prior.
+    pub fn prior(mut self, prior: Prior) -> Self {
+        self.prior = PriorChoice::Given(prior);
+        self
+    }
+
+    /// Fit by MAP-EM with the data-dependent default prior of [`Prior::mclust_default`].
+    pub fn default_prior(mut self) -> Self {
+        self.prior = PriorChoice::MclustDefault;
+        self
+    }
+
+    /// Convergence threshold on the change of the mean per-row objective (default 1e-3).
+    pub fn tol(mut self, tol: f64) -> Self {
+        self.em = self.em.tol(tol);
+        self
+    }
+
+    /// Maximum EM iterations per restart (default 100).
+    pub fn max_iter(mut self, max_iter: usize) -> Self {
+        self.em = self.em.max_iter(max_iter);
+        self
+    }
+
+    /// Number of restarts; the highest final objective wins (default 1).
+    pub fn n_init(mut self, n_init: usize) -> Self {
+        self.em = self.em.n_init(n_init);
+        self
+    }
+
+    /// Seed of the restarts' random generators (default 0).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.em = self.em.seed(seed);
+        self
+    }
+
+    /// E-step worker threads (default: rayon's global pool). Results do not depend on it.
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.em = self.em.threads(threads);
+        self
+    }
+
+    /// Rows per E-step batch (default [`em_core::DEFAULT_CHUNK_SIZE`]).
+    pub fn chunk_size(mut self, chunk_size: usize) -> Self {
+        self.em = self.em.chunk_size(chunk_size);
+        self
+    }
+
+    /// The EM driver these options configure.
+    pub fn em(&self) -> &Em {
+        &self.em
+    }
+
+    /// Fits the mixture to `x` (one observation per row).
+    pub fn fit(&self, x: &DMatrix<f64>) -> Result<Fitted<GaussianMixture>, EmError> {
+        self.fit_observed(x, None, &mut Silent)
+    }
+
+    /// Fits with one non-negative weight per row: the objective is Σ_i w_i log p(x_i).
+    pub fn fit_weighted(
+        &self,
+        x: &DMatrix<f64>,
+        sample_weight: &[f64],
+    ) -> Result<Fitted<GaussianMixture>, EmError> {
+        self.fit_observed(x, Some(sample_weight), &mut Silent)
+    }
+
+    /// The general fit: optional sample weights and an observer that sees every iteration.
+    pub fn fit_observed(
+        &self,
+        x: &DMatrix<f64>,
+        sample_weight: Option<&[f64]>,
+        observer: &mut dyn Observer,
+    ) -> Result<Fitted<GaussianMixture>, EmError> {
+        let k = self.n_components;
+        if k == 0 {
+            return Err(EmError::InvalidParameter {
+                name: "n_components",
+                reason: "must be at least 1".into(),
+            });
+        }
+        check_data(x, None)?;
+        if x.nrows() < k {
+            return Err(EmError::TooFewObservations {
+                n_obs: x.nrows(),
+                n_components: k,
+            });
+        }
+        if let Some(w) = sample_weight {
+            check_sample_weights(w, x.nrows())?;
+        }
+        if !(self.reg_covar >= 0.0 && self.reg_covar.is_finite()) {
+            return Err(EmError::InvalidParameter {
+                name: "reg_covar",
+                reason: format!("must be finite and ≥ 0, got {}", self.reg_covar),
+            });
+        }
+        self.em.validate()?;
+        let prior = match &self.prior {
+            PriorChoice::None => None,
+            PriorChoice::MclustDefault => Some(Prior::mclust_default(x, k)?),
+            PriorChoice::Given(p) => {
+                p.validate(x.ncols())?;
+                Some(p.clone())
+            }
+        };
+        let ctx = InitContext {
+            n_components: k,
+            covariance_type: self.covariance_type,
+            reg_covar: self.reg_covar,
+            prior: prior.as_ref(),
+            sample_weight,
+            chunk_size: self.em.options().chunk_size,
+        };
+        let init = |x: &DMatrix<f64>, rng: &mut StdRng| {
+            Ok(SampleWeighted {
+                model: self.init.start(x, &ctx, rng)?,
+                sample_weight,
+            })
+        };
+        let fitted = self.em.fit_restarts_observed(&init, x, observer)?;
+        Ok(Fitted {
+            model: fitted.model.model,
+            report: fitted.report,
+            best_restart: fitted.best_restart,
+            restarts: fitted.restarts,
+        })
+    }
+}

@@ -1,0 +1,155 @@
+//! The M-step: parameters from statistics, by maximum likelihood or (with a [`Prior`]) by
+//! maximum a posteriori, followed by scikit-learn's `reg_covar` ridge.
+
+use em_core::EmError;
+use nalgebra::{DMatrix, DVector};
+
+use crate::covariance::{CovarianceType, Covariances};
+use crate::prior::Prior;
+use crate::stats::{GaussianStats, Scatter};
+
+/// New weights, means and covariances.
+pub(crate) struct Maximised {
+    pub weights: DVector<f64>,
+    pub means: DMatrix<f64>,
+    pub covariances: Covariances,
+}
+
+/// argmax over (π, μ, Σ) of E_q[log p(x, z | θ)] + log p(θ) for the statistics of q, then
+/// `reg_covar` added to every variance. With `reg_covar = 0` this is the exact maximiser.
+pub(crate) fn maximise(
+    stats: &GaussianStats,
+    covariance_type: CovarianceType,
+    reg_covar: f64,
+    prior: Option<&Prior>,
+) -> Result<Maximised, EmError> {
+    let k_count = stats.n_components();
+    let d = stats.n_features();
+    let df = d as f64;
+    let total = stats.total();
+    let alpha = prior.map_or(1.0, |p| p.weight_concentration);
+    let weight_total = total + k_count as f64 * (alpha - 1.0);
+    let mut weights = DVector::zeros(k_count);
+    for k in 0..k_count {
+        let w = (stats.n[k] + alpha - 1.0) / weight_total;
+        if !(w > 0.0 && w.is_finite()) {
+            return Err(EmError::EmptyComponent {
+                component: k,
+                weight: stats.n[k],
+            });
+        }
+        weights[k] = w;
+    }
+    // Means: the weighted means, pulled towards μ₀ by κ under a prior.
+    let mut means = stats.means.clone();
+    // Shrinkage weight n κ / (n + κ) of the (m − μ₀) outer product in the scatter.
+    let mut shrink = vec![0.0; k_count];
+    if let Some(p) = prior {
+        let kappa = p.mean_precision;
+        for k in 0..k_count {
+            let n = stats.n[k];
+            for j in 0..d {
+                means[(k, j)] = (n * stats.means[(k, j)] + kappa * p.mean[j]) / (n + kappa);
+            }
+            shrink[k] = n * kappa / (n + kappa);
+        }
+    }
+    let offset = |k: usize| -> DVector<f64> {
+        match prior {
+            Some(p) => DVector::from_fn(d, |j, _| stats.means[(k, j)] - p.mean[j]),
+            None => DVector::zeros(d),
+        }
+    };
+    // The scatter of component k about its new mean, plus the prior's scale contribution
+    // (not yet divided): Ψ + M2_k + s_k δδᵀ, or M2_k without a prior.
+    let full_scatter = |k: usize| -> DMatrix<f64> {
+        let m2 = match &stats.scatter {
+            Scatter::Full(m) => m[k].clone(),
+            Scatter::Diag(m) => DMatrix::from_diagonal(&m.row(k).transpose()),
+        };
+        match prior {
+            Some(p) => {
+                let delta = offset(k);
+                &p.scale + m2 + &delta * delta.transpose() * shrink[k]
+            }
+            None => m2,
+        }
+    };
+    let ridge = |mut m: DMatrix<f64>| {
+        for j in 0..d {
+            m[(j, j)] += reg_covar;
+        }
+        m
+    };
+    let nu = prior.map_or(0.0, |p| p.dof);
+    let covariances = match covariance_type {
+        CovarianceType::Full => Covariances::Full(
+            (0..k_count)
+                .map(|k| {
+                    let denom = match prior {
+                        Some(_) => stats.n[k] + nu + df + 2.0,
+                        None => stats.n[k],
+                    };
+                    ridge(full_scatter(k) / denom)
+                })
+                .collect(),
+        ),
+        CovarianceType::Tied => {
+            let mut sum = DMatrix::zeros(d, d);
+            for k in 0..k_count {
+                let m2 = match &stats.scatter {
+                    Scatter::Full(m) => m[k].clone(),
+                    Scatter::Diag(m) => DMatrix::from_diagonal(&m.row(k).transpose()),
+                };
+                sum += m2;
+                if prior.is_some() {
+                    let delta = offset(k);
+                    sum += &delta * delta.transpose() * shrink[k];
+                }
+            }
+            let denom = match prior {
+                Some(p) => {
+                    sum += &p.scale;
+                    total + k_count as f64 + nu + df + 1.0
+                }
+                None => total,
+            };
+            Covariances::Tied(ridge(sum / denom))
+        }
+        CovarianceType::Diag => {
+            let mut var = DMatrix::zeros(k_count, d);
+            for k in 0..k_count {
+                let m2 = stats.scatter_diagonal(k);
+                let delta = offset(k);
+                for j in 0..d {
+                    var[(k, j)] = match prior {
+                        Some(p) => {
+                            (p.scale[(j, j)] + m2[j] + shrink[k] * delta[j] * delta[j])
+                                / (stats.n[k] + nu + 3.0)
+                        }
+                        None => m2[j] / stats.n[k],
+                    } + reg_covar;
+                }
+            }
+            Covariances::Diag(var)
+        }
+        CovarianceType::Spherical => {
+            let var = DVector::from_fn(k_count, |k, _| {
+                let trace = stats.scatter_diagonal(k).sum();
+                (match prior {
+                    Some(p) => {
+                        (p.scale.trace() / df + trace + shrink[k] * offset(k).norm_squared())
+                            / (stats.n[k] * df + df + nu + 2.0)
+                    }
+                    None => trace / (stats.n[k] * df),
+                }) + reg_covar
+            });
+            Covariances::Spherical(var)
+        }
+    };
+    Ok(Maximised {
+        weights,
+        means,
+        covariances,
+    })
+}
