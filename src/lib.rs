@@ -12,3 +12,8 @@
 pub use em_core as core;
 pub use em_core::{EStep, Em, EmError, FitReport, Fitted, LatentModel, Statistics};
 pub use gmm;
+
+/// The README's code blocks, compiled and run as doctests so the README cannot drift.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -34,6 +34,7 @@ mod mixture;
 mod mstep;
 mod prior;
 mod stats;
+mod two_component;
 mod validate;
 mod weighted;
 
@@ -44,4 +45,5 @@ pub use init::Init;
 pub use mixture::GaussianMixture;
 pub use prior::Prior;
 pub use stats::{GaussianStats, Scatter};
+pub use two_component::TwoComponentMixture;
 pub use weighted::SampleWeighted;
