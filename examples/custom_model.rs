@@ -49,10 +49,10 @@ impl LatentModel for GeometricMixture {
             let max = lj.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let lse = max + lj.iter().map(|l| (l - max).exp()).sum::<f64>().ln();
             log_likelihood += lse;
-            for k in 0..k_count {
-                let g = (lj[k] - lse).exp();
+            for (k, &l) in lj.iter().enumerate() {
+                let g = (l - lse).exp();
                 if g > 0.0 {
-                    entropy -= g * (lj[k] - lse);
+                    entropy -= g * (l - lse);
                 }
                 st.n[k] += g;
                 st.s[k] += g * y;

@@ -89,7 +89,7 @@ impl GaussianMixtureBuilder {
 
     /// Continue from a fitted (or hand-made) model: scikit-learn's `warm_start`.
     pub fn warm_start(self, model: GaussianMixture) -> Self {
-        self.init(Init::Given(model))
+        self.init(Init::Given(Box::new(model)))
     }
 
     /// Fit by MAP-EM with this conjugate prior.

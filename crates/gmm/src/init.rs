@@ -32,7 +32,7 @@ pub enum Init {
     /// start at `reg_covar`).
     RandomFromData,
     /// Start from these parameters (warm start); their shape must match the fit's.
-    Given(GaussianMixture),
+    Given(Box<GaussianMixture>),
 }
 
 /// What the initialiser needs to know about the fit.
@@ -72,7 +72,7 @@ impl Init {
                         ),
                     });
                 }
-                m.clone()
+                (**m).clone()
             }
             Init::KMeans => {
                 let labels = KMeans::new(k).n_init(1).fit(x, rng)?.labels;

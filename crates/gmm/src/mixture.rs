@@ -547,7 +547,7 @@ fn check_symmetric(m: &DMatrix<f64>, component: usize) -> Result<(), EmError> {
     for i in 0..m.nrows() {
         for j in 0..i {
             let (a, b) = (m[(i, j)], m[(j, i)]);
-            if !((a - b).abs() <= 1e-10 * scale) {
+            if (a - b).abs() > 1e-10 * scale || (a - b).is_nan() {
                 return Err(EmError::NotPositiveDefinite {
                     component,
                     detail: format!(

@@ -1,41 +1,30 @@
 use gmm::*;
 use nalgebra::{DMatrix, DVector, dmatrix, dvector};
-#[test]
-fn explore() {
-    let m = GaussianMixture::new(
-        dvector![0.4, 0.6],
-        dmatrix![0.0, 1.0; 2.0, 3.0],
-        Covariances::Full(vec![DMatrix::identity(2, 2), dmatrix![2.0, 0.5; 0.5, 1.0]]),
-    )
-    .unwrap();
-    println!("{}", serde_json::to_string(&m).unwrap());
-    let m = GaussianMixture::new(
-        dvector![0.4, 0.6],
-        dmatrix![0.0, 1.0; 2.0, 3.0],
-        Covariances::Diag(dmatrix![1.0, 2.0; 3.0, 4.0]),
-    )
-    .unwrap();
-    println!("{}", serde_json::to_string(&m).unwrap());
-    let r = GaussianMixture::from_precisions(
-        dvector![0.4, 0.6],
-        dmatrix![0.0, 1.0; 2.0, 3.0],
-        Covariances::Full(vec![DMatrix::identity(3, 3), DMatrix::identity(3, 3)]),
-    );
-    println!("{r:?}");
-}
+use rand::SeedableRng;
 #[test]
 fn explore2() {
-    let r = std::panic::catch_unwind(|| {
-        GaussianMixture::from_precisions(
-            dvector![0.4, 0.6],
-            dmatrix![0.0, 1.0; 2.0, 3.0],
-            Covariances::Full(vec![DMatrix::identity(2, 3), DMatrix::identity(2, 3)]),
-        )
-    });
-    println!("{r:?}");
-    let bad: Result<GaussianMixture, _> = serde_json::from_str(
-        r#"{"weights":[[0.4,0.6],2,1],"means":[[0.0,2.0,1.0],2,2],"covariances":{"diag":[[1.0,3.0,2.0],2,3]},"reg_covar":0.0,"prior":null}"#,
-    );
-    println!("{bad:?}");
+    let bad: Result<GaussianMixture, _> = serde_json::from_str(r#"{"weights":[[0.4,0.6],2,null],"means":[[0.0,2.0,1.0],2,2],"covariances":{"diag":[[1.0,3.0,2.0,4.0],2,2]},"reg_covar":0.0,"prior":null}"#);
+    println!("A {bad:?}");
+    let bad: Result<GaussianMixture, _> = serde_json::from_str(r#"{"weights":[[-0.4,1.4],2,null],"means":[[0.0,2.0,1.0,3.0],2,2],"covariances":{"diag":[[1.0,3.0,2.0,4.0],2,2]},"reg_covar":0.0,"prior":null}"#);
+    println!("B {bad:?}");
+    // duplicate points
+    let x = DMatrix::from_element(50, 2, 3.0);
+    for init in [Init::KMeans, Init::RandomResponsibilities, Init::RandomFromData, Init::KMeansPlusPlus] {
+        let r = GaussianMixture::builder(2).init(init.clone()).fit(&x);
+        println!("dup {init:?}: {:?}", r.map(|f| (f.model.clone(), f.report.iterations)));
+    }
+    // constant feature
+    let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+    let truth = GaussianMixture::new(dvector![0.5,0.5], dmatrix![0.0, 5.0; 6.0, 5.0], Covariances::Diag(dmatrix![1.0, 1.0; 1.0, 1.0])).unwrap();
+    let (mut x, _) = truth.sample(200, &mut rng);
+    for i in 0..200 { x[(i,1)] = 5.0; }
+    for t in CovarianceType::ALL {
+        for reg in [1e-6, 0.0] {
+            let r = GaussianMixture::builder(2).covariance_type(t).reg_covar(reg).fit(&x);
+            println!("const {t} {reg}: {:?}", r.map(|f| f.model.covariances().clone()));
+        }
+    }
+    let p = Prior { weight_concentration: 1.0, mean: dvector![0.0, 0.0], mean_precision: 0.1, dof: 4.0, scale: dmatrix![1.0, 0.5; -0.3, 1.0] };
+    println!("asym prior validate {:?}", p.validate(2));
     let _ = DVector::<f64>::zeros(1);
 }

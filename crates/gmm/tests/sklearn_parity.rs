@@ -110,7 +110,7 @@ fn matches_scikit_learn_after_1_5_and_50_iterations() {
                 "means",
                 rel_diff(
                     model.means().transpose().as_slice(),
-                    &matrix(&want["means"]).transpose().as_slice(),
+                    matrix(&want["means"]).transpose().as_slice(),
                 ),
             ),
             (

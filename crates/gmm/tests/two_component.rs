@@ -69,8 +69,8 @@ fn hard_rule_assigns_one_exactly_when_gamma_reaches_one_half() {
     assert!(gamma[0] < 0.5 && gamma[2] > 0.5);
     assert!((gamma[1] - 0.5).abs() < 1e-15);
     let z = m.classify(&x).unwrap();
-    assert_eq!(z[0], false);
-    assert_eq!(z[2], true);
+    assert!(!z[0]);
+    assert!(z[2]);
     assert_eq!(z[1], gamma[1] >= 0.5);
 }
 
