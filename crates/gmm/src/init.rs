@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::covariance::CovarianceType;
 use crate::kernel;
-use crate::kmeans::{KMeans, kmeans_plus_plus};
+use crate::kmeans::{KMeans, kmeans_plus_plus, nearest_centre};
 use crate::mixture::GaussianMixture;
 use crate::mstep::maximise;
 use crate::prior::Prior;
@@ -80,7 +80,7 @@ impl Init {
             }
             Init::KMeansPlusPlus => {
                 let centres = kmeans_plus_plus(x, k, rng)?;
-                let labels = nearest(x, &centres);
+                let labels = nearest_centre(x, &centres)?;
                 from_responsibilities(x, ctx, |i, gamma| gamma[labels[i]] = 1.0)?
             }
             Init::RandomResponsibilities => {
@@ -164,22 +164,4 @@ fn replicate(cov: crate::Covariances, k: usize) -> crate::Covariances {
         C::Spherical(v) => C::Spherical(DVector::from_element(k, v[0])),
         C::Tied(c) => C::Tied(c),
     }
-}
-
-/// Index of the nearest centre (squared Euclidean distance; ties to the lower index).
-fn nearest(x: &DMatrix<f64>, centres: &DMatrix<f64>) -> Vec<usize> {
-    (0..x.nrows())
-        .map(|i| {
-            let mut best = (0, f64::INFINITY);
-            for c in 0..centres.nrows() {
-                let d2: f64 = (0..x.ncols())
-                    .map(|j| (x[(i, j)] - centres[(c, j)]).powi(2))
-                    .sum();
-                if d2 < best.1 {
-                    best = (c, d2);
-                }
-            }
-            best.0
-        })
-        .collect()
 }

@@ -272,33 +272,43 @@ impl KMeansFit {
     /// # Ok::<(), em_core::EmError>(())
     /// ```
     pub fn predict(&self, data: &DMatrix<f64>) -> Result<Vec<usize>, EmError> {
-        let (k, d) = self.centres.shape();
-        if k == 0 {
-            return Err(EmError::InvalidParameter {
-                name: "centres",
-                reason: "the fit has no centres".into(),
-            });
-        }
-        if data.ncols() != d {
-            return Err(EmError::DimensionMismatch {
-                expected: d,
-                found: data.ncols(),
-            });
-        }
-        if let Some(v) = self.centres.iter().find(|v| !v.is_finite()) {
-            return Err(EmError::InvalidParameter {
-                name: "centres",
-                reason: format!("contains the non-finite value {v}"),
-            });
-        }
-        check_data_finite(data)?;
-        let n = data.nrows();
-        let centres = row_major(&self.centres);
-        let mut labels = vec![0; n];
-        let mut dist = vec![0.0; n];
-        assign(data, &centres, k, &mut labels, &mut dist, false);
-        Ok(labels)
+        nearest_centre(data, &self.centres)
     }
+}
+
+/// The index of the nearest of `centres` (K×D, one centre per row) for every row of `data`,
+/// ties to the lowest index: the assignment step of k-means, on its own.
+///
+/// # Errors
+///
+/// As [`KMeansFit::predict`].
+pub fn nearest_centre(data: &DMatrix<f64>, centres: &DMatrix<f64>) -> Result<Vec<usize>, EmError> {
+    let (k, d) = centres.shape();
+    if k == 0 {
+        return Err(EmError::InvalidParameter {
+            name: "centres",
+            reason: "there are no centres".into(),
+        });
+    }
+    if data.ncols() != d {
+        return Err(EmError::DimensionMismatch {
+            expected: d,
+            found: data.ncols(),
+        });
+    }
+    if let Some(v) = centres.iter().find(|v| !v.is_finite()) {
+        return Err(EmError::InvalidParameter {
+            name: "centres",
+            reason: format!("contains the non-finite value {v}"),
+        });
+    }
+    check_data_finite(data)?;
+    let n = data.nrows();
+    let centres = row_major(centres);
+    let mut labels = vec![0; n];
+    let mut dist = vec![0.0; n];
+    assign(data, &centres, k, &mut labels, &mut dist, false);
+    Ok(labels)
 }
 
 /// The error for `n_clusters == 0`.

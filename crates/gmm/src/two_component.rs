@@ -23,8 +23,9 @@ use crate::stats::GaussianStats;
 /// use nalgebra::{dmatrix, dvector};
 ///
 /// let m = TwoComponentMixture::new(0.25, dvector![0.0], dmatrix![1.0], dvector![5.0], dmatrix![1.0])?;
-/// let x = dmatrix![0.1; 2.4; 2.6; 4.9];
-/// // γ_i = P(z_i = 1 | x_i); the hard rule assigns z_i = 1 when γ_i ≥ 1/2.
+/// let x = dmatrix![0.1; 2.6; 2.8; 4.9];
+/// // γ_i = P(z_i = 1 | x_i); the hard rule assigns z_i = 1 when γ_i ≥ 1/2, which here
+/// // (α = 1/4 pulls the boundary towards μ₁) is x ≥ 2.5 + ln(3)/5 ≈ 2.72.
 /// assert_eq!(m.classify(&x)?, vec![false, false, true, true]);
 /// # Ok::<(), em_core::EmError>(())
 /// ```
