@@ -5,13 +5,17 @@
 //!
 //! - [`core`] (`em-core`): the [`LatentModel`](em_core::LatentModel) contract, the
 //!   [`Em`](em_core::Em) driver and the invariant checker;
-//! - [`gmm`]: Gaussian mixture models.
+//! - [`gmm`]: Gaussian mixture models and the zero-inflated Poisson model;
+//! - [`mixture`]: mixtures of pluggable component families.
 //!
 //! See the README for a quick start and a walkthrough of writing your own model.
+
+#![warn(missing_docs)]
 
 pub use em_core as core;
 pub use em_core::{EStep, Em, EmError, FitReport, Fitted, LatentModel, Statistics};
 pub use gmm;
+pub use mixture;
 
 /// The README's code blocks, compiled and run as doctests so the README cannot drift.
 #[cfg(doctest)]

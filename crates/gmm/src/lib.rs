@@ -25,6 +25,8 @@
 //! # Ok::<(), em_core::EmError>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod covariance;
 mod fit;
 mod init;
@@ -37,6 +39,7 @@ mod stats;
 mod two_component;
 mod validate;
 mod weighted;
+pub mod zip;
 
 pub use covariance::{CovarianceType, Covariances};
 pub use em_core::{EmError, FitReport, Fitted};

@@ -1,0 +1,1 @@
+//! The zero-inflated Poisson model (work in progress).
