@@ -8,7 +8,7 @@
 
 use std::ops::Range;
 
-use nalgebra::DMatrix;
+use nalgebra::{DMatrix, Dyn};
 
 use crate::covariance::{Factor, Factored};
 use crate::stats::{GaussianStats, Scatter};
@@ -183,7 +183,7 @@ pub(crate) fn accumulate(
         if let Some(w) = weights {
             g.iter_mut().zip(w).for_each(|(g, w)| *g *= w);
         }
-        let nk: f64 = g.iter().sum();
+        let nk = g.iter().fold(0.0, |a, b| a + b);
         if nk <= 0.0 {
             continue;
         }
@@ -191,7 +191,7 @@ pub(crate) fn accumulate(
         let (wdx, dx) = rest.split_at_mut(d * c);
         for j in 0..d {
             let xj = column(x, j, rows);
-            let mean = g.iter().zip(xj).map(|(g, x)| g * x).sum::<f64>() / nk;
+            let mean = dot(g, xj) / nk;
             stats.means[(k, j)] = mean;
             let dxj = &mut dx[j * c..(j + 1) * c];
             let wdxj = &mut wdx[j * c..(j + 1) * c];
@@ -201,31 +201,72 @@ pub(crate) fn accumulate(
             }
         }
         match &mut stats.scatter {
-            Scatter::Full(m) => {
-                let m = &mut m[k];
-                for a in 0..d {
-                    let wa = &wdx[a * c..(a + 1) * c];
-                    for b in 0..=a {
-                        let v: f64 = wa
-                            .iter()
-                            .zip(&dx[b * c..(b + 1) * c])
-                            .map(|(p, q)| p * q)
-                            .sum();
-                        m[(a, b)] = v;
-                        m[(b, a)] = v;
-                    }
-                }
-            }
+            Scatter::Full(m) => scatter_full(&wdx[..d * c], &dx[..d * c], c, d, &mut m[k]),
             Scatter::Diag(m) => {
                 for a in 0..d {
-                    m[(k, a)] = wdx[a * c..(a + 1) * c]
-                        .iter()
-                        .zip(&dx[a * c..(a + 1) * c])
-                        .map(|(p, q)| p * q)
-                        .sum();
+                    m[(k, a)] = dot(&wdx[a * c..(a + 1) * c], &dx[a * c..(a + 1) * c]);
                 }
             }
         }
     }
     stats
+}
+
+/// M2 = Σ_i w_i (x_i − m)(x_i − m)ᵀ from the feature-major buffers `wdx` (weighted, centred)
+/// and `dx` (centred), each D rows of length c: the product WDX · DXᵀ. Above nalgebra's
+/// small-size threshold this is one blocked GEMM (matrixmultiply, through strided views, no
+/// copies); below it, D(D+1)/2 dot products.
+fn scatter_full(wdx: &[f64], dx: &[f64], c: usize, d: usize, out: &mut DMatrix<f64>) {
+    if d > 5 {
+        // D×c views of the feature-major buffers: element (j, i) sits at j·c + i.
+        let a = nalgebra::DMatrixView::from_slice_with_strides_generic(
+            wdx,
+            Dyn(d),
+            Dyn(c),
+            Dyn(c),
+            Dyn(1),
+        );
+        let b = nalgebra::DMatrixView::from_slice_with_strides_generic(
+            dx,
+            Dyn(c),
+            Dyn(d),
+            Dyn(1),
+            Dyn(c),
+        );
+        out.gemm(1.0, &a, &b, 0.0);
+        // Exact symmetry (GEMM's two triangles can differ in the last bit).
+        for j in 0..d {
+            for i in 0..j {
+                out[(i, j)] = out[(j, i)];
+            }
+        }
+    } else {
+        for a in 0..d {
+            let wa = &wdx[a * c..(a + 1) * c];
+            for b in 0..=a {
+                let v = dot(wa, &dx[b * c..(b + 1) * c]);
+                out[(a, b)] = v;
+                out[(b, a)] = v;
+            }
+        }
+    }
+}
+
+/// Σ a_i b_i with four independent partial sums, so the loop vectorises (a single running
+/// sum is a dependency chain the compiler may not reorder). Deterministic: the summation
+/// order depends only on the length.
+#[inline]
+pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0.0; 4];
+    let (a4, b4) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ra, rb) = (a4.remainder(), b4.remainder());
+    for (x, y) in a4.zip(b4) {
+        for l in 0..4 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    let tail: f64 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
