@@ -69,6 +69,8 @@
 //! # Ok::<(), EmError>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod chunked;
 mod driver;
 mod error;

@@ -135,6 +135,10 @@ pub(crate) struct Factored {
     pub log_det: Vec<f64>,
 }
 
+/// Smallest fraction of a feature's variance that its Cholesky pivot may retain before the
+/// matrix is treated as singular (≈ 4500 ulps: far below any real conditional variance).
+const SINGULAR_PIVOT: f64 = 1e-12;
+
 /// The lower Cholesky factor of a symmetric matrix, or `NotPositiveDefinite` naming `component`.
 pub(crate) fn cholesky(
     m: &DMatrix<f64>,
@@ -153,6 +157,14 @@ pub(crate) fn cholesky(
         .unpack();
     if l.diagonal().iter().any(|&v| !(v > 0.0 && v.is_finite())) {
         return Err(fail("a pivot is zero"));
+    }
+    // L_jj² is the variance of feature j left unexplained by features 0..j. When it is a
+    // rounding-level fraction of the feature's own variance, the matrix is singular in all
+    // but name (collinear or constant features) and densities would be fitted to noise.
+    if let Some(j) = (0..m.nrows()).find(|&j| l[(j, j)] * l[(j, j)] <= SINGULAR_PIVOT * m[(j, j)]) {
+        return Err(fail(&format!(
+            "feature {j} is (numerically) a linear combination of the features before it"
+        )));
     }
     Ok(l)
 }

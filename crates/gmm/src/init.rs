@@ -152,7 +152,7 @@ fn from_responsibilities(
     }
     let stats = total.ok_or(EmError::EmptyData)?;
     let new = maximise(&stats, ctx.covariance_type, ctx.reg_covar, ctx.prior)?;
-    GaussianMixture::new(new.weights, new.means, new.covariances)
+    GaussianMixture::new_in_context(new.weights, new.means, new.covariances, "at initialisation")
 }
 
 /// The covariances of a one-component model repeated for K components.

@@ -191,7 +191,15 @@ pub(crate) fn accumulate(
         let (wdx, dx) = rest.split_at_mut(d * c);
         for j in 0..d {
             let xj = column(x, j, rows);
-            let mean = dot(g, xj) / nk;
+            // Shift by the batch's first value so that a constant feature has a mean equal to
+            // that value exactly, and hence a scatter of exactly 0 (not rounding noise).
+            let shift = xj[0];
+            let mean = shift
+                + xj.iter()
+                    .zip(g.iter())
+                    .map(|(x, g)| g * (x - shift))
+                    .fold(0.0, |a, b| a + b)
+                    / nk;
             stats.means[(k, j)] = mean;
             let dxj = &mut dx[j * c..(j + 1) * c];
             let wdxj = &mut wdx[j * c..(j + 1) * c];

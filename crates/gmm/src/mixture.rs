@@ -101,6 +101,16 @@ impl GaussianMixture {
         means: DMatrix<f64>,
         covariances: Covariances,
     ) -> Result<Self, EmError> {
+        Self::new_in_context(weights, means, covariances, "given covariances")
+    }
+
+    /// [`new`](Self::new), naming `context` (where the parameters came from) in errors.
+    pub(crate) fn new_in_context(
+        weights: DVector<f64>,
+        means: DMatrix<f64>,
+        covariances: Covariances,
+        context: &str,
+    ) -> Result<Self, EmError> {
         let (k, d) = means.shape();
         if k == 0 {
             return Err(EmError::InvalidParameter {
@@ -160,7 +170,7 @@ impl GaussianMixture {
                 }
             }
         }
-        let factored = Factored::new(&covariances, d, "given covariances")?;
+        let factored = Factored::new(&covariances, d, context)?;
         let log_weights = weights.iter().map(|w| w.ln()).collect();
         Ok(GaussianMixture {
             weights,
@@ -182,6 +192,16 @@ impl GaussianMixture {
     ) -> Result<Self, EmError> {
         let d = means.ncols();
         let invert = |m: &DMatrix<f64>, component: usize| -> Result<DMatrix<f64>, EmError> {
+            if m.shape() != (d, d) {
+                return Err(EmError::InvalidParameter {
+                    name: "precisions",
+                    reason: format!(
+                        "matrix {component} is {}×{}, expected {d}×{d}",
+                        m.nrows(),
+                        m.ncols()
+                    ),
+                });
+            }
             check_symmetric(m, component)?;
             let l = crate::covariance::cholesky(m, component, "given precisions")?;
             let l_inv = l

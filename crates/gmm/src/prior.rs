@@ -97,6 +97,15 @@ impl Prior {
         if self.scale.shape() != (n_features, n_features) {
             return bad("prior.scale", format!("must be {n_features}×{n_features}"));
         }
+        let asymmetric = (0..n_features).any(|i| {
+            (0..i).any(|j| {
+                let (a, b) = (self.scale[(i, j)], self.scale[(j, i)]);
+                (a - b).abs() > 1e-10 * a.abs().max(b.abs()).max(f64::MIN_POSITIVE)
+            })
+        });
+        if asymmetric {
+            return bad("prior.scale", "must be symmetric".into());
+        }
         cholesky(&self.scale, 0, "prior.scale").map_err(|_| EmError::InvalidParameter {
             name: "prior.scale",
             reason: "must be symmetric positive definite".into(),

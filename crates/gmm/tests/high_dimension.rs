@@ -16,7 +16,12 @@ fn truth(d: usize) -> GaussianMixture {
         }
         m
     };
-    GaussianMixture::new(DVector::from_vec(vec![0.5, 0.3, 0.2]), means, Covariances::Full((0..3).map(cov).collect())).unwrap()
+    GaussianMixture::new(
+        DVector::from_vec(vec![0.5, 0.3, 0.2]),
+        means,
+        Covariances::Full((0..3).map(cov).collect()),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -26,9 +31,18 @@ fn fits_200_dimensional_data_without_underflow() {
     let (x, labels) = t.sample(3000, &mut StdRng::seed_from_u64(200));
     let per_row = t.score_samples(&x).unwrap();
     // Every density underflows f64 (exp(−746) = 0), yet every log-density is finite.
-    assert!(per_row.iter().all(|v| v.is_finite() && (*v).exp() == 0.0), "max log-density {}", per_row.max());
+    assert!(
+        per_row.iter().all(|v| v.is_finite() && (*v).exp() == 0.0),
+        "max log-density {}",
+        per_row.max()
+    );
     for kind in CovarianceType::ALL {
-        let fit = GaussianMixture::builder(3).covariance_type(kind).seed(1).n_init(2).fit(&x).unwrap();
+        let fit = GaussianMixture::builder(3)
+            .covariance_type(kind)
+            .seed(1)
+            .n_init(2)
+            .fit(&x)
+            .unwrap();
         let m = &fit.model;
         assert!(m.weights().iter().all(|w| w.is_finite()));
         assert!(m.means().iter().all(|v| v.is_finite()));
@@ -44,7 +58,11 @@ fn fits_200_dimensional_data_without_underflow() {
             }
             agree += counts.iter().max().unwrap();
         }
-        assert!(agree as f64 >= 0.99 * x.nrows() as f64, "{kind}: {agree} of {} rows", x.nrows());
+        assert!(
+            agree as f64 >= 0.99 * x.nrows() as f64,
+            "{kind}: {agree} of {} rows",
+            x.nrows()
+        );
         assert!(fit.report.objective().is_finite());
     }
 }
