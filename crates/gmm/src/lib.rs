@@ -50,3 +50,4 @@ pub use prior::Prior;
 pub use stats::{GaussianStats, Scatter};
 pub use two_component::TwoComponentMixture;
 pub use weighted::SampleWeighted;
+pub use zip::{ZeroInflatedPoisson, ZipStats};
