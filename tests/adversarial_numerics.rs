@@ -13,16 +13,33 @@ use rand_distr::{Cauchy, Distribution, StandardNormal};
 fn fits_finite_or_errs(x: &DMatrix<f64>, k: usize, reg_covar: f64) -> usize {
     let mut fitted = 0;
     for kind in CovarianceType::ALL {
-        match GaussianMixture::builder(k).covariance_type(kind).reg_covar(reg_covar).seed(3).fit(x) {
+        match GaussianMixture::builder(k)
+            .covariance_type(kind)
+            .reg_covar(reg_covar)
+            .seed(3)
+            .fit(x)
+        {
             Ok(fit) => {
                 let m = &fit.model;
-                assert!(m.weights().iter().chain(m.means().iter()).all(|v| v.is_finite()), "{kind}: non-finite parameters");
+                assert!(
+                    m.weights()
+                        .iter()
+                        .chain(m.means().iter())
+                        .all(|v| v.is_finite()),
+                    "{kind}: non-finite parameters"
+                );
                 for c in 0..m.n_components() {
-                    assert!(m.covariance(c).unwrap().iter().all(|v| v.is_finite()), "{kind}: non-finite covariance");
+                    assert!(
+                        m.covariance(c).unwrap().iter().all(|v| v.is_finite()),
+                        "{kind}: non-finite covariance"
+                    );
                 }
                 assert!(fit.report.trace.iter().all(|v| v.is_finite()));
                 let worst = fit.report.largest_decrease;
-                assert!(worst <= 1e-6 * fit.report.objective().abs().max(1.0), "{kind}: objective fell by {worst}");
+                assert!(
+                    worst <= 1e-6 * fit.report.objective().abs().max(1.0),
+                    "{kind}: objective fell by {worst}"
+                );
                 fitted += 1;
             }
             Err(

@@ -1,0 +1,323 @@
+//! The command line as clap parses it: subcommands, options, defaults and help text.
+
+use std::path::PathBuf;
+
+use clap::builder::RangedU64ValueParser;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use gmm::CovarianceType;
+
+/// Fit Gaussian mixtures by EM on CSV files: fit, select, predict, sample.
+///
+/// CSV input: comma-separated numbers, one observation per line, with or without a header
+/// line (a first line with any non-numeric field is a header); blank lines are skipped;
+/// FILE `-` reads standard input. Exit status: 0 on success, 2 for bad input or usage, 1 when
+/// a fit fails numerically (the message says what to change).
+#[derive(Debug, Parser)]
+#[command(name = "em", version, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Print results only: no progress bar, notes or warnings.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fit a Gaussian mixture and print a summary (or the JSON report).
+    ///
+    /// With no FILE, fits the bundled Old Faithful data (272 eruptions: eruptions, waiting);
+    /// there, without -k, the model is mclust's choice for these data: K = 3 components with
+    /// one shared (tied) covariance. With a FILE, -k is required and --covariance defaults to
+    /// full (as in scikit-learn).
+    Fit(FitArgs),
+    /// Fit every K and covariance type and print the BIC/AIC table, best model marked.
+    ///
+    /// BIC = −2 log L + p ln N and AIC = −2 log L + 2p, as in scikit-learn: lower is better.
+    /// With no FILE, uses the bundled Old Faithful data.
+    Select(SelectArgs),
+    /// Print the most probable component of every row of FILE (CSV to standard output).
+    Predict(PredictArgs),
+    /// Draw observations from a model (CSV to standard output).
+    Sample(SampleArgs),
+    // `em zip FILE` (the zero-inflated Poisson on a one-column count file) goes here, with its
+    // module in commands/.
+}
+
+/// A covariance structure, as scikit-learn names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CovarianceArg {
+    /// Each component has its own general covariance matrix.
+    Full,
+    /// Each component has its own diagonal covariance matrix.
+    Diag,
+    /// Each component has its own single variance (σ² I).
+    Spherical,
+    /// All components share one general covariance matrix (mclust's EEE).
+    Tied,
+}
+
+impl From<CovarianceArg> for CovarianceType {
+    fn from(c: CovarianceArg) -> Self {
+        match c {
+            CovarianceArg::Full => CovarianceType::Full,
+            CovarianceArg::Diag => CovarianceType::Diag,
+            CovarianceArg::Spherical => CovarianceType::Spherical,
+            CovarianceArg::Tied => CovarianceType::Tied,
+        }
+    }
+}
+
+/// A covariance structure for `select`, or all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CovarianceChoice {
+    /// full, diag, spherical and tied.
+    All,
+    /// Each component its own general covariance.
+    Full,
+    /// Each component its own diagonal covariance.
+    Diag,
+    /// Each component its own single variance.
+    Spherical,
+    /// One shared general covariance.
+    Tied,
+}
+
+/// How starting parameters are chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InitArg {
+    /// k-means++ seeding, then Lloyd's k-means (scikit-learn's `kmeans`).
+    KMeans,
+    /// k-means++ seeds only (scikit-learn's `k-means++`).
+    KMeansPlusPlus,
+    /// Random responsibilities.
+    Random,
+    /// Means at random rows of the data.
+    Data,
+    /// The parameters in a model file.
+    File(PathBuf),
+}
+
+fn parse_init(s: &str) -> Result<InitArg, String> {
+    Ok(match s {
+        "kmeans" => InitArg::KMeans,
+        "kmeans++" | "k-means++" => InitArg::KMeansPlusPlus,
+        "random" => InitArg::Random,
+        "data" => InitArg::Data,
+        "" => return Err("expected kmeans, kmeans++, random, data or a model file".into()),
+        path => InitArg::File(PathBuf::from(path)),
+    })
+}
+
+fn parse_non_negative(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("must be finite and ≥ 0, got {s}"))
+    }
+}
+
+/// The values of K that `select` tries, in increasing order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KList(pub Vec<usize>);
+
+/// Parses the K values of `select`: `1..9` (inclusive, as mclust's `1:9`), `2..=5`, `3`, or a
+/// comma list `1,2,5`.
+pub fn parse_k_list(s: &str) -> Result<KList, String> {
+    let bad =
+        || format!("{s:?}: expected a range such as 1..9 (inclusive), one K, or a list 1,2,5");
+    let one = |t: &str| -> Result<usize, String> {
+        let k: usize = t.trim().parse().map_err(|_| bad())?;
+        if k == 0 {
+            Err("K must be at least 1".into())
+        } else {
+            Ok(k)
+        }
+    };
+    let ks = if let Some((a, b)) = s.split_once("..") {
+        let (lo, hi) = (one(a)?, one(b.strip_prefix('=').unwrap_or(b))?);
+        if lo > hi {
+            return Err(format!("{s:?}: the range is empty ({lo} > {hi})"));
+        }
+        (lo..=hi).collect()
+    } else {
+        let mut ks = s.split(',').map(one).collect::<Result<Vec<_>, _>>()?;
+        ks.sort_unstable();
+        ks.dedup();
+        ks
+    };
+    if ks.len() > 100 {
+        return Err(format!("{s:?}: at most 100 values of K"));
+    }
+    Ok(KList(ks))
+}
+
+fn at_least_one() -> RangedU64ValueParser<usize> {
+    RangedU64ValueParser::<usize>::new().range(1..)
+}
+
+/// EM options shared by `fit` and `select` (scikit-learn's defaults).
+#[derive(Debug, Clone, Args)]
+pub struct EmArgs {
+    /// Starting parameters: kmeans (k-means++ seeding then k-means), kmeans++ (seeds only),
+    /// random (random responsibilities), data (means at random rows), or a model file
+    /// (PARAMS.json, as written by --output).
+    #[arg(long, value_name = "kmeans|kmeans++|random|data|PARAMS.json", default_value = "kmeans", value_parser = parse_init)]
+    pub init: InitArg,
+    /// Number of restarts; the one with the highest log-likelihood wins.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = at_least_one())]
+    pub n_init: usize,
+    /// Convergence threshold on the change of the mean log-likelihood per row.
+    #[arg(long, value_name = "T", default_value_t = 1e-3, value_parser = parse_non_negative)]
+    pub tol: f64,
+    /// Maximum EM iterations per restart.
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = at_least_one())]
+    pub max_iter: usize,
+    /// Ridge added to the variances after each M-step (a numerical safeguard, not a prior).
+    #[arg(long, value_name = "R", default_value_t = 1e-6, value_parser = parse_non_negative)]
+    pub reg_covar: f64,
+    /// Seed of the restarts' random generators; a fit is reproducible for a given seed.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+    /// E-step worker threads (default: one per core). Results do not depend on it.
+    #[arg(long, value_name = "N", value_parser = at_least_one())]
+    pub threads: Option<usize>,
+}
+
+/// `em fit`.
+#[derive(Debug, Clone, Args)]
+pub struct FitArgs {
+    /// CSV file (default: the bundled Old Faithful data).
+    pub file: Option<PathBuf>,
+    /// Number of components K. Required with FILE (unless --init gives a model file); for
+    /// the bundled data the default is 3.
+    #[arg(short = 'k', long = "k", value_name = "K", value_parser = at_least_one())]
+    pub k: Option<usize>,
+    /// Covariance structure [default: full; tied for the bundled data without -k; the
+    /// model file's with --init PARAMS.json].
+    #[arg(long, value_enum, value_name = "TYPE")]
+    pub covariance: Option<CovarianceArg>,
+    /// EM options.
+    #[command(flatten)]
+    pub em: EmArgs,
+    /// Print the JSON report instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the JSON report (a model file for --model and --init) to this file,
+    /// atomically.
+    #[arg(long, value_name = "MODEL.json")]
+    pub output: Option<PathBuf>,
+    /// Draw the data and the fitted mixture to FILE (.svg or .png), and the log-likelihood
+    /// per iteration to FILE-trace.svg (or .png). 1-D data: histogram with the mixture density
+    /// and each weighted component; 2-D: scatter coloured by component with 1σ and 2σ
+    /// ellipses; more dimensions: the same on the first two principal components.
+    #[arg(long, value_name = "FILE.svg|png")]
+    pub plot: Option<PathBuf>,
+}
+
+/// `em select`.
+#[derive(Debug, Clone, Args)]
+pub struct SelectArgs {
+    /// CSV file (default: the bundled Old Faithful data).
+    pub file: Option<PathBuf>,
+    /// Values of K: a range 1..9 (inclusive), one K, or a list 1,2,5.
+    #[arg(short = 'k', long = "k", value_name = "RANGE", default_value = "1..9", value_parser = parse_k_list)]
+    pub k: KList,
+    /// Covariance structures to try: all, or a comma-separated list.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "TYPES",
+        value_delimiter = ',',
+        default_value = "all"
+    )]
+    pub covariance: Vec<CovarianceChoice>,
+    /// EM options (--init takes no model file here).
+    #[command(flatten)]
+    pub em: EmArgs,
+    /// Print the table as JSON instead.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the JSON report of the best model (by BIC) to this file, atomically.
+    #[arg(long, value_name = "MODEL.json")]
+    pub output: Option<PathBuf>,
+    /// Draw BIC against K, one line per covariance type, to FILE (.svg or .png).
+    #[arg(long, value_name = "FILE.svg|png")]
+    pub plot: Option<PathBuf>,
+}
+
+/// `em predict`.
+#[derive(Debug, Clone, Args)]
+pub struct PredictArgs {
+    /// A model file (the JSON written by `em fit --output`).
+    #[arg(long, value_name = "MODEL.json")]
+    pub model: PathBuf,
+    /// CSV file with the model's number of columns.
+    pub file: PathBuf,
+    /// Also print the probability of every component (columns p0, p1, …).
+    #[arg(long)]
+    pub proba: bool,
+}
+
+/// `em sample`.
+#[derive(Debug, Clone, Args)]
+pub struct SampleArgs {
+    /// A model file (the JSON written by `em fit --output`).
+    #[arg(long, value_name = "MODEL.json")]
+    pub model: PathBuf,
+    /// Number of observations to draw.
+    #[arg(short = 'n', value_name = "N")]
+    pub n: usize,
+    /// Seed of the random generator.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+    /// Add a last column `component` with the component each row was drawn from.
+    #[arg(long)]
+    pub labels: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+        // Every subcommand's arguments convert to their fields (a type mismatch panics here).
+        for args in [
+            &["em", "fit"][..],
+            &["em", "select", "--k", "2..3", "--covariance", "full,tied"],
+            &["em", "predict", "--model", "m.json", "d.csv", "--proba"],
+            &["em", "sample", "--model", "m.json", "-n", "5"],
+        ] {
+            Cli::try_parse_from(args).unwrap();
+        }
+    }
+
+    #[test]
+    fn k_lists_parse() {
+        assert_eq!(parse_k_list("1..9").unwrap().0, (1..=9).collect::<Vec<_>>());
+        assert_eq!(parse_k_list("2..=4").unwrap().0, vec![2, 3, 4]);
+        assert_eq!(parse_k_list("3").unwrap().0, vec![3]);
+        assert_eq!(parse_k_list("5,1,2,2").unwrap().0, vec![1, 2, 5]);
+        assert!(parse_k_list("0..3").is_err());
+        assert!(parse_k_list("4..2").is_err());
+        assert!(parse_k_list("a").is_err());
+    }
+
+    #[test]
+    fn init_values_map_to_methods_and_anything_else_is_a_file() {
+        assert_eq!(parse_init("kmeans").unwrap(), InitArg::KMeans);
+        assert_eq!(parse_init("kmeans++").unwrap(), InitArg::KMeansPlusPlus);
+        assert_eq!(parse_init("random").unwrap(), InitArg::Random);
+        assert_eq!(parse_init("data").unwrap(), InitArg::Data);
+        assert_eq!(
+            parse_init("m.json").unwrap(),
+            InitArg::File(PathBuf::from("m.json"))
+        );
+    }
+}

@@ -1,0 +1,150 @@
+//! `em fit`: fit one Gaussian mixture, print its summary or report, write the model and plots.
+
+use std::io::Write;
+
+use gmm::{CovarianceType, Init};
+
+use crate::args::{FitArgs, InitArg};
+use crate::commands::{builder, check_k, init_method, load_data};
+use crate::error::CliError;
+use crate::json::{self, ReportFile};
+use crate::output::{self, note};
+use crate::plot::{self, mixture::MixtureFigure, trace::TraceFigure};
+use crate::progress::Progress;
+use crate::summary::{self, Context};
+
+/// K used for the bundled data when -k is not given: mclust's choice by BIC.
+pub const FAITHFUL_K: usize = 3;
+/// The covariance structure used for the bundled data when -k is not given (mclust's EEE).
+pub const FAITHFUL_COVARIANCE: CovarianceType = CovarianceType::Tied;
+
+/// Runs `em fit`.
+pub fn run(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliError> {
+    // Everything that can be checked before the fit is checked first.
+    if let Some(p) = &args.output {
+        output::check_writable(p, "--output")?;
+    }
+    if let Some(p) = &args.plot {
+        plot::check_path(p)?;
+    }
+    let table = load_data(args.file.as_deref())?;
+    let bundled = args.file.is_none();
+    let (init, given) = match &args.em.init {
+        InitArg::File(p) => {
+            let m = json::read_model(p)?;
+            (
+                Init::Given(Box::new(m.clone())),
+                Some((m, p.display().to_string())),
+            )
+        }
+        other => (init_method(other).unwrap_or_default(), None),
+    };
+
+    let mut model_note = None;
+    let k = match (args.k, &given) {
+        (Some(k), _) => k,
+        (None, Some((m, path))) => {
+            model_note = Some(format!("K and covariance type from {path}"));
+            m.n_components()
+        }
+        (None, None) if bundled => {
+            model_note = Some(format!(
+                "mclust's choice for these data by BIC (K = {FAITHFUL_K}, {FAITHFUL_COVARIANCE} = EEE); \
+                 set -k and --covariance to fit another model"
+            ));
+            FAITHFUL_K
+        }
+        (None, None) => {
+            return Err(CliError::bad_input(format!(
+                "-k K (the number of components) is required when FILE is given ({})",
+                table.source
+            )));
+        }
+    };
+    let kind = match (args.covariance, &given) {
+        (Some(c), _) => c.into(),
+        (None, Some((m, _))) => m.covariance_type(),
+        (None, None) if bundled && args.k.is_none() => FAITHFUL_COVARIANCE,
+        (None, None) => CovarianceType::Full,
+    };
+    check_k(k, &table, "K")?;
+
+    let mut progress = Progress::on_stderr(quiet, args.em.n_init as u64);
+    let fitted = builder(k, kind, &args.em, init)
+        .fit_observed(&table.x, None, &mut progress)
+        .map_err(|e| CliError::from_em(e, "fit failed"))?;
+    progress.finish();
+    let failed: Vec<String> = fitted
+        .restarts
+        .iter()
+        .filter_map(|r| {
+            r.result
+                .as_ref()
+                .err()
+                .map(|e| format!("restart {}: {e}", r.index))
+        })
+        .collect();
+    for f in &failed {
+        note(quiet, &format!("em: warning: {f}"));
+    }
+
+    let model = &fitted.model;
+    let report = ReportFile::new(model, &fitted.report, &table.x)?;
+    if let Some(p) = &args.output {
+        output::write_atomic(p, report.to_json().as_bytes())?;
+        note(quiet, &format!("em: wrote the model to {}", p.display()));
+    }
+    if let Some(p) = &args.plot {
+        let labels = model
+            .predict(&table.x)
+            .map_err(|e| CliError::from_em(e, "predicting the components failed"))?;
+        let name = plot::short_name(&table.source);
+        let figure = MixtureFigure {
+            x: &table.x,
+            columns: &table.columns,
+            model,
+            labels: &labels,
+            title: format!("{name}: {k}-component Gaussian mixture, {kind} covariance"),
+        };
+        plot::render(&figure, p)?;
+        let trace_path = plot::trace_path(p);
+        let restart = if args.em.n_init > 1 {
+            format!(
+                " (best restart: {} of {})",
+                fitted.best_restart, args.em.n_init
+            )
+        } else {
+            String::new()
+        };
+        let trace = TraceFigure {
+            trace: &fitted.report.trace,
+            title: format!("{name}: log-likelihood per EM iteration{restart}"),
+        };
+        plot::render(&trace, &trace_path)?;
+        note(
+            quiet,
+            &format!(
+                "em: wrote plots {} and {}",
+                p.display(),
+                trace_path.display()
+            ),
+        );
+    }
+
+    let text = if args.json {
+        report.to_json()
+    } else {
+        let cx = Context {
+            source: &table.source,
+            shape: table.describe(),
+            columns: &table.columns,
+            model_note,
+            tol: args.em.tol,
+            max_iter: args.em.max_iter,
+            n_init: args.em.n_init,
+            failed_restarts: failed.len(),
+        };
+        summary::fit_summary(model, &report, &cx)
+    };
+    output::print(out, &text)
+}

@@ -1,0 +1,91 @@
+//! One module per subcommand, and what they share: loading data, building a fit.
+//!
+//! `em zip` (the zero-inflated Poisson) will be `zip.rs` here, with its variant in
+//! [`crate::args::Command`] and its arm in [`run`].
+
+pub mod fit;
+pub mod predict;
+pub mod sample;
+pub mod select;
+
+use std::io::Write;
+use std::path::Path;
+
+use gmm::{CovarianceType, GaussianMixture, GaussianMixtureBuilder, Init};
+
+use crate::args::{Cli, Command, EmArgs, InitArg};
+use crate::csv::{self, Table};
+use crate::error::CliError;
+
+/// Runs a parsed command line, writing results to `out` (standard output) and notes,
+/// warnings and progress to standard error.
+pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<(), CliError> {
+    match &cli.command {
+        Command::Fit(args) => fit::run(args, cli.quiet, out),
+        Command::Select(args) => select::run(args, cli.quiet, out),
+        Command::Predict(args) => predict::run(args, out),
+        Command::Sample(args) => sample::run(args, out),
+    }
+}
+
+/// The CSV file, or the bundled Old Faithful data when there is none.
+pub(crate) fn load_data(file: Option<&Path>) -> Result<Table, CliError> {
+    match file {
+        Some(p) => csv::read(p),
+        None => Ok(csv::faithful()),
+    }
+}
+
+/// The initialisation method of `--init`, or `None` for a model file.
+pub(crate) fn init_method(arg: &InitArg) -> Option<Init> {
+    match arg {
+        InitArg::KMeans => Some(Init::KMeans),
+        InitArg::KMeansPlusPlus => Some(Init::KMeansPlusPlus),
+        InitArg::Random => Some(Init::RandomResponsibilities),
+        InitArg::Data => Some(Init::RandomFromData),
+        InitArg::File(_) => None,
+    }
+}
+
+/// The fit the options describe.
+pub(crate) fn builder(
+    k: usize,
+    kind: CovarianceType,
+    em: &EmArgs,
+    init: Init,
+) -> GaussianMixtureBuilder {
+    let b = GaussianMixture::builder(k)
+        .covariance_type(kind)
+        .init(init)
+        .n_init(em.n_init)
+        .tol(em.tol)
+        .max_iter(em.max_iter)
+        .reg_covar(em.reg_covar)
+        .seed(em.seed);
+    match em.threads {
+        Some(t) => b.threads(t),
+        None => b,
+    }
+}
+
+/// Rejects K larger than the number of rows, naming the data.
+pub(crate) fn check_k(k: usize, table: &Table, what: &str) -> Result<(), CliError> {
+    let n = table.x.nrows();
+    if k > n {
+        return Err(CliError::bad_input(format!(
+            "{what} = {k} is larger than the number of rows of {} ({n}); lower it or add data",
+            table.source
+        )));
+    }
+    Ok(())
+}
+
+/// Writes CSV lines to `out`, mapping a closed pipe to a quiet end.
+pub(crate) fn write_line(out: &mut dyn Write, line: &str) -> Result<(), CliError> {
+    writeln!(out, "{line}").map_err(|e| CliError::from_write(e, "standard output"))
+}
+
+/// A float in CSV output: the shortest text that reads back to the same value.
+pub(crate) fn csv_number(v: f64) -> String {
+    format!("{v:?}")
+}

@@ -1,0 +1,417 @@
+//! The JSON model and report format, which `--output` writes and `--init` / `--model` read.
+//!
+//! ```json
+//! {
+//!   "model": "gaussian_mixture",
+//!   "covariance_type": "tied",
+//!   "weights": [0.36, 0.64],
+//!   "means": [[2.0, 54.5], [4.3, 80.0]],
+//!   "covariances": [[[0.08, 0.48], [0.48, 33.7]], [[0.08, 0.48], [0.48, 33.7]]],
+//!   "log_likelihood": -1130.3, "mean_log_likelihood": -4.155, "n_iter": 7, "converged": true,
+//!   "trace": [-1131.0, -1130.4, -1130.3], "bic": 2294.4, "aic": 2274.5, "n_parameters": 8
+//! }
+//! ```
+//!
+//! `covariances` always holds K full D×D matrices, whatever the covariance type; loading
+//! converts them back to the type's compact form and checks that they have its shape (zero
+//! off-diagonals for `diag`, equal diagonals too for `spherical`, one matrix repeated for
+//! `tied`). The report fields after `covariances` are written by `em fit` and ignored when a
+//! file is read, so a report is also a model file. Floats are written in their shortest
+//! round-trip form and read back bit for bit.
+
+use std::path::Path;
+
+use gmm::{CovarianceType, Covariances, FitReport, GaussianMixture};
+use nalgebra::{DMatrix, DVector};
+use serde::{Deserialize, Serialize};
+
+use crate::error::CliError;
+
+/// Which model a file holds. The zero-inflated Poisson of `em zip` will be a second variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// A [`GaussianMixture`].
+    GaussianMixture,
+}
+
+/// The parameters of a Gaussian mixture as the file holds them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelFile {
+    /// Always `gaussian_mixture` for now.
+    pub model: ModelKind,
+    /// `full`, `diag`, `spherical` or `tied`.
+    pub covariance_type: CovarianceType,
+    /// K mixing weights.
+    pub weights: Vec<f64>,
+    /// K means of D values.
+    pub means: Vec<Vec<f64>>,
+    /// K full D×D covariance matrices.
+    pub covariances: Vec<Vec<Vec<f64>>>,
+}
+
+/// What `em fit --json` prints and `--output` writes: the model and how the fit went.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportFile {
+    /// The fitted parameters.
+    #[serde(flatten)]
+    pub model: ModelFile,
+    /// Σ_i log p(x_i) under the returned parameters.
+    pub log_likelihood: f64,
+    /// `log_likelihood / N`.
+    pub mean_log_likelihood: f64,
+    /// EM iterations run by the winning restart.
+    pub n_iter: usize,
+    /// Whether it met the tolerance.
+    pub converged: bool,
+    /// The objective after each iteration (`n_iter` values).
+    pub trace: Vec<f64>,
+    /// −2 log L + p ln N (lower is better).
+    pub bic: f64,
+    /// −2 log L + 2p (lower is better).
+    pub aic: f64,
+    /// Free parameters p.
+    pub n_parameters: usize,
+}
+
+impl ModelFile {
+    /// The file form of a mixture: full covariance matrices whatever the type.
+    pub fn from_model(m: &GaussianMixture) -> Self {
+        let (k, d) = (m.n_components(), m.n_features());
+        ModelFile {
+            model: ModelKind::GaussianMixture,
+            covariance_type: m.covariance_type(),
+            weights: m.weights().iter().copied().collect(),
+            means: (0..k)
+                .map(|c| (0..d).map(|j| m.means()[(c, j)]).collect())
+                .collect(),
+            covariances: (0..k)
+                .map(|c| {
+                    let s = m.covariances().full_matrix(c, d);
+                    (0..d)
+                        .map(|i| (0..d).map(|j| s[(i, j)]).collect())
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+
+    /// Validates the parameters and builds the mixture. Errors name the field:
+    /// `weights[2]: …`, `covariances[1][0][1]: …`.
+    pub fn to_model(&self) -> Result<GaussianMixture, String> {
+        let k = self.weights.len();
+        if k == 0 {
+            return Err("weights: empty; at least one component is needed".into());
+        }
+        for (c, &w) in self.weights.iter().enumerate() {
+            if w < 0.0 {
+                return Err(format!("weights[{c}]: negative weight {w}"));
+            }
+            if w == 0.0 {
+                return Err(format!("weights[{c}]: weight 0; every weight must be > 0"));
+            }
+        }
+        let sum: f64 = self.weights.iter().sum();
+        if (sum - 1.0).abs() > 1e-8 {
+            return Err(format!("weights: they sum to {sum}, not 1"));
+        }
+        if self.means.len() != k {
+            return Err(format!(
+                "means: {} rows, but weights has {k} components",
+                self.means.len()
+            ));
+        }
+        let d = self.means[0].len();
+        if d == 0 {
+            return Err("means[0]: empty; at least one feature is needed".into());
+        }
+        for (c, row) in self.means.iter().enumerate() {
+            if row.len() != d {
+                return Err(format!(
+                    "means[{c}]: {} values, expected {d} as in means[0]",
+                    row.len()
+                ));
+            }
+        }
+        if self.covariances.len() != k {
+            return Err(format!(
+                "covariances: {} matrices, expected one per component ({k})",
+                self.covariances.len()
+            ));
+        }
+        let mut full = Vec::with_capacity(k);
+        for (c, m) in self.covariances.iter().enumerate() {
+            if m.len() != d {
+                return Err(format!(
+                    "covariances[{c}]: {} rows, expected {d} (a {d}×{d} matrix)",
+                    m.len()
+                ));
+            }
+            for (i, row) in m.iter().enumerate() {
+                if row.len() != d {
+                    return Err(format!(
+                        "covariances[{c}][{i}]: {} values, expected {d} (a {d}×{d} matrix)",
+                        row.len()
+                    ));
+                }
+            }
+            let s = DMatrix::from_fn(d, d, |i, j| m[i][j]);
+            let scale = s.amax().max(f64::MIN_POSITIVE);
+            for i in 0..d {
+                for j in 0..i {
+                    if (s[(i, j)] - s[(j, i)]).abs() > 1e-10 * scale {
+                        return Err(format!(
+                            "covariances[{c}]: not symmetric: [{i}][{j}] is {} but [{j}][{i}] is {}",
+                            s[(i, j)],
+                            s[(j, i)]
+                        ));
+                    }
+                }
+            }
+            full.push(s);
+        }
+        let kind = self.covariance_type;
+        let off_diagonal_zero = |full: &[DMatrix<f64>]| -> Result<(), String> {
+            for (c, s) in full.iter().enumerate() {
+                for i in 0..d {
+                    for j in 0..d {
+                        if i != j && s[(i, j)] != 0.0 {
+                            return Err(format!(
+                                "covariances[{c}][{i}][{j}]: is {}, but a {kind} covariance has zero off-diagonal entries",
+                                s[(i, j)]
+                            ));
+                        }
+                    }
+                }
+            }
+            Ok(())
+        };
+        let covariances = match kind {
+            CovarianceType::Full => Covariances::Full(full),
+            CovarianceType::Diag => {
+                off_diagonal_zero(&full)?;
+                Covariances::Diag(DMatrix::from_fn(k, d, |c, j| full[c][(j, j)]))
+            }
+            CovarianceType::Spherical => {
+                off_diagonal_zero(&full)?;
+                for (c, s) in full.iter().enumerate() {
+                    if let Some(j) = (1..d).find(|&j| s[(j, j)] != s[(0, 0)]) {
+                        return Err(format!(
+                            "covariances[{c}][{j}][{j}]: is {}, but a spherical covariance has equal diagonal entries ([0][0] is {})",
+                            s[(j, j)],
+                            s[(0, 0)]
+                        ));
+                    }
+                }
+                Covariances::Spherical(DVector::from_fn(k, |c, _| full[c][(0, 0)]))
+            }
+            CovarianceType::Tied => {
+                for (c, s) in full.iter().enumerate().skip(1) {
+                    if let Some((i, j)) = (0..d)
+                        .flat_map(|i| (0..d).map(move |j| (i, j)))
+                        .find(|&(i, j)| s[(i, j)] != full[0][(i, j)])
+                    {
+                        return Err(format!(
+                            "covariances[{c}][{i}][{j}]: is {}, but a tied model has the same matrix for every component (covariances[0][{i}][{j}] is {})",
+                            s[(i, j)],
+                            full[0][(i, j)]
+                        ));
+                    }
+                }
+                Covariances::Tied(full.swap_remove(0))
+            }
+        };
+        let weights = DVector::from_vec(self.weights.clone());
+        let means = DMatrix::from_fn(k, d, |c, j| self.means[c][j]);
+        GaussianMixture::new(weights, means, covariances).map_err(|e| match e {
+            em_core::EmError::NotPositiveDefinite { component, .. } => {
+                format!("covariances[{component}]: not positive definite")
+            }
+            em_core::EmError::InvalidParameter { name, reason } => format!("{name}: {reason}"),
+            other => other.to_string(),
+        })
+    }
+}
+
+impl ReportFile {
+    /// The report of a fit of `model` to `x`.
+    pub fn new(
+        model: &GaussianMixture,
+        report: &FitReport,
+        x: &DMatrix<f64>,
+    ) -> Result<Self, CliError> {
+        let n = x.nrows() as f64;
+        let log_likelihood = model
+            .log_likelihood_total(x)
+            .map_err(|e| CliError::from_em(e, "scoring the fitted model failed"))?;
+        let p = model.n_parameters();
+        Ok(ReportFile {
+            model: ModelFile::from_model(model),
+            log_likelihood,
+            mean_log_likelihood: log_likelihood / n,
+            n_iter: report.iterations,
+            converged: report.converged,
+            trace: report.trace.iter().skip(1).copied().collect(),
+            bic: -2.0 * log_likelihood + p as f64 * n.ln(),
+            aic: -2.0 * log_likelihood + 2.0 * p as f64,
+            n_parameters: p,
+        })
+    }
+
+    /// Pretty-printed JSON with a trailing newline.
+    pub fn to_json(&self) -> String {
+        // Serialising plain numbers, strings and vectors cannot fail.
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+}
+
+/// Parses a model (or report) file's text; `source` names it in errors.
+pub fn parse_model(text: &str, source: &str) -> Result<GaussianMixture, CliError> {
+    let file: ModelFile = serde_json::from_str(text)
+        .map_err(|e| CliError::bad_input(format!("{source}: not a model file: {e}")))?;
+    file.to_model()
+        .map_err(|e| CliError::bad_input(format!("{source}: {e}")))
+}
+
+/// Reads a model (or report) file.
+pub fn read_model(path: &Path) -> Result<GaussianMixture, CliError> {
+    let source = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::bad_input(format!("cannot read model file {source}: {e}")))?;
+    parse_model(&text, &source)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nalgebra::{dmatrix, dvector};
+
+    fn mixture(cov: Covariances) -> GaussianMixture {
+        GaussianMixture::new(
+            dvector![0.1 + 0.2, 1.0 - (0.1 + 0.2)],
+            dmatrix![1.0 / 3.0, -2.0e-300; 5.0, std::f64::consts::PI],
+            cov,
+        )
+        .unwrap()
+    }
+
+    fn round_trip(m: &GaussianMixture) -> GaussianMixture {
+        let text = serde_json::to_string_pretty(&ModelFile::from_model(m)).unwrap();
+        parse_model(&text, "m.json").unwrap()
+    }
+
+    #[test]
+    fn every_covariance_type_round_trips_bit_for_bit() {
+        let a = dmatrix![2.0 / 3.0, 0.1; 0.1, 1.0 / 7.0];
+        for cov in [
+            Covariances::Full(vec![a.clone(), a.clone() * 3.1]),
+            Covariances::Tied(a.clone()),
+            Covariances::Diag(dmatrix![0.3, 1.0 / 9.0; 7.0e-5, 1e10 / 3.0]),
+            Covariances::Spherical(dvector![1.0 / 3.0, 2.0 / 3.0]),
+        ] {
+            let m = mixture(cov);
+            let back = round_trip(&m);
+            // PartialEq compares every f64 exactly.
+            assert_eq!(back, m, "{}", m.covariance_type());
+        }
+    }
+
+    #[test]
+    fn awkward_floats_survive_json_exactly() {
+        // Values whose shortest representation needs 17 digits, subnormals, extremes.
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut values = vec![
+            f64::MIN_POSITIVE,
+            f64::MAX,
+            5e-324,
+            0.1 + 0.2,
+            1.0 - f64::EPSILON,
+            -1126.3164417693745,
+        ];
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let v = f64::from_bits(state);
+            if v.is_finite() {
+                values.push(v);
+            }
+        }
+        let text = serde_json::to_string(&values).unwrap();
+        let back: Vec<f64> = serde_json::from_str(&text).unwrap();
+        for (a, b) in values.iter().zip(&back) {
+            assert_eq!(a.to_bits(), b.to_bits(), "{a:e} came back as {b:e}");
+        }
+    }
+
+    fn load_err(json: &str) -> String {
+        parse_model(json, "m.json").unwrap_err().message
+    }
+
+    #[test]
+    fn invalid_files_name_the_field() {
+        let base = r#"{"model":"gaussian_mixture","covariance_type":"COV","weights":W,"means":[[0,0],[5,5]],"covariances":C}"#;
+        let make =
+            |cov: &str, w: &str, c: &str| base.replace("COV", cov).replace("W", w).replace("C", c);
+        let eye = "[[1,0],[0,1]]";
+        let two = format!("[{eye},{eye}]");
+        assert!(parse_model(&make("full", "[0.5,0.5]", &two), "m").is_ok());
+        assert_eq!(
+            load_err(&make("full", "[-0.5,1.5]", &two)),
+            "m.json: weights[0]: negative weight -0.5"
+        );
+        assert_eq!(
+            load_err(&make("full", "[0.5,0.4]", &two)),
+            "m.json: weights: they sum to 0.9, not 1"
+        );
+        assert_eq!(
+            load_err(&make("full", "[0.5,0.5]", &format!("[{eye}]"))),
+            "m.json: covariances: 1 matrices, expected one per component (2)"
+        );
+        assert_eq!(
+            load_err(&make(
+                "full",
+                "[0.5,0.5]",
+                "[[[1,0],[0,1]],[[1,0,0],[0,1]]]"
+            )),
+            "m.json: covariances[1][0]: 3 values, expected 2 (a 2×2 matrix)"
+        );
+        assert_eq!(
+            load_err(&make("full", "[0.5,0.5]", "[[[1,0],[0,1]],[[1,2],[2,1]]]")),
+            "m.json: covariances[1]: not positive definite"
+        );
+        assert_eq!(
+            load_err(&make(
+                "full",
+                "[0.5,0.5]",
+                "[[[1,0],[0,1]],[[1,0.5],[0.4,1]]]"
+            )),
+            "m.json: covariances[1]: not symmetric: [1][0] is 0.4 but [0][1] is 0.5"
+        );
+        assert!(
+            load_err(&make(
+                "diag",
+                "[0.5,0.5]",
+                "[[[1,0],[0,1]],[[1,0.5],[0.5,1]]]"
+            ))
+            .starts_with("m.json: covariances[1][0][1]: is 0.5, but a diag covariance")
+        );
+        assert!(
+            load_err(&make(
+                "spherical",
+                "[0.5,0.5]",
+                "[[[1,0],[0,1]],[[1,0],[0,2]]]"
+            ))
+            .starts_with("m.json: covariances[1][1][1]: is 2, but a spherical covariance")
+        );
+        assert!(
+            load_err(&make("tied", "[0.5,0.5]", "[[[1,0],[0,1]],[[2,0],[0,1]]]"))
+                .starts_with("m.json: covariances[1][0][0]: is 2, but a tied model")
+        );
+        assert!(load_err(&make("banana", "[0.5,0.5]", &two)).contains("unknown variant `banana`"));
+        assert!(load_err("{}").contains("missing field `model`"));
+        assert!(load_err(r#"{"model":"zip"}"#).contains("unknown variant `zip`"));
+    }
+}

@@ -1,0 +1,8 @@
+//! Tests that run the `em` binary on good and bad input (one test binary, one module per area).
+
+mod bad_input;
+mod common;
+mod fit;
+mod model_files;
+mod plots;
+mod select;
