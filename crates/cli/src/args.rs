@@ -42,8 +42,32 @@ pub enum Command {
     Predict(PredictArgs),
     /// Draw observations from a model (CSV to standard output).
     Sample(SampleArgs),
-    // `em zip FILE` (the zero-inflated Poisson on a one-column count file) goes here, with its
-    // module in commands/.
+    /// Fit a zero-inflated Poisson to a one-column file of counts.
+    ///
+    /// Each count is a structural zero with probability π, else a Poisson(λ) draw. With no
+    /// FILE, fits the bundled RAND Health Insurance Experiment doctor-visit counts (20,190
+    /// rows).
+    Zip(ZipArgs),
+}
+
+/// `em zip`.
+#[derive(Debug, Clone, Args)]
+pub struct ZipArgs {
+    /// CSV file with one column of non-negative whole numbers (default: the bundled
+    /// doctor-visit counts).
+    pub file: Option<PathBuf>,
+    /// Convergence threshold on the change of the mean log-likelihood per row.
+    #[arg(long, value_name = "T", default_value_t = 1e-10, value_parser = parse_non_negative)]
+    pub tol: f64,
+    /// Maximum EM iterations.
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = at_least_one())]
+    pub max_iter: usize,
+    /// Print the JSON report instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the JSON report to this file, atomically.
+    #[arg(long, value_name = "REPORT.json")]
+    pub output: Option<PathBuf>,
 }
 
 /// A covariance structure, as scikit-learn names them.
@@ -159,7 +183,7 @@ fn at_least_one() -> RangedU64ValueParser<usize> {
     RangedU64ValueParser::<usize>::new().range(1..)
 }
 
-/// EM options shared by `fit` and `select` (scikit-learn's defaults).
+/// EM options shared by `fit` and `select` (scikit-learn's defaults, but for `tol`).
 #[derive(Debug, Clone, Args)]
 pub struct EmArgs {
     /// Starting parameters: kmeans (k-means++ seeding then k-means), kmeans++ (seeds only),
@@ -170,8 +194,10 @@ pub struct EmArgs {
     /// Number of restarts; the one with the highest log-likelihood wins.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = at_least_one())]
     pub n_init: usize,
-    /// Convergence threshold on the change of the mean log-likelihood per row.
-    #[arg(long, value_name = "T", default_value_t = 1e-3, value_parser = parse_non_negative)]
+    /// Convergence threshold on the change of the mean log-likelihood per row. Tighter than
+    /// scikit-learn's 1e-3, which stops before the log-likelihood settles (on the bundled
+    /// data: −1127.16 at 1e-3, −1126.32 at 1e-6).
+    #[arg(long, value_name = "T", default_value_t = 1e-6, value_parser = parse_non_negative)]
     pub tol: f64,
     /// Maximum EM iterations per restart.
     #[arg(long, value_name = "N", default_value_t = 100, value_parser = at_least_one())]

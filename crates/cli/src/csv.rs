@@ -26,6 +26,9 @@ pub struct Table {
     pub has_header: bool,
     /// The values, one observation per row.
     pub x: DMatrix<f64>,
+    /// The file's line number (1-based) of every row, so that checks after parsing can name
+    /// the line of a bad value.
+    pub lines: Vec<usize>,
 }
 
 impl Table {
@@ -50,6 +53,7 @@ pub fn faithful() -> Table {
         columns: vec![],
         has_header: false,
         x: DMatrix::zeros(0, 0),
+        lines: vec![],
     })
 }
 
@@ -120,6 +124,7 @@ pub fn parse(text: &str, source: &str) -> Result<Table, CliError> {
         }
     };
     let mut values: Vec<f64> = Vec::new();
+    let mut row_lines = Vec::new();
     let mut n = 0usize;
     let data_lines = (!has_header)
         .then_some((first_no, first))
@@ -151,6 +156,7 @@ pub fn parse(text: &str, source: &str) -> Result<Table, CliError> {
             }
             values.push(v);
         }
+        row_lines.push(line_no);
         n += 1;
     }
     if n == 0 {
@@ -163,6 +169,7 @@ pub fn parse(text: &str, source: &str) -> Result<Table, CliError> {
         columns,
         has_header,
         x: DMatrix::from_row_slice(n, width, &values),
+        lines: row_lines,
     })
 }
 

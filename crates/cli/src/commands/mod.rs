@@ -1,12 +1,11 @@
 //! One module per subcommand, and what they share: loading data, building a fit.
 //!
-//! `em zip` (the zero-inflated Poisson) will be `zip.rs` here, with its variant in
-//! [`crate::args::Command`] and its arm in [`run`].
 
 pub mod fit;
 pub mod predict;
 pub mod sample;
 pub mod select;
+pub mod zip;
 
 use std::io::Write;
 use std::path::Path;
@@ -25,6 +24,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Select(args) => select::run(args, cli.quiet, out),
         Command::Predict(args) => predict::run(args, out),
         Command::Sample(args) => sample::run(args, out),
+        Command::Zip(args) => zip::run(args, cli.quiet, out),
     }
 }
 

@@ -6,3 +6,4 @@ mod fit;
 mod model_files;
 mod plots;
 mod select;
+mod zip;
