@@ -1,0 +1,5 @@
+//! # hmm
+//!
+//! Hidden Markov models fitted by Baum–Welch (work in progress).
+
+#![warn(missing_docs)]
