@@ -6,7 +6,8 @@
 //! - [`core`] (`em-core`): the [`LatentModel`](em_core::LatentModel) contract, the
 //!   [`Em`](em_core::Em) driver and the invariant checker;
 //! - [`gmm`]: Gaussian mixture models and the zero-inflated Poisson model;
-//! - [`mixture`]: mixtures of pluggable component families.
+//! - [`mixture`]: mixtures of pluggable component families;
+//! - [`hmm`]: hidden Markov models (Baum–Welch) with Gaussian or categorical emissions.
 //!
 //! See the README for a quick start and a walkthrough of writing your own model.
 
@@ -15,6 +16,7 @@
 pub use em_core as core;
 pub use em_core::{EStep, Em, EmError, FitReport, Fitted, LatentModel, Statistics};
 pub use gmm;
+pub use hmm;
 pub use mixture;
 
 /// The README's code blocks, compiled and run as doctests so the README cannot drift.

@@ -1,0 +1,496 @@
+//! The hidden Markov model: parameters, the EM contract, and the fitted-model API.
+
+use std::ops::Range;
+
+use em_core::{EStep, EmError, LatentModel, Statistics, chunked_log_likelihood};
+use nalgebra::{DMatrix, DVector};
+use rand::{Rng, RngExt};
+use serde::{Deserialize, Serialize};
+
+use crate::emission::{Emission, bad_step};
+use crate::forward_backward::{self, Chain, Impossible, Workspace};
+
+/// Sequences per batch for scoring (the driver uses its own chunk size for fits).
+const SCORE_CHUNK: usize = 64;
+
+/// How far a probability vector's sum may stray from 1.
+const SUM_TOLERANCE: f64 = 1e-8;
+
+/// A hidden Markov model with S states: p(z_1 = i) = π_i, p(z_t = j | z_{t−1} = i) = A_ij,
+/// and emissions p(x_t | z_t = s) from the family `E`.
+///
+/// A value of this type is always valid: π and every row of A are probability vectors
+/// (non-negative, summing to 1 within 1e-8; zeros — e.g. a left-to-right model — are
+/// allowed) and the emissions are valid for their family. Build one with [`Hmm::new`].
+///
+/// It implements [`LatentModel`] on `[E::Sequence]` — a slice of sequences of any lengths —
+/// so the em-core driver ([`em_core::Em`]) fits it by Baum–Welch and the invariant checker
+/// ([`em_core::testing`]) applies. The sequence is the unit the driver batches on: the
+/// statistics of sequences add, so batches of sequences run in parallel (the driver's
+/// `chunk_size` counts sequences); one long sequence is one unit and runs on one thread.
+///
+/// ```
+/// use hmm::{CategoricalHmm, Categorical};
+/// use nalgebra::{dmatrix, dvector};
+/// let model = CategoricalHmm::new(
+///     dvector![0.5, 0.5],
+///     dmatrix![0.9, 0.1; 0.2, 0.8],
+///     Categorical::new(dmatrix![0.7, 0.2, 0.1; 0.1, 0.3, 0.6])?,
+/// )?;
+/// let (states, log_p) = model.viterbi(&vec![0, 0, 2, 2, 2])?;
+/// assert_eq!(states, vec![0, 0, 1, 1, 1]);
+/// assert!(log_p < model.score(&vec![0, 0, 2, 2, 2])?); // one path vs. all paths
+/// # Ok::<(), em_core::EmError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(
+    try_from = "HmmSpec<E>",
+    into = "HmmSpec<E>",
+    bound(
+        serialize = "E: Emission + Serialize",
+        deserialize = "E: Emission + Deserialize<'de>"
+    )
+)]
+pub struct Hmm<E: Emission> {
+    start: DVector<f64>,
+    transitions: DMatrix<f64>,
+    emission: E,
+    log_start: Vec<f64>,
+    /// A, row-major.
+    trans_rows: Vec<f64>,
+    /// log A, row-major.
+    log_trans_rows: Vec<f64>,
+}
+
+/// The serialised form of an [`Hmm`]; loading validates it like [`Hmm::new`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct HmmSpec<E> {
+    start: DVector<f64>,
+    transitions: DMatrix<f64>,
+    emission: E,
+}
+
+impl<E: Emission> TryFrom<HmmSpec<E>> for Hmm<E> {
+    type Error = EmError;
+    fn try_from(s: HmmSpec<E>) -> Result<Self, EmError> {
+        Hmm::new(s.start, s.transitions, s.emission)
+    }
+}
+
+impl<E: Emission> From<Hmm<E>> for HmmSpec<E> {
+    fn from(m: Hmm<E>) -> Self {
+        HmmSpec {
+            start: m.start,
+            transitions: m.transitions,
+            emission: m.emission,
+        }
+    }
+}
+
+/// Expected sufficient statistics of a batch of sequences.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HmmStats<S> {
+    /// Expected initial-state counts Σ_sequences γ_1(i) (length S; sums to the number of
+    /// sequences).
+    pub start: DVector<f64>,
+    /// Expected transition counts Σ_sequences Σ_{t≥2} ξ_t(i, j) (S×S, from row i to column j).
+    pub transitions: DMatrix<f64>,
+    /// The emission family's per-state statistics.
+    pub emission: S,
+}
+
+impl<S: Statistics> Statistics for HmmStats<S> {
+    fn merge(&mut self, later: &Self) {
+        self.start += &later.start;
+        self.transitions += &later.transitions;
+        self.emission.merge(&later.emission);
+    }
+}
+
+/// Checks that `v` is a probability vector; `what` names it in the error.
+fn check_probabilities(name: &'static str, what: &str, v: &[f64]) -> Result<(), EmError> {
+    if let Some((j, p)) = v
+        .iter()
+        .enumerate()
+        .find(|(_, p)| !(p.is_finite() && **p >= 0.0))
+    {
+        return Err(EmError::InvalidParameter {
+            name,
+            reason: format!("{what} has entry {j} = {p}; probabilities must be finite and ≥ 0"),
+        });
+    }
+    let sum: f64 = v.iter().sum();
+    if (sum - 1.0).abs() > SUM_TOLERANCE {
+        return Err(EmError::InvalidParameter {
+            name,
+            reason: format!("{what} sums to {sum}, not 1"),
+        });
+    }
+    Ok(())
+}
+
+/// Checks that every row of `m` is a probability vector; `name` is the parameter's name.
+pub(crate) fn check_stochastic_rows(name: &'static str, m: &DMatrix<f64>) -> Result<(), EmError> {
+    for i in 0..m.nrows() {
+        let row: Vec<f64> = m.row(i).iter().copied().collect();
+        check_probabilities(name, &format!("row {i}"), &row)?;
+    }
+    Ok(())
+}
+
+impl<E: Emission> Hmm<E> {
+    /// An HMM with initial distribution `start` (length S), transition matrix `transitions`
+    /// (S×S, row i = p(z_t = · | z_{t−1} = i)) and emissions with S states.
+    ///
+    /// Fails with [`EmError::InvalidParameter`] naming `start` or `transitions` (and the row)
+    /// when shapes disagree, an entry is negative or not finite, or a row does not sum to 1
+    /// within 1e-8. Zero probabilities are allowed and stay zero under EM.
+    pub fn new(
+        start: DVector<f64>,
+        transitions: DMatrix<f64>,
+        emission: E,
+    ) -> Result<Self, EmError> {
+        let s = emission.n_states();
+        if s == 0 {
+            return Err(EmError::InvalidParameter {
+                name: "emission",
+                reason: "at least one state is needed".into(),
+            });
+        }
+        if start.len() != s {
+            return Err(EmError::InvalidParameter {
+                name: "start",
+                reason: format!(
+                    "expected {s} probabilities (one per state), got {}",
+                    start.len()
+                ),
+            });
+        }
+        if transitions.shape() != (s, s) {
+            return Err(EmError::InvalidParameter {
+                name: "transitions",
+                reason: format!(
+                    "expected a {s}×{s} matrix, got {}×{}",
+                    transitions.nrows(),
+                    transitions.ncols()
+                ),
+            });
+        }
+        check_probabilities("start", "the initial distribution", start.as_slice())?;
+        check_stochastic_rows("transitions", &transitions)?;
+        let mut model = Hmm {
+            start,
+            transitions,
+            emission,
+            log_start: Vec::new(),
+            trans_rows: Vec::new(),
+            log_trans_rows: Vec::new(),
+        };
+        model.refresh();
+        Ok(model)
+    }
+
+    /// Re-derives the cached logarithms and row-major copies.
+    fn refresh(&mut self) {
+        let s = self.n_states();
+        self.log_start = self.start.iter().map(|p| p.ln()).collect();
+        self.trans_rows = (0..s * s)
+            .map(|k| self.transitions[(k / s, k % s)])
+            .collect();
+        self.log_trans_rows = self.trans_rows.iter().map(|p| p.ln()).collect();
+    }
+
+    pub(crate) fn chain(&self) -> Chain<'_> {
+        Chain {
+            n: self.n_states(),
+            start: self.start.as_slice(),
+            log_start: &self.log_start,
+            trans: &self.trans_rows,
+            log_trans: &self.log_trans_rows,
+        }
+    }
+
+    /// Number of hidden states S.
+    pub fn n_states(&self) -> usize {
+        self.start.len()
+    }
+
+    /// The initial distribution π (length S).
+    pub fn start(&self) -> &DVector<f64> {
+        &self.start
+    }
+
+    /// The transition matrix A (S×S; row i is p(z_t = · | z_{t−1} = i)).
+    pub fn transitions(&self) -> &DMatrix<f64> {
+        &self.transitions
+    }
+
+    /// The emission distributions.
+    pub fn emission(&self) -> &E {
+        &self.emission
+    }
+
+    /// Number of free parameters: S − 1 initial, S(S − 1) transition, and the emissions'.
+    pub fn n_parameters(&self) -> usize {
+        let s = self.n_states();
+        s - 1 + s * (s - 1) + self.emission.n_parameters()
+    }
+
+    /// Checks `sequence` and returns its log-emission densities (T×S, step-major).
+    fn densities(&self, sequence: &E::Sequence, index: usize) -> Result<Vec<f64>, EmError> {
+        let t_len = self.emission.check(sequence, index)?;
+        let mut lb = vec![0.0; t_len * self.n_states()];
+        self.emission.log_densities(sequence, &mut lb);
+        Ok(lb)
+    }
+
+    /// log p(x_{1:T} | θ) of one sequence (the forward algorithm), −∞ when the sequence is
+    /// impossible under the model (e.g. a symbol that no state can emit there). Errors name
+    /// the sequence as sequence 0.
+    pub fn score(&self, sequence: &E::Sequence) -> Result<f64, EmError> {
+        let lb = self.densities(sequence, 0)?;
+        Ok(forward_backward::log_likelihood(
+            self.chain(),
+            &lb,
+            &mut Workspace::default(),
+        ))
+    }
+
+    /// Σ log p(x | θ) over all `sequences` (in parallel batches of sequences).
+    pub fn log_likelihood_total(&self, sequences: &[E::Sequence]) -> Result<f64, EmError> {
+        chunked_log_likelihood(self, sequences, SCORE_CHUNK)
+    }
+
+    /// Posterior state probabilities p(z_t = s | x_{1:T}) of one sequence: a T×S matrix whose
+    /// rows sum to 1 (forward–backward).
+    pub fn predict_proba(&self, sequence: &E::Sequence) -> Result<DMatrix<f64>, EmError> {
+        let lb = self.densities(sequence, 0)?;
+        let s = self.n_states();
+        let mut ws = Workspace::default();
+        forward_backward::posterior(self.chain(), &lb, &mut ws).map_err(|e| impossible(0, e))?;
+        let t_len = lb.len() / s;
+        Ok(DMatrix::from_row_slice(t_len, s, &ws.post.gamma))
+    }
+
+    /// The most probable state path z* = argmax_z p(z | x) of one sequence (Viterbi, in log
+    /// space; ties go to the lower state index) and its log joint probability log p(x, z*).
+    pub fn viterbi(&self, sequence: &E::Sequence) -> Result<(Vec<usize>, f64), EmError> {
+        let lb = self.densities(sequence, 0)?;
+        forward_backward::viterbi(self.chain(), &lb).map_err(|e| impossible(0, e))
+    }
+
+    /// The Viterbi path alone.
+    pub fn predict(&self, sequence: &E::Sequence) -> Result<Vec<usize>, EmError> {
+        Ok(self.viterbi(sequence)?.0)
+    }
+
+    /// Draws a sequence of `len` steps and the hidden states that produced it.
+    pub fn sample<R: Rng + ?Sized>(&self, len: usize, rng: &mut R) -> (E::Sequence, Vec<usize>) {
+        let s = self.n_states();
+        let mut states = Vec::with_capacity(len);
+        for _ in 0..len {
+            let probs = match states.last() {
+                None => self.start.as_slice(),
+                Some(&i) => &self.trans_rows[i * s..(i + 1) * s],
+            };
+            states.push(draw(probs, rng));
+        }
+        (self.emission.sample(&states, rng), states)
+    }
+
+    /// Bayesian information criterion −2 log L + p log N, N the total number of steps.
+    pub fn bic(&self, sequences: &[E::Sequence]) -> Result<f64, EmError> {
+        let ll = self.log_likelihood_total(sequences)?;
+        let steps = self.total_steps(sequences)?;
+        Ok(-2.0 * ll + self.n_parameters() as f64 * (steps as f64).ln())
+    }
+
+    /// Akaike information criterion −2 log L + 2p.
+    pub fn aic(&self, sequences: &[E::Sequence]) -> Result<f64, EmError> {
+        let ll = self.log_likelihood_total(sequences)?;
+        Ok(-2.0 * ll + 2.0 * self.n_parameters() as f64)
+    }
+
+    /// Σ T over `sequences`, checking each.
+    fn total_steps(&self, sequences: &[E::Sequence]) -> Result<usize, EmError> {
+        sequences
+            .iter()
+            .enumerate()
+            .map(|(i, x)| self.emission.check(x, i))
+            .sum()
+    }
+
+    /// Whether the chain part of `stats` has this model's shape.
+    fn chain_stats_fit(&self, stats: &HmmStats<E::Stats>) -> bool {
+        let s = self.n_states();
+        stats.start.len() == s && stats.transitions.shape() == (s, s)
+    }
+
+    /// Mutable access for the crate's constructors (keeps the model valid: only the emission
+    /// changes, through its own validated setters).
+    pub(crate) fn emission_mut(&mut self) -> &mut E {
+        &mut self.emission
+    }
+}
+
+/// Draws an index from the probability vector `p` (zeros are never drawn).
+pub(crate) fn draw<R: Rng + ?Sized>(p: &[f64], rng: &mut R) -> usize {
+    let total: f64 = p.iter().sum();
+    let u = rng.random::<f64>() * total;
+    let mut acc = 0.0;
+    let mut last = 0;
+    for (i, &v) in p.iter().enumerate() {
+        if v > 0.0 {
+            acc += v;
+            last = i;
+            if u < acc {
+                return i;
+            }
+        }
+    }
+    last
+}
+
+/// The error for a sequence that has probability 0 under the model.
+fn impossible(sequence: usize, e: Impossible) -> EmError {
+    bad_step(
+        sequence,
+        e.step,
+        None,
+        "the sequence has probability 0 under the model from this step on (every state is \
+         unreachable or cannot emit this observation)",
+    )
+}
+
+impl<E: Emission> LatentModel for Hmm<E> {
+    type Data = [E::Sequence];
+    type Stats = HmmStats<E::Stats>;
+
+    /// Forward–backward on every sequence of `rows` (see the crate docs for the algorithm),
+    /// checking each sequence first. Errors name the sequence (its index in `data`) and step.
+    fn e_step(
+        &self,
+        data: &[E::Sequence],
+        rows: Range<usize>,
+    ) -> Result<EStep<Self::Stats>, EmError> {
+        let s = self.n_states();
+        let mut stats = HmmStats {
+            start: DVector::zeros(s),
+            transitions: DMatrix::zeros(s, s),
+            emission: self.emission.zero_stats(),
+        };
+        let (mut log_likelihood, mut entropy) = (0.0, 0.0);
+        let mut ws = Workspace::default();
+        for index in rows {
+            let sequence = data.get(index).ok_or(EmError::InvalidParameter {
+                name: "rows",
+                reason: format!(
+                    "sequence {index} is out of range (the data has {})",
+                    data.len()
+                ),
+            })?;
+            let lb = self.densities(sequence, index)?;
+            forward_backward::posterior(self.chain(), &lb, &mut ws)
+                .map_err(|e| impossible(index, e))?;
+            let post = &ws.post;
+            for (a, g) in stats.start.iter_mut().zip(&post.gamma[..s]) {
+                *a += g;
+            }
+            for i in 0..s {
+                for j in 0..s {
+                    stats.transitions[(i, j)] += post.xi[i * s + j];
+                }
+            }
+            self.emission
+                .accumulate(sequence, &post.gamma, &mut stats.emission);
+            log_likelihood += post.log_likelihood;
+            entropy += post.entropy;
+        }
+        Ok(EStep {
+            stats,
+            log_likelihood,
+            entropy,
+        })
+    }
+
+    /// π_i ∝ expected initial counts, A_ij ∝ expected transition counts (a state never left
+    /// keeps its row, which does not enter the objective), then the emissions' own M-step.
+    /// On error the model is unchanged.
+    fn m_step(&mut self, stats: &Self::Stats) -> Result<(), EmError> {
+        let s = self.n_states();
+        if !self.chain_stats_fit(stats) {
+            return Err(EmError::InvalidParameter {
+                name: "stats",
+                reason: format!(
+                    "expected {s} initial counts and {s}×{s} transition counts, got {} and {}×{}",
+                    stats.start.len(),
+                    stats.transitions.nrows(),
+                    stats.transitions.ncols()
+                ),
+            });
+        }
+        let total: f64 = stats.start.sum();
+        if !(total > 0.0 && total.is_finite()) {
+            return Err(EmError::InvalidParameter {
+                name: "stats",
+                reason: format!("expected initial-state counts sum to {total}; no sequences?"),
+            });
+        }
+        let start = &stats.start / total;
+        let mut transitions = self.transitions.clone();
+        for i in 0..s {
+            let row_total: f64 = stats.transitions.row(i).sum();
+            if row_total > 0.0 && row_total.is_finite() {
+                for j in 0..s {
+                    transitions[(i, j)] = stats.transitions[(i, j)] / row_total;
+                }
+            }
+        }
+        self.emission.maximise(&stats.emission)?;
+        self.start = start;
+        self.transitions = transitions;
+        self.refresh();
+        Ok(())
+    }
+
+    /// Σ_i n_i log π_i + Σ_ij n_ij log A_ij + Σ_t Σ_s γ_t(s) log p(x_t | s), with 0 · log 0 = 0.
+    fn expected_complete_log_likelihood(&self, stats: &Self::Stats) -> f64 {
+        let s = self.n_states();
+        if !self.chain_stats_fit(stats) {
+            return f64::NAN;
+        }
+        let mut total = 0.0;
+        for (c, lp) in stats.start.iter().zip(&self.log_start) {
+            if *c != 0.0 {
+                total += c * lp;
+            }
+        }
+        for i in 0..s {
+            for j in 0..s {
+                let c = stats.transitions[(i, j)];
+                if c != 0.0 {
+                    total += c * self.log_trans_rows[i * s + j];
+                }
+            }
+        }
+        total + self.emission.expected_log_density(&stats.emission)
+    }
+
+    /// The forward pass alone (no posteriors), summed over `rows`.
+    fn log_likelihood(&self, data: &[E::Sequence], rows: Range<usize>) -> Result<f64, EmError> {
+        let mut ws = Workspace::default();
+        let mut total = 0.0;
+        for index in rows {
+            let sequence = data.get(index).ok_or(EmError::InvalidParameter {
+                name: "rows",
+                reason: format!(
+                    "sequence {index} is out of range (the data has {})",
+                    data.len()
+                ),
+            })?;
+            let lb = self.densities(sequence, index)?;
+            total += forward_backward::log_likelihood(self.chain(), &lb, &mut ws);
+        }
+        Ok(total)
+    }
+}

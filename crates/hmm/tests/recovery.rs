@@ -1,0 +1,169 @@
+//! Recovery of a known 3-state, 2-D Gaussian HMM from 20,000 simulated steps (40 sequences of
+//! 500), and Viterbi decoding on it.
+//!
+//! Tolerances are 5 standard errors of the complete-data estimates (states known), computed
+//! from the true parameters and the realised state counts: a mean μ_sj ± 5 √(Σ_s,jj / n_s), a
+//! covariance entry ± 5 √((Σ_aa Σ_bb + Σ_ab²) / n_s), a transition A_ij ± 5 √(A_ij (1 − A_ij)
+//! / m_i) (m_i transitions out of state i), an initial probability ± 5 √(π_i (1 − π_i) / 40).
+//! Hidden states only add (a little) missing information, so 5 SE leaves room without being
+//! loose: the largest |z| seen is printed.
+
+use em_core::{Em, StdRng};
+use hmm::{CovarianceType, Covariances, Gaussian, GaussianHmm};
+use nalgebra::{DMatrix, dmatrix, dvector};
+use rand::SeedableRng;
+
+const Z: f64 = 5.0;
+/// Stated threshold for the fitted model's Viterbi accuracy (0.984 seen; the true parameters
+/// decode 0.984 of the steps right, and the fit must come within 0.005 of them).
+const VITERBI_ACCURACY: f64 = 0.97;
+
+fn truth() -> GaussianHmm {
+    GaussianHmm::new(
+        dvector![0.5, 0.3, 0.2],
+        dmatrix![0.95, 0.03, 0.02; 0.04, 0.92, 0.04; 0.03, 0.05, 0.92],
+        Gaussian::new(
+            dmatrix![0.0, 0.0; 2.5, 0.5; 0.5, 2.8],
+            Covariances::Full(vec![
+                dmatrix![1.0, 0.3; 0.3, 0.8],
+                dmatrix![0.6, -0.2; -0.2, 0.9],
+                dmatrix![0.9, 0.4; 0.4, 1.2],
+            ]),
+        )
+        .unwrap(),
+    )
+    .unwrap()
+}
+
+/// The permutation p (fitted state p[s] ↔ true state s) that best matches the means.
+fn align(fitted: &DMatrix<f64>, true_means: &DMatrix<f64>) -> [usize; 3] {
+    let perms = [
+        [0, 1, 2],
+        [0, 2, 1],
+        [1, 0, 2],
+        [1, 2, 0],
+        [2, 0, 1],
+        [2, 1, 0],
+    ];
+    let cost = |p: &[usize; 3]| -> f64 {
+        (0..3)
+            .map(|s| (fitted.row(p[s]) - true_means.row(s)).norm_squared())
+            .sum()
+    };
+    *perms
+        .iter()
+        .min_by(|a, b| cost(a).total_cmp(&cost(b)))
+        .unwrap()
+}
+
+fn accuracy(
+    model: &GaussianHmm,
+    data: &[DMatrix<f64>],
+    states: &[Vec<usize>],
+    map: &[usize; 3],
+) -> f64 {
+    let mut right = 0;
+    let mut total = 0;
+    for (x, z) in data.iter().zip(states) {
+        let path = model.predict(x).unwrap();
+        right += path.iter().zip(z).filter(|(p, z)| **p == map[**z]).count();
+        total += z.len();
+    }
+    right as f64 / total as f64
+}
+
+#[test]
+fn recovers_a_three_state_gaussian_hmm_from_20000_steps_and_decodes_it() {
+    let truth = truth();
+    let mut rng = StdRng::seed_from_u64(2026);
+    let (data, states): (Vec<_>, Vec<_>) = (0..40).map(|_| truth.sample(500, &mut rng)).unzip();
+
+    let init = |x: &[DMatrix<f64>], rng: &mut StdRng| {
+        GaussianHmm::random_start(3, CovarianceType::Full, x, rng)
+    };
+    let fit = Em::new()
+        .tol(1e-9)
+        .max_iter(1000)
+        .n_init(3)
+        .seed(1)
+        .fit_restarts(&init, &data[..])
+        .unwrap();
+    assert!(fit.report.converged, "{:?}", fit.report.stop_reason);
+    let model = &fit.model;
+    // The MLE is at least as likely as the truth.
+    let ll_truth = truth.log_likelihood_total(&data).unwrap();
+    assert!(
+        fit.report.objective() >= ll_truth,
+        "{} < {ll_truth}",
+        fit.report.objective()
+    );
+
+    let g = truth.emission();
+    let p = align(model.emission().means(), g.means());
+    // Realised counts: steps per state, transitions out of each state.
+    let mut n = [0.0; 3];
+    let mut m = [0.0; 3];
+    for z in &states {
+        for (t, &s) in z.iter().enumerate() {
+            n[s] += 1.0;
+            if t + 1 < z.len() {
+                m[s] += 1.0;
+            }
+        }
+    }
+    let mut worst_z = 0.0_f64;
+    let mut check = |what: String, est: f64, truth: f64, se: f64| {
+        let z = (est - truth) / se;
+        assert!(z.abs() < Z, "{what}: {est} vs {truth} (z = {z:.2})");
+        worst_z = worst_z.max(z.abs());
+    };
+    for s in 0..3 {
+        let sigma = g.covariance(s).unwrap();
+        let fitted_sigma = model.emission().covariance(p[s]).unwrap();
+        for a in 0..2 {
+            check(
+                format!("mean {s},{a}"),
+                model.emission().means()[(p[s], a)],
+                g.means()[(s, a)],
+                (sigma[(a, a)] / n[s]).sqrt(),
+            );
+            for b in 0..=a {
+                let se = ((sigma[(a, a)] * sigma[(b, b)] + sigma[(a, b)].powi(2)) / n[s]).sqrt();
+                check(
+                    format!("cov {s},{a},{b}"),
+                    fitted_sigma[(a, b)],
+                    sigma[(a, b)],
+                    se,
+                );
+            }
+        }
+        for j in 0..3 {
+            let a = truth.transitions()[(s, j)];
+            check(
+                format!("A {s},{j}"),
+                model.transitions()[(p[s], p[j])],
+                a,
+                (a * (1.0 - a) / m[s]).sqrt(),
+            );
+        }
+        let pi = truth.start()[s];
+        check(
+            format!("π {s}"),
+            model.start()[p[s]],
+            pi,
+            (pi * (1.0 - pi) / 40.0).sqrt(),
+        );
+    }
+
+    let fitted_accuracy = accuracy(model, &data, &states, &p);
+    let oracle_accuracy = accuracy(&truth, &data, &states, &[0, 1, 2]);
+    println!(
+        "largest |z| {worst_z:.2}; Viterbi accuracy fitted {fitted_accuracy:.4}, true parameters {oracle_accuracy:.4}; iterations {}",
+        fit.report.iterations
+    );
+    assert!(fitted_accuracy >= VITERBI_ACCURACY, "{fitted_accuracy}");
+    assert!(
+        fitted_accuracy >= oracle_accuracy - 0.005,
+        "{fitted_accuracy} vs {oracle_accuracy}"
+    );
+}
