@@ -6,7 +6,7 @@
 
 use std::ops::Range;
 
-use em_core::{EStep, EmError, LatentModel, Statistics, StdRng};
+use em_core::{EStep, EmError, LatentModel, ParameterVector, Statistics, StdRng};
 use rand::RngExt;
 
 pub const VAR_FLOOR: f64 = 1e-3;
@@ -177,6 +177,62 @@ pub fn two_clusters(n: usize) -> Vec<f64> {
                 6.0 + jitter
             } else {
                 jitter * 1.5
+            }
+        })
+        .collect()
+}
+
+/// SQUAREM coordinates: the raw parameters (w_1..w_K, μ_1..μ_K, σ²_1..σ²_K). Weights must stay
+/// positive and sum to 1 (within 1e-9, then renormalised), variances ≥ `VAR_FLOOR`: an
+/// extrapolation outside that set is refused, and the driver falls back to the EM step.
+impl ParameterVector for Mixture1d {
+    fn parameters(&self) -> Vec<f64> {
+        let mut theta = self.weights.clone();
+        theta.extend(&self.means);
+        theta.extend(&self.vars);
+        theta
+    }
+
+    fn set_parameters(&mut self, theta: &[f64]) -> Result<(), EmError> {
+        let k = self.weights.len();
+        let invalid = |reason: String| {
+            Err(EmError::InvalidParameter {
+                name: "theta",
+                reason,
+            })
+        };
+        if theta.len() != 3 * k || theta.iter().any(|t| !t.is_finite()) {
+            return invalid(format!("expected {} finite values, got {theta:?}", 3 * k));
+        }
+        let (w, rest) = theta.split_at(k);
+        let (means, vars) = rest.split_at(k);
+        let total: f64 = w.iter().sum();
+        if w.iter().any(|&x| x <= 0.0) || (total - 1.0).abs() > 1e-9 {
+            return invalid(format!("weights off the simplex: {w:?}"));
+        }
+        if vars.iter().any(|&v| v < VAR_FLOOR) {
+            return invalid(format!("variance below {VAR_FLOOR}: {vars:?}"));
+        }
+        self.weights = w.iter().map(|x| x / total).collect();
+        self.means = means.to_vec();
+        self.vars = vars.to_vec();
+        Ok(())
+    }
+}
+
+/// `n` draws from (1 − w) N(0, 1) + w N(delta, 1), by Box–Muller from a seeded generator.
+pub fn normal_mixture(n: usize, w: f64, delta: f64, seed: u64) -> Vec<f64> {
+    use rand::SeedableRng;
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..n)
+        .map(|_| {
+            let u1: f64 = 1.0 - rng.random::<f64>(); // (0, 1]
+            let u2: f64 = rng.random();
+            let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+            if rng.random::<f64>() < w {
+                delta + z
+            } else {
+                z
             }
         })
         .collect()
