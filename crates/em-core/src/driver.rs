@@ -83,7 +83,8 @@ pub struct FitReport {
     pub converged: bool,
     /// Why it stopped.
     pub stop_reason: StopReason,
-    /// Number of observations, by which `tol` is scaled.
+    /// Number of observations ([`LatentModel::n_observations`]), by which `tol` and the mean
+    /// objective are scaled.
     pub n_obs: usize,
     /// Largest decrease of the objective between two iterations (0 when it never decreased).
     /// Exact EM never decreases it; a ridge such as `reg_covar`, or rounding, can.
@@ -566,7 +567,10 @@ impl Em {
             None => chunked_e_step(model, data, chunk_size),
         };
         let start = Instant::now();
-        let n_obs = data.n_obs();
+        if data.n_obs() == 0 {
+            return Err(EmError::EmptyData);
+        }
+        let n_obs = model.n_observations(data);
         if n_obs == 0 {
             return Err(EmError::EmptyData);
         }

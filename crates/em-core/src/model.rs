@@ -107,6 +107,14 @@ pub trait LatentModel: Sync {
     /// invariant checker needs to verify the E- and M-steps separately.
     fn expected_complete_log_likelihood(&self, stats: &Self::Stats) -> f64;
 
+    /// How many observations the objective sums over: what `tol` and the mean objective are
+    /// divided by. The default is the number of units the driver splits on
+    /// (`data.n_obs()`); a model whose units hold many observations — an HMM's sequences
+    /// hold steps — returns their total, so that `tol` means the same per observation.
+    fn n_observations(&self, data: &Self::Data) -> usize {
+        data.n_obs()
+    }
+
     /// log p(θ): the log-density of a prior on the parameters (MAP-EM), 0 for maximum
     /// likelihood. The driver maximises and reports `log_likelihood + log_prior`.
     fn log_prior(&self) -> f64 {

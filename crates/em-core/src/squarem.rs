@@ -205,7 +205,10 @@ pub(crate) fn run<M: ParameterVector>(
     observer: &mut dyn Observer,
 ) -> Result<FitReport, EmError> {
     let start = Instant::now();
-    let n_obs = data.n_obs();
+    if data.n_obs() == 0 {
+        return Err(EmError::EmptyData);
+    }
+    let n_obs = model.n_observations(data);
     if n_obs == 0 {
         return Err(EmError::EmptyData);
     }
