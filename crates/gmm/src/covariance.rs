@@ -169,6 +169,30 @@ pub(crate) fn cholesky(
     Ok(l)
 }
 
+/// Rejects a covariance (or precision) matrix that is not symmetric to 1e-10 relative to its
+/// largest entry, with `NotPositiveDefinite` naming `component`.
+pub(crate) fn check_symmetric(
+    m: &DMatrix<f64>,
+    component: usize,
+    context: &str,
+) -> Result<(), EmError> {
+    let scale = m.amax().max(f64::MIN_POSITIVE);
+    for i in 0..m.nrows() {
+        for j in 0..i {
+            let (a, b) = (m[(i, j)], m[(j, i)]);
+            if (a - b).abs() > 1e-10 * scale || (a - b).is_nan() {
+                return Err(EmError::NotPositiveDefinite {
+                    component,
+                    detail: format!(
+                        "{context}: not symmetric, entry ({i}, {j}) = {a} but ({j}, {i}) = {b}"
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// log|Σ| from the lower Cholesky factor of Σ.
 pub(crate) fn log_det_from_cholesky(l: &DMatrix<f64>) -> f64 {
     2.0 * l.diagonal().iter().map(|v| v.ln()).sum::<f64>()
@@ -199,13 +223,14 @@ impl Factored {
         n_features: usize,
         context: &str,
     ) -> Result<Self, EmError> {
-        let positive = |v: f64, component: usize| {
+        let positive = |v: f64, component: usize, feature: Option<usize>| {
             if v > 0.0 && v.is_finite() {
                 Ok(v)
             } else {
+                let of = feature.map_or(String::new(), |j| format!(" of feature {j}"));
                 Err(EmError::NotPositiveDefinite {
                     component,
-                    detail: format!("{context}: variance {v:e} is not positive"),
+                    detail: format!("{context}: variance {v:e}{of} is not positive"),
                 })
             }
         };
@@ -235,7 +260,7 @@ impl Factored {
                 let mut log_det = vec![0.0; v.nrows()];
                 for k in 0..v.nrows() {
                     for d in 0..v.ncols() {
-                        let var = positive(v[(k, d)], k)?;
+                        let var = positive(v[(k, d)], k, Some(d))?;
                         prec[(k, d)] = 1.0 / var;
                         log_det[k] += var.ln();
                     }
@@ -249,7 +274,7 @@ impl Factored {
                 let mut prec = Vec::with_capacity(v.len());
                 let mut log_det = Vec::with_capacity(v.len());
                 for (k, &var) in v.iter().enumerate() {
-                    let var = positive(var, k)?;
+                    let var = positive(var, k, None)?;
                     prec.push(1.0 / var);
                     log_det.push(n_features as f64 * var.ln());
                 }

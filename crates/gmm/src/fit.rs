@@ -183,12 +183,7 @@ impl GaussianMixtureBuilder {
         if let Some(w) = sample_weight {
             check_sample_weights(w, x.nrows())?;
         }
-        if !(self.reg_covar >= 0.0 && self.reg_covar.is_finite()) {
-            return Err(EmError::InvalidParameter {
-                name: "reg_covar",
-                reason: format!("must be finite and ≥ 0, got {}", self.reg_covar),
-            });
-        }
+        crate::gaussian::check_reg_covar(self.reg_covar)?;
         self.em.validate()?;
         let prior = match &self.prior {
             PriorChoice::None => None,

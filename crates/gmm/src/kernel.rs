@@ -24,11 +24,12 @@ pub(crate) fn column<'a>(x: &'a DMatrix<f64>, j: usize, rows: &Range<usize>) -> 
 }
 
 /// Writes log π_k + log N(x_i | μ_k, Σ_k) for every row i of the batch and component k into
-/// `out[k·c + i]`. `scratch` is resized as needed (D·c for full and tied models).
+/// `out[k·c + i]`; without `log_weights`, log N(x_i | μ_k, Σ_k) alone. `scratch` is resized as
+/// needed (D·c for full and tied models).
 pub(crate) fn log_joint(
     x: &DMatrix<f64>,
     rows: &Range<usize>,
-    log_weights: &[f64],
+    log_weights: Option<&[f64]>,
     means: &DMatrix<f64>,
     factored: &Factored,
     out: &mut [f64],
@@ -36,7 +37,7 @@ pub(crate) fn log_joint(
 ) {
     let c = rows.len();
     let d = x.ncols();
-    let k_count = log_weights.len();
+    let k_count = means.nrows();
     debug_assert_eq!(out.len(), k_count * c);
     let log_norm = d as f64 * HALF_LN_2PI;
     for k in 0..k_count {
@@ -69,7 +70,8 @@ pub(crate) fn log_joint(
             Factor::Tied(_) => factored.log_det[0],
             _ => factored.log_det[k],
         };
-        let constant = log_weights[k] - log_norm - 0.5 * log_det;
+        let log_weight = log_weights.map_or(0.0, |w| w[k]);
+        let constant = log_weight - log_norm - 0.5 * log_det;
         maha.iter_mut().for_each(|m| *m = constant - 0.5 * *m);
     }
 }

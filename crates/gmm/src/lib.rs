@@ -6,6 +6,10 @@
 //! practitioners know from scikit-learn (`predict`, `predict_proba`, `score_samples`,
 //! `score`, `sample`, `bic`, `aic`).
 //!
+//! The Gaussian machinery itself — K Gaussians evaluated on batches of rows, their weighted
+//! statistics and M-step — is public in [`gaussian`] for models with Gaussian parts other
+//! than mixtures (the `hmm` crate's emissions use it).
+//!
 //! ```
 //! use gmm::GaussianMixture;
 //! use nalgebra::DMatrix;
@@ -29,6 +33,7 @@
 
 mod covariance;
 mod fit;
+pub mod gaussian;
 mod init;
 mod kernel;
 pub mod kmeans;
@@ -44,10 +49,11 @@ pub mod zip;
 pub use covariance::{CovarianceType, Covariances};
 pub use em_core::{EmError, FitReport, Fitted};
 pub use fit::{GaussianMixtureBuilder, PriorChoice};
+pub use gaussian::Gaussians;
 pub use init::Init;
 pub use mixture::GaussianMixture;
 pub use prior::Prior;
-pub use stats::{GaussianStats, Scatter};
+pub use stats::{GaussianStats, Scatter, ScatterForm};
 pub use two_component::TwoComponentMixture;
 pub use weighted::SampleWeighted;
 pub use zip::{ZeroInflatedPoisson, ZipStats};

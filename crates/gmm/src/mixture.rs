@@ -9,13 +9,12 @@ use rand_distr::StandardNormal;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::covariance::{
-    CovarianceType, Covariances, Factor, Factored, mahalanobis_sq, trace_of_solve,
-};
+use crate::covariance::{CovarianceType, Covariances, check_symmetric};
+use crate::gaussian::{Gaussians, check_means, check_reg_covar};
 use crate::kernel::{self, HALF_LN_2PI};
 use crate::mstep::maximise;
 use crate::prior::Prior;
-use crate::stats::{GaussianStats, Scatter};
+use crate::stats::GaussianStats;
 use crate::validate::{check_data, check_weights_sum};
 
 /// Rows per batch for prediction and scoring (the driver uses its own chunk size for fits).
@@ -34,9 +33,7 @@ const PREDICT_CHUNK: usize = 4096;
 #[serde(try_from = "MixtureSpec", into = "MixtureSpec")]
 pub struct GaussianMixture {
     weights: DVector<f64>,
-    means: DMatrix<f64>,
-    covariances: Covariances,
-    factored: Factored,
+    components: Gaussians,
     log_weights: Vec<f64>,
     reg_covar: f64,
     prior: Option<Prior>,
@@ -66,10 +63,11 @@ impl TryFrom<MixtureSpec> for GaussianMixture {
 
 impl From<GaussianMixture> for MixtureSpec {
     fn from(m: GaussianMixture) -> Self {
+        let (means, covariances) = m.components.into_parts();
         MixtureSpec {
             weights: m.weights,
-            means: m.means,
-            covariances: m.covariances,
+            means,
+            covariances,
             reg_covar: m.reg_covar,
             prior: m.prior,
         }
@@ -111,25 +109,8 @@ impl GaussianMixture {
         covariances: Covariances,
         context: &str,
     ) -> Result<Self, EmError> {
-        let (k, d) = means.shape();
-        if k == 0 {
-            return Err(EmError::InvalidParameter {
-                name: "means",
-                reason: "at least one component is needed".into(),
-            });
-        }
-        if d == 0 {
-            return Err(EmError::InvalidParameter {
-                name: "means",
-                reason: "at least one feature is needed".into(),
-            });
-        }
-        if let Some((i, v)) = means.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(EmError::InvalidParameter {
-                name: "means",
-                reason: format!("component {} has a non-finite value {v}", i % k),
-            });
-        }
+        check_means(&means)?;
+        let k = means.nrows();
         if weights.len() != k {
             return Err(EmError::InvalidParameter {
                 name: "weights",
@@ -140,43 +121,11 @@ impl GaussianMixture {
             });
         }
         check_weights_sum(weights.as_slice())?;
-        let shape_err = |expected: String| EmError::InvalidParameter {
-            name: "covariances",
-            reason: format!("expected {expected} for K = {k}, D = {d}"),
-        };
-        match &covariances {
-            Covariances::Full(c) => {
-                if c.len() != k || c.iter().any(|m| m.shape() != (d, d)) {
-                    return Err(shape_err(format!("{k} matrices of {d}×{d}")));
-                }
-                for (i, m) in c.iter().enumerate() {
-                    check_symmetric(m, i)?;
-                }
-            }
-            Covariances::Tied(m) => {
-                if m.shape() != (d, d) {
-                    return Err(shape_err(format!("one {d}×{d} matrix")));
-                }
-                check_symmetric(m, 0)?;
-            }
-            Covariances::Diag(v) => {
-                if v.shape() != (k, d) {
-                    return Err(shape_err(format!("a {k}×{d} matrix of variances")));
-                }
-            }
-            Covariances::Spherical(v) => {
-                if v.len() != k {
-                    return Err(shape_err(format!("{k} variances")));
-                }
-            }
-        }
-        let factored = Factored::new(&covariances, d, context)?;
+        let components = Gaussians::new_in_context(means, covariances, context)?;
         let log_weights = weights.iter().map(|w| w.ln()).collect();
         Ok(GaussianMixture {
             weights,
-            means,
-            covariances,
-            factored,
+            components,
             log_weights,
             reg_covar: 0.0,
             prior: None,
@@ -202,7 +151,7 @@ impl GaussianMixture {
                     ),
                 });
             }
-            check_symmetric(m, component)?;
+            check_symmetric(m, component, "given precisions")?;
             let l = crate::covariance::cholesky(m, component, "given precisions")?;
             let l_inv = l
                 .solve_lower_triangular(&DMatrix::identity(d, d))
@@ -257,12 +206,7 @@ impl GaussianMixture {
     /// maximiser, and the objective may (rarely, by tiny amounts) decrease. Use
     /// [`with_prior`](Self::with_prior) for regularisation that EM provably respects.
     pub fn with_reg_covar(mut self, reg_covar: f64) -> Result<Self, EmError> {
-        if !(reg_covar >= 0.0 && reg_covar.is_finite()) {
-            return Err(EmError::InvalidParameter {
-                name: "reg_covar",
-                reason: format!("must be finite and ≥ 0, got {reg_covar}"),
-            });
-        }
+        check_reg_covar(reg_covar)?;
         self.reg_covar = reg_covar;
         Ok(self)
     }
@@ -279,17 +223,17 @@ impl GaussianMixture {
 
     /// Number of components K.
     pub fn n_components(&self) -> usize {
-        self.means.nrows()
+        self.components.n_components()
     }
 
     /// Number of features D.
     pub fn n_features(&self) -> usize {
-        self.means.ncols()
+        self.components.n_features()
     }
 
     /// The covariance structure.
     pub fn covariance_type(&self) -> CovarianceType {
-        self.covariances.covariance_type()
+        self.components.covariance_type()
     }
 
     /// Mixing weights π (length K, summing to 1).
@@ -299,39 +243,29 @@ impl GaussianMixture {
 
     /// Component means, K×D (row k is μ_k).
     pub fn means(&self) -> &DMatrix<f64> {
-        &self.means
+        self.components.means()
     }
 
     /// Covariances in the compact form of their structure.
     pub fn covariances(&self) -> &Covariances {
-        &self.covariances
+        self.components.covariances()
+    }
+
+    /// The K Gaussian components N(μ_k, Σ_k), without the weights.
+    pub fn components(&self) -> &Gaussians {
+        &self.components
     }
 
     /// The full D×D covariance matrix of component `k` (any structure), or `None` if
     /// `k ≥ K`.
     pub fn covariance(&self, k: usize) -> Option<DMatrix<f64>> {
-        (k < self.n_components()).then(|| self.covariances.full_matrix(k, self.n_features()))
+        (k < self.n_components()).then(|| self.covariances().full_matrix(k, self.n_features()))
     }
 
     /// The lower Cholesky factor L of component `k`'s covariance (Σ_k = L Lᵀ), or `None` if
     /// `k ≥ K`.
     pub fn covariance_cholesky(&self, k: usize) -> Option<DMatrix<f64>> {
-        if k >= self.n_components() {
-            return None;
-        }
-        let d = self.n_features();
-        Some(match &self.factored.factor {
-            Factor::Full(ls) => ls[k].clone(),
-            Factor::Tied(l) => l.clone(),
-            Factor::Diag(p) => DMatrix::from_fn(d, d, |i, j| {
-                if i == j {
-                    p[(k, i)].sqrt().recip()
-                } else {
-                    0.0
-                }
-            }),
-            Factor::Spherical(p) => DMatrix::from_diagonal_element(d, d, p[k].sqrt().recip()),
-        })
+        self.components.cholesky(k)
     }
 
     /// The precision matrix Σ_k⁻¹ of component `k`, computed from its Cholesky factor on
@@ -445,7 +379,7 @@ impl GaussianMixture {
                 .position(|&c| u < c)
                 .unwrap_or(cumulative.len() - 1);
             let z = DVector::from_fn(d, |_, _| rng.sample::<f64, _>(StandardNormal));
-            let row = self.means.row(k).transpose() + &chols[k] * z;
+            let row = self.means().row(k).transpose() + &chols[k] * z;
             x.set_row(i, &row.transpose());
             labels.push(k);
         }
@@ -481,9 +415,9 @@ impl GaussianMixture {
                 kernel::log_joint(
                     x,
                     &rows,
-                    &self.log_weights,
-                    &self.means,
-                    &self.factored,
+                    Some(&self.log_weights),
+                    self.components.means(),
+                    self.components.factored(),
                     &mut lj,
                     &mut scratch,
                 );
@@ -523,9 +457,9 @@ impl GaussianMixture {
         kernel::log_joint(
             x,
             &rows,
-            &self.log_weights,
-            &self.means,
-            &self.factored,
+            Some(&self.log_weights),
+            self.components.means(),
+            self.components.factored(),
             &mut lj,
             &mut scratch,
         );
@@ -551,33 +485,12 @@ impl GaussianMixture {
         covariances: Covariances,
         context: &str,
     ) -> Result<(), EmError> {
-        let factored = Factored::new(&covariances, means.ncols(), context)?;
+        let components = Gaussians::factorise(means, covariances, context)?;
         self.log_weights = weights.iter().map(|w| w.ln()).collect();
         self.weights = weights;
-        self.means = means;
-        self.covariances = covariances;
-        self.factored = factored;
+        self.components = components;
         Ok(())
     }
-}
-
-/// Rejects a covariance (or precision) matrix that is not symmetric to 1e-10 relative.
-fn check_symmetric(m: &DMatrix<f64>, component: usize) -> Result<(), EmError> {
-    let scale = m.amax().max(f64::MIN_POSITIVE);
-    for i in 0..m.nrows() {
-        for j in 0..i {
-            let (a, b) = (m[(i, j)], m[(j, i)]);
-            if (a - b).abs() > 1e-10 * scale || (a - b).is_nan() {
-                return Err(EmError::NotPositiveDefinite {
-                    component,
-                    detail: format!(
-                        "given matrix is not symmetric: entry ({i}, {j}) = {a} but ({j}, {i}) = {b}"
-                    ),
-                });
-            }
-        }
-    }
-    Ok(())
 }
 
 impl LatentModel for GaussianMixture {
@@ -619,9 +532,9 @@ impl LatentModel for GaussianMixture {
         self.prior.as_ref().map_or(0.0, |p| {
             p.log_density(
                 &self.weights,
-                &self.means,
-                &self.covariances,
-                &self.factored,
+                self.components.means(),
+                self.components.covariances(),
+                self.components.factored(),
             )
         })
     }
@@ -637,29 +550,8 @@ fn expected_complete_log_likelihood(gm: &GaussianMixture, stats: &GaussianStats)
         if nk == 0.0 {
             continue;
         }
-        let delta = DVector::from_fn(d, |j, _| stats.means[(k, j)] - gm.means[(k, j)]);
-        let quad = match (&gm.factored.factor, &stats.scatter) {
-            (Factor::Full(ls), Scatter::Full(m2)) => {
-                trace_of_solve(&ls[k], &m2[k]) + nk * mahalanobis_sq(&ls[k], &delta)
-            }
-            (Factor::Tied(l), Scatter::Full(m2)) => {
-                trace_of_solve(l, &m2[k]) + nk * mahalanobis_sq(l, &delta)
-            }
-            (Factor::Diag(p), _) => {
-                let m2 = stats.scatter_diagonal(k);
-                (0..d)
-                    .map(|j| p[(k, j)] * (m2[j] + nk * delta[j] * delta[j]))
-                    .sum()
-            }
-            (Factor::Spherical(p), _) => {
-                p[k] * (stats.scatter_diagonal(k).sum() + nk * delta.norm_squared())
-            }
-            _ => f64::NAN,
-        };
-        let log_det = match gm.factored.factor {
-            Factor::Tied(_) => gm.factored.log_det[0],
-            _ => gm.factored.log_det[k],
-        };
+        let quad = gm.components.quadratic(stats, k);
+        let log_det = gm.components.log_det(k);
         total +=
             nk * gm.log_weights[k] - nk * (d as f64 * HALF_LN_2PI + 0.5 * log_det) - 0.5 * quad;
     }

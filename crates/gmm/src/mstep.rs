@@ -24,8 +24,6 @@ pub(crate) fn maximise(
     prior: Option<&Prior>,
 ) -> Result<Maximised, EmError> {
     let k_count = stats.n_components();
-    let d = stats.n_features();
-    let df = d as f64;
     let total = stats.total();
     let alpha = prior.map_or(1.0, |p| p.weight_concentration);
     let weight_total = total + k_count as f64 * (alpha - 1.0);
@@ -40,6 +38,29 @@ pub(crate) fn maximise(
         }
         weights[k] = w;
     }
+    let (means, covariances) = gaussian_parameters(stats, covariance_type, reg_covar, prior);
+    Ok(Maximised {
+        weights,
+        means,
+        covariances,
+    })
+}
+
+/// argmax over (μ, Σ) of the Gaussian part of the objective, then `reg_covar` on every
+/// variance: the means and covariances of [`maximise`], whose weights are not needed here.
+///
+/// A component with N_k = 0 gets a zero mean and non-finite covariance (without a prior):
+/// callers either reject it first (the mixture's weights) or keep its old parameters.
+pub(crate) fn gaussian_parameters(
+    stats: &GaussianStats,
+    covariance_type: CovarianceType,
+    reg_covar: f64,
+    prior: Option<&Prior>,
+) -> (DMatrix<f64>, Covariances) {
+    let k_count = stats.n_components();
+    let d = stats.n_features();
+    let df = d as f64;
+    let total = stats.total();
     // Means: the weighted means, pulled towards μ₀ by κ under a prior.
     let mut means = stats.means.clone();
     // Shrinkage weight n κ / (n + κ) of the (m − μ₀) outer product in the scatter.
@@ -147,9 +168,5 @@ pub(crate) fn maximise(
             Covariances::Spherical(var)
         }
     };
-    Ok(Maximised {
-        weights,
-        means,
-        covariances,
-    })
+    (means, covariances)
 }

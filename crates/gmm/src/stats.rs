@@ -10,6 +10,41 @@
 use em_core::Statistics;
 use nalgebra::{DMatrix, DVector};
 
+use crate::covariance::CovarianceType;
+
+/// Which scatter statistics keep: the full D×D matrix of each component, or only its diagonal.
+///
+/// [`GaussianStats::zeros`] takes anything that converts into it: a [`CovarianceType`] (full
+/// and tied models need full scatter, diagonal and spherical ones the diagonal) or a `bool`
+/// (`true` = full, the flag `zeros` has always taken).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ScatterForm {
+    /// One D×D matrix per component.
+    Full,
+    /// The diagonal of each component's scatter.
+    Diag,
+}
+
+impl From<CovarianceType> for ScatterForm {
+    fn from(kind: CovarianceType) -> Self {
+        match kind {
+            CovarianceType::Full | CovarianceType::Tied => ScatterForm::Full,
+            CovarianceType::Diag | CovarianceType::Spherical => ScatterForm::Diag,
+        }
+    }
+}
+
+impl From<bool> for ScatterForm {
+    /// `true` for full scatter.
+    fn from(full_scatter: bool) -> Self {
+        if full_scatter {
+            ScatterForm::Full
+        } else {
+            ScatterForm::Diag
+        }
+    }
+}
+
 /// The centred scatter of each component.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Scatter {
@@ -17,6 +52,16 @@ pub enum Scatter {
     Full(Vec<DMatrix<f64>>),
     /// K×D diagonals (diagonal and spherical models).
     Diag(DMatrix<f64>),
+}
+
+impl Scatter {
+    /// Whether this is full or diagonal scatter.
+    pub fn form(&self) -> ScatterForm {
+        match self {
+            Scatter::Full(_) => ScatterForm::Full,
+            Scatter::Diag(_) => ScatterForm::Diag,
+        }
+    }
 }
 
 /// Expected sufficient statistics of a batch of observations.
@@ -31,17 +76,32 @@ pub struct GaussianStats {
 }
 
 impl GaussianStats {
-    /// Statistics of no observations.
-    pub fn zeros(k: usize, d: usize, full_scatter: bool) -> Self {
+    /// Statistics of no observations, for `k` components in `d` dimensions, keeping the
+    /// scatter in the given form (a [`ScatterForm`], a [`CovarianceType`] or a `bool`, `true`
+    /// for full scatter).
+    pub fn zeros(k: usize, d: usize, scatter: impl Into<ScatterForm>) -> Self {
         GaussianStats {
             n: DVector::zeros(k),
             means: DMatrix::zeros(k, d),
-            scatter: if full_scatter {
-                Scatter::Full(vec![DMatrix::zeros(d, d); k])
-            } else {
-                Scatter::Diag(DMatrix::zeros(k, d))
+            scatter: match scatter.into() {
+                ScatterForm::Full => Scatter::Full(vec![DMatrix::zeros(d, d); k]),
+                ScatterForm::Diag => Scatter::Diag(DMatrix::zeros(k, d)),
             },
         }
+    }
+
+    /// Whether these statistics are of `k` components in `d` dimensions with scatter of the
+    /// given form (every vector and matrix of the right shape).
+    pub fn fits(&self, k: usize, d: usize, scatter: impl Into<ScatterForm>) -> bool {
+        self.n.len() == k
+            && self.means.shape() == (k, d)
+            && match (&self.scatter, scatter.into()) {
+                (Scatter::Full(m), ScatterForm::Full) => {
+                    m.len() == k && m.iter().all(|m| m.shape() == (d, d))
+                }
+                (Scatter::Diag(m), ScatterForm::Diag) => m.shape() == (k, d),
+                _ => false,
+            }
     }
 
     /// Number of components.

@@ -107,6 +107,10 @@ impl Emission for Categorical {
         self.probabilities.nrows()
     }
 
+    fn steps(&self, sequence: &Vec<usize>) -> usize {
+        sequence.len()
+    }
+
     fn check(&self, sequence: &Vec<usize>, index: usize) -> Result<usize, EmError> {
         if sequence.is_empty() {
             return Err(bad_sequence(

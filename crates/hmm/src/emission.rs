@@ -26,6 +26,9 @@ pub trait Emission: Clone + Send + Sync {
     /// Number of hidden states S.
     fn n_states(&self) -> usize;
 
+    /// Number of steps T of `sequence` (unchecked).
+    fn steps(&self, sequence: &Self::Sequence) -> usize;
+
     /// Checks `sequence` (the `index`-th of the data) and returns its number of steps T ≥ 1.
     ///
     /// A bad value is an [`EmError::InvalidInput`] whose `row` is the sequence index and

@@ -1,11 +1,14 @@
 //! Gaussian emissions, p(x_t | z_t = s) = N(x_t | μ_s, Σ_s), with full or diagonal
 //! covariances, on sequences stored as T×D matrices (one step per row).
 //!
-//! Densities never form an inverse: a full covariance is kept with its lower Cholesky factor
-//! L (Σ = L Lᵀ), Mahalanobis distances come from the triangular solve L y = x − μ, and
-//! log|Σ| = 2 Σ log L_ii. Statistics per state are (N_s, mean, centred scatter), merged across
-//! sequences with the pairwise update of Chan, Golub and LeVeque (1979), as the `gmm` crate
-//! does, so that data far from the origin keep full precision.
+//! The mathematics is the `gmm` crate's, shared with its mixtures through
+//! [`gmm::Gaussians`]: Cholesky factors (never an inverse) and their singular-pivot rule,
+//! log-densities by triangular solves along the contiguous columns of a sequence, per-state
+//! statistics (N_s, mean, centred scatter: [`GaussianStats`]) merged across sequences with
+//! the pairwise update of Chan, Golub and LeVeque (1979) so that data far from the origin
+//! keep full precision, and the maximum-likelihood M-step with the `reg_covar` ridge. This
+//! module adds what is particular to the HMM: the two covariance structures it supports,
+//! states as the components, sequences and their errors, and the random start.
 
 use em_core::{EmError, Statistics};
 use nalgebra::{DMatrix, DVector};
@@ -13,17 +16,13 @@ use rand::{Rng, RngExt};
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
+pub use gmm::{GaussianStats, Scatter};
+
 use crate::emission::{Emission, bad_sequence, bad_step};
 use crate::model::Hmm;
 
-/// ½ log 2π.
-const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
-
-/// Smallest fraction of a feature's variance that its Cholesky pivot may retain before the
-/// matrix is treated as singular (the `gmm` crate's rule).
-const SINGULAR_PIVOT: f64 = 1e-12;
-
-/// How the states' covariance matrices are constrained.
+/// How the states' covariance matrices are constrained: the `full` and `diag` structures of
+/// [`gmm::CovarianceType`] (an HMM has no spherical or tied covariances).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CovarianceType {
@@ -32,6 +31,43 @@ pub enum CovarianceType {
     Full,
     /// Each state has its own diagonal covariance matrix.
     Diag,
+}
+
+impl From<CovarianceType> for gmm::CovarianceType {
+    fn from(kind: CovarianceType) -> Self {
+        match kind {
+            CovarianceType::Full => gmm::CovarianceType::Full,
+            CovarianceType::Diag => gmm::CovarianceType::Diag,
+        }
+    }
+}
+
+/// The form of statistics a structure needs, so that
+/// `GaussianStats::zeros(s, d, CovarianceType::Diag)` works.
+impl From<CovarianceType> for gmm::ScatterForm {
+    fn from(kind: CovarianceType) -> Self {
+        gmm::CovarianceType::from(kind).into()
+    }
+}
+
+impl TryFrom<gmm::CovarianceType> for CovarianceType {
+    type Error = EmError;
+    /// `full` and `diag`; [`EmError::InvalidParameter`] for `spherical` and `tied`.
+    fn try_from(kind: gmm::CovarianceType) -> Result<Self, EmError> {
+        match kind {
+            gmm::CovarianceType::Full => Ok(CovarianceType::Full),
+            gmm::CovarianceType::Diag => Ok(CovarianceType::Diag),
+            other => Err(unsupported(other)),
+        }
+    }
+}
+
+/// The error for a covariance structure that an HMM does not support.
+fn unsupported(kind: gmm::CovarianceType) -> EmError {
+    EmError::InvalidParameter {
+        name: "covariance_type",
+        reason: format!("HMM emissions have full or diag covariances, not {kind}"),
+    }
 }
 
 /// The covariance parameters of the states.
@@ -54,11 +90,25 @@ impl Covariances {
     }
 }
 
-/// Precomputed factors: lower Cholesky factors, or precisions 1/σ² for diagonal models.
-#[derive(Debug, Clone, PartialEq)]
-enum Factors {
-    Full(Vec<DMatrix<f64>>),
-    Diag(DMatrix<f64>),
+impl From<Covariances> for gmm::Covariances {
+    fn from(c: Covariances) -> Self {
+        match c {
+            Covariances::Full(m) => gmm::Covariances::Full(m),
+            Covariances::Diag(v) => gmm::Covariances::Diag(v),
+        }
+    }
+}
+
+impl TryFrom<gmm::Covariances> for Covariances {
+    type Error = EmError;
+    /// `full` and `diag`; [`EmError::InvalidParameter`] for `spherical` and `tied`.
+    fn try_from(c: gmm::Covariances) -> Result<Self, EmError> {
+        match c {
+            gmm::Covariances::Full(m) => Ok(Covariances::Full(m)),
+            gmm::Covariances::Diag(v) => Ok(Covariances::Diag(v)),
+            other => Err(unsupported(other.covariance_type())),
+        }
+    }
 }
 
 /// Gaussian emissions for S states in D dimensions; sequences are `DMatrix<f64>` with one
@@ -78,12 +128,10 @@ enum Factors {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "GaussianSpec", into = "GaussianSpec")]
 pub struct Gaussian {
-    means: DMatrix<f64>,
     covariances: Covariances,
     reg_covar: f64,
-    factors: Factors,
-    /// −(D/2) log 2π − ½ log|Σ_s|.
-    log_norm: Vec<f64>,
+    /// The means and (the same) covariances with their factors: all the mathematics.
+    gaussians: gmm::Gaussians,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -104,91 +152,34 @@ impl TryFrom<GaussianSpec> for Gaussian {
 impl From<Gaussian> for GaussianSpec {
     fn from(g: Gaussian) -> Self {
         GaussianSpec {
-            means: g.means,
+            means: g.gaussians.into_parts().0,
             covariances: g.covariances,
             reg_covar: g.reg_covar,
         }
     }
 }
 
-/// The lower Cholesky factor of a symmetric matrix, or `NotPositiveDefinite` naming `state`.
-fn cholesky(m: &DMatrix<f64>, state: usize, context: &str) -> Result<DMatrix<f64>, EmError> {
-    let fail = |why: &str| EmError::NotPositiveDefinite {
-        component: state,
-        detail: format!("state {state}, {context}: {why}"),
-    };
-    if m.iter().any(|v| !v.is_finite()) {
-        return Err(fail("it has non-finite entries"));
-    }
-    let l = nalgebra::Cholesky::new(m.clone())
-        .ok_or_else(|| fail("Cholesky factorisation failed"))?
-        .unpack();
-    if l.diagonal().iter().any(|&v| !(v > 0.0 && v.is_finite())) {
-        return Err(fail("a pivot is zero"));
-    }
-    if let Some(j) = (0..m.nrows()).find(|&j| l[(j, j)] * l[(j, j)] <= SINGULAR_PIVOT * m[(j, j)]) {
-        return Err(fail(&format!(
-            "feature {j} is (numerically) a linear combination of the features before it"
-        )));
-    }
-    Ok(l)
-}
-
-/// Factors and normalising constants of validated-shape covariances.
-fn factorise(cov: &Covariances, d: usize, context: &str) -> Result<(Factors, Vec<f64>), EmError> {
-    let base = -(d as f64) * HALF_LN_2PI;
-    match cov {
-        Covariances::Full(c) => {
-            let mut ls = Vec::with_capacity(c.len());
-            let mut log_norm = Vec::with_capacity(c.len());
-            for (s, m) in c.iter().enumerate() {
-                check_symmetric(m, s, context)?;
-                let l = cholesky(m, s, context)?;
-                log_norm.push(base - l.diagonal().iter().map(|v| v.ln()).sum::<f64>());
-                ls.push(l);
-            }
-            Ok((Factors::Full(ls), log_norm))
-        }
-        Covariances::Diag(v) => {
-            let mut prec = DMatrix::zeros(v.nrows(), v.ncols());
-            let mut log_norm = vec![base; v.nrows()];
-            for s in 0..v.nrows() {
-                for j in 0..v.ncols() {
-                    let var = v[(s, j)];
-                    if !(var > 0.0 && var.is_finite()) {
-                        return Err(EmError::NotPositiveDefinite {
-                            component: s,
-                            detail: format!(
-                                "state {s}, {context}: variance {var:e} of feature {j} is not positive"
-                            ),
-                        });
-                    }
-                    prec[(s, j)] = 1.0 / var;
-                    log_norm[s] -= 0.5 * var.ln();
-                }
-            }
-            Ok((Factors::Diag(prec), log_norm))
-        }
+/// `gmm` names the component of a covariance that is not positive definite; the HMM's
+/// message also says it is a state ("state 1, after the M-step: …").
+fn name_state(e: EmError) -> EmError {
+    match e {
+        EmError::NotPositiveDefinite { component, detail } => EmError::NotPositiveDefinite {
+            component,
+            detail: format!("state {component}, {detail}"),
+        },
+        other => other,
     }
 }
 
-/// Rejects a covariance matrix that is not symmetric to 1e-10 relative.
-fn check_symmetric(m: &DMatrix<f64>, state: usize, context: &str) -> Result<(), EmError> {
-    let scale = m.amax().max(f64::MIN_POSITIVE);
-    for i in 0..m.nrows() {
-        for j in 0..i {
-            let (a, b) = (m[(i, j)], m[(j, i)]);
-            if (a - b).abs() > 1e-10 * scale || (a - b).is_nan() {
-                return Err(EmError::NotPositiveDefinite {
-                    component: state,
-                    detail: format!(
-                        "state {state}, {context}: not symmetric, entry ({i}, {j}) = {a} but ({j}, {i}) = {b}"
-                    ),
-                });
-            }
+/// `dst[j·rows + i] = src[i·cols + j]`: a row-major rows×cols buffer made column-major
+/// (between the HMM's step-major layout and `gmm`'s component-major one).
+fn transpose_into(src: &[f64], rows: usize, cols: usize, dst: &mut [f64]) {
+    debug_assert_eq!((src.len(), dst.len()), (rows * cols, rows * cols));
+    for (j, col) in dst.chunks_exact_mut(rows.max(1)).enumerate().take(cols) {
+        for (i, v) in col.iter_mut().enumerate() {
+            *v = src[i * cols + j];
         }
     }
-    Ok(())
 }
 
 /// Checks one sequence against `d` features: at least one step, `d` columns, finite values.
@@ -259,13 +250,12 @@ impl Gaussian {
                 },
             });
         }
-        let (factors, log_norm) = factorise(&covariances, d, "given covariances")?;
+        let gaussians =
+            gmm::Gaussians::new(means, covariances.clone().into()).map_err(name_state)?;
         Ok(Gaussian {
-            means,
             covariances,
             reg_covar: 0.0,
-            factors,
-            log_norm,
+            gaussians,
         })
     }
 
@@ -276,29 +266,24 @@ impl Gaussian {
     /// is **not a prior**: with `reg_covar > 0` the M-step is no longer the exact maximiser
     /// and the log-likelihood may (rarely, by tiny amounts) decrease.
     pub fn with_reg_covar(mut self, reg_covar: f64) -> Result<Self, EmError> {
-        if !(reg_covar >= 0.0 && reg_covar.is_finite()) {
-            return Err(EmError::InvalidParameter {
-                name: "reg_covar",
-                reason: format!("must be finite and ≥ 0, got {reg_covar}"),
-            });
-        }
+        gmm::gaussian::check_reg_covar(reg_covar)?;
         self.reg_covar = reg_covar;
         Ok(self)
     }
 
     /// Number of states S.
     pub fn n_states(&self) -> usize {
-        self.means.nrows()
+        self.gaussians.n_components()
     }
 
     /// Number of features D.
     pub fn n_features(&self) -> usize {
-        self.means.ncols()
+        self.gaussians.n_features()
     }
 
     /// State means, S×D (row s is μ_s).
     pub fn means(&self) -> &DMatrix<f64> {
-        &self.means
+        self.gaussians.means()
     }
 
     /// The covariances, in the form of their structure.
@@ -313,9 +298,10 @@ impl Gaussian {
 
     /// The full D×D covariance matrix of state `s`, or `None` if `s ≥ S`.
     pub fn covariance(&self, s: usize) -> Option<DMatrix<f64>> {
-        (s < self.n_states()).then(|| match &self.covariances {
-            Covariances::Full(c) => c[s].clone(),
-            Covariances::Diag(v) => DMatrix::from_diagonal(&v.row(s).transpose()),
+        (s < self.n_states()).then(|| {
+            self.gaussians
+                .covariances()
+                .full_matrix(s, self.n_features())
         })
     }
 
@@ -324,121 +310,11 @@ impl Gaussian {
         self.reg_covar
     }
 
-    /// L_s with Σ_s = L_s L_sᵀ.
-    fn cholesky_factor(&self, s: usize) -> DMatrix<f64> {
-        match &self.factors {
-            Factors::Full(ls) => ls[s].clone(),
-            Factors::Diag(p) => {
-                DMatrix::from_diagonal(&DVector::from_fn(self.n_features(), |j, _| {
-                    p[(s, j)].sqrt().recip()
-                }))
-            }
-        }
+    /// The states' Gaussians as the `gmm` crate's [`gmm::Gaussians`] (S components), which
+    /// evaluate them.
+    pub fn gaussians(&self) -> &gmm::Gaussians {
+        &self.gaussians
     }
-}
-
-/// Per-state expected sufficient statistics of Gaussian emissions.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GaussianStats {
-    /// N_s = Σ_t γ_t(s), length S.
-    pub n: DVector<f64>,
-    /// γ-weighted means m_s, S×D (row s is 0 when N_s = 0).
-    pub means: DMatrix<f64>,
-    /// Centred scatter M2_s = Σ_t γ_t(s) (x_t − m_s)(x_t − m_s)ᵀ.
-    pub scatter: Scatter,
-}
-
-/// The centred scatter of each state.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Scatter {
-    /// One D×D matrix per state (full covariances).
-    Full(Vec<DMatrix<f64>>),
-    /// S×D diagonals (diagonal covariances).
-    Diag(DMatrix<f64>),
-}
-
-impl GaussianStats {
-    /// Statistics of no observations.
-    pub fn zeros(s: usize, d: usize, covariance_type: CovarianceType) -> Self {
-        GaussianStats {
-            n: DVector::zeros(s),
-            means: DMatrix::zeros(s, d),
-            scatter: match covariance_type {
-                CovarianceType::Full => Scatter::Full(vec![DMatrix::zeros(d, d); s]),
-                CovarianceType::Diag => Scatter::Diag(DMatrix::zeros(s, d)),
-            },
-        }
-    }
-
-    /// Whether these statistics fit S states, D features and the given structure.
-    fn fits(&self, s: usize, d: usize, kind: CovarianceType) -> bool {
-        self.n.len() == s
-            && self.means.shape() == (s, d)
-            && match (&self.scatter, kind) {
-                (Scatter::Full(m), CovarianceType::Full) => {
-                    m.len() == s && m.iter().all(|m| m.shape() == (d, d))
-                }
-                (Scatter::Diag(m), CovarianceType::Diag) => m.shape() == (s, d),
-                _ => false,
-            }
-    }
-}
-
-impl Statistics for GaussianStats {
-    /// Chan et al.'s pairwise update: N = Nₐ + N_b, m = mₐ + (N_b/N) δ,
-    /// M2 = M2ₐ + M2_b + (Nₐ N_b / N) δ δᵀ with δ = m_b − mₐ.
-    fn merge(&mut self, later: &Self) {
-        let d = self.means.ncols();
-        for k in 0..self.n.len() {
-            let (na, nb) = (self.n[k], later.n[k]);
-            if nb == 0.0 {
-                continue;
-            }
-            if na == 0.0 {
-                self.n[k] = nb;
-                self.means.set_row(k, &later.means.row(k));
-                match (&mut self.scatter, &later.scatter) {
-                    (Scatter::Full(a), Scatter::Full(b)) => a[k].copy_from(&b[k]),
-                    (Scatter::Diag(a), Scatter::Diag(b)) => a.set_row(k, &b.row(k)),
-                    _ => {}
-                }
-                continue;
-            }
-            let n = na + nb;
-            let delta: Vec<f64> = (0..d)
-                .map(|j| later.means[(k, j)] - self.means[(k, j)])
-                .collect();
-            let cross = na * nb / n;
-            for (j, dj) in delta.iter().enumerate() {
-                self.means[(k, j)] += dj * (nb / n);
-            }
-            match (&mut self.scatter, &later.scatter) {
-                (Scatter::Full(a), Scatter::Full(b)) => {
-                    let (a, b) = (&mut a[k], &b[k]);
-                    for c in 0..d {
-                        for r in c..d {
-                            let v = a[(r, c)] + b[(r, c)] + cross * delta[r] * delta[c];
-                            a[(r, c)] = v;
-                            a[(c, r)] = v;
-                        }
-                    }
-                }
-                (Scatter::Diag(a), Scatter::Diag(b)) => {
-                    for (j, dj) in delta.iter().enumerate() {
-                        a[(k, j)] += b[(k, j)] + cross * dj * dj;
-                    }
-                }
-                _ => {}
-            }
-            self.n[k] = n;
-        }
-    }
-}
-
-/// Σ a_i b_i.
-#[inline]
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 impl Emission for Gaussian {
@@ -446,238 +322,75 @@ impl Emission for Gaussian {
     type Stats = GaussianStats;
 
     fn n_states(&self) -> usize {
-        self.means.nrows()
+        self.gaussians.n_components()
+    }
+
+    fn steps(&self, sequence: &DMatrix<f64>) -> usize {
+        sequence.nrows()
     }
 
     fn check(&self, sequence: &DMatrix<f64>, index: usize) -> Result<usize, EmError> {
         check_sequence(sequence, self.n_features(), index)
     }
 
-    /// Mahalanobis distances by forward substitution along each feature column (contiguous
-    /// in nalgebra's column-major layout), vectorised across the steps of the sequence.
+    /// [`gmm::Gaussians::log_densities`] over the whole sequence (vectorised along its
+    /// feature columns), rearranged from state-major to step-major.
     fn log_densities(&self, x: &DMatrix<f64>, out: &mut [f64]) {
-        let (t_len, d) = x.shape();
-        let s_count = self.n_states();
-        let data = x.as_slice();
-        let mut maha = vec![0.0; t_len];
-        let mut y = vec![
-            0.0;
-            if matches!(self.factors, Factors::Full(_)) {
-                t_len * d
-            } else {
-                0
-            }
-        ];
-        for s in 0..s_count {
-            maha.fill(0.0);
-            match &self.factors {
-                Factors::Full(ls) => {
-                    let l = &ls[s];
-                    for j in 0..d {
-                        let (done, rest) = y.split_at_mut(j * t_len);
-                        let yj = &mut rest[..t_len];
-                        let mu = self.means[(s, j)];
-                        for (v, &xi) in yj.iter_mut().zip(&data[j * t_len..(j + 1) * t_len]) {
-                            *v = xi - mu;
-                        }
-                        for p in 0..j {
-                            let ljp = l[(j, p)];
-                            if ljp != 0.0 {
-                                for (v, &yp) in yj.iter_mut().zip(&done[p * t_len..(p + 1) * t_len])
-                                {
-                                    *v -= ljp * yp;
-                                }
-                            }
-                        }
-                        let inv = 1.0 / l[(j, j)];
-                        for (m, v) in maha.iter_mut().zip(yj.iter_mut()) {
-                            *v *= inv;
-                            *m += *v * *v;
-                        }
-                    }
-                }
-                Factors::Diag(prec) => {
-                    for j in 0..d {
-                        let (mu, p) = (self.means[(s, j)], prec[(s, j)]);
-                        for (m, &xi) in maha.iter_mut().zip(&data[j * t_len..(j + 1) * t_len]) {
-                            let z = xi - mu;
-                            *m += z * z * p;
-                        }
-                    }
-                }
-            }
-            let c = self.log_norm[s];
-            for (t, m) in maha.iter().enumerate() {
-                out[t * s_count + s] = c - 0.5 * m;
-            }
-        }
+        let (t_len, s_count) = (x.nrows(), self.n_states());
+        let mut by_state = vec![0.0; s_count * t_len];
+        self.gaussians
+            .log_densities(x, 0..t_len, &mut by_state, &mut Vec::new());
+        transpose_into(&by_state, s_count, t_len, out);
     }
 
     fn zero_stats(&self) -> GaussianStats {
         GaussianStats::zeros(self.n_states(), self.n_features(), self.covariance_type())
     }
 
-    /// Per state: N_s, the γ-weighted mean (shifted by the sequence's first value, so a
-    /// constant feature has an exactly zero scatter) and the centred scatter; then merged
-    /// into `stats` with Chan's update.
+    /// [`gmm::Gaussians::accumulate`] with the posteriors γ_t(s) as weights (per state: N_s,
+    /// the γ-weighted mean, shifted by the sequence's first value so that a constant feature
+    /// has an exactly zero scatter, and the centred scatter), merged into `stats` with Chan's
+    /// update.
     fn accumulate(&self, x: &DMatrix<f64>, gamma: &[f64], stats: &mut GaussianStats) {
-        let (t_len, d) = x.shape();
-        let s_count = self.n_states();
-        let data = x.as_slice();
-        let mut part = self.zero_stats();
-        let mut g = vec![0.0; t_len];
-        let mut dx = vec![0.0; t_len * d];
-        let mut wdx = vec![0.0; t_len * d];
-        for s in 0..s_count {
-            for (t, v) in g.iter_mut().enumerate() {
-                *v = gamma[t * s_count + s];
-            }
-            let n: f64 = g.iter().sum();
-            if n.is_nan() || n <= 0.0 {
-                continue;
-            }
-            part.n[s] = n;
-            for j in 0..d {
-                let col = &data[j * t_len..(j + 1) * t_len];
-                let shift = col[0];
-                let mean = shift
-                    + col
-                        .iter()
-                        .zip(&g)
-                        .map(|(x, g)| g * (x - shift))
-                        .sum::<f64>()
-                        / n;
-                part.means[(s, j)] = mean;
-                for (((o, w), &xi), &gi) in dx[j * t_len..(j + 1) * t_len]
-                    .iter_mut()
-                    .zip(&mut wdx[j * t_len..(j + 1) * t_len])
-                    .zip(col)
-                    .zip(&g)
-                {
-                    *o = xi - mean;
-                    *w = gi * *o;
-                }
-            }
-            match &mut part.scatter {
-                Scatter::Full(m) => {
-                    for a in 0..d {
-                        for b in 0..=a {
-                            let v = dot(
-                                &wdx[a * t_len..(a + 1) * t_len],
-                                &dx[b * t_len..(b + 1) * t_len],
-                            );
-                            m[s][(a, b)] = v;
-                            m[s][(b, a)] = v;
-                        }
-                    }
-                }
-                Scatter::Diag(m) => {
-                    for j in 0..d {
-                        m[(s, j)] = dot(
-                            &wdx[j * t_len..(j + 1) * t_len],
-                            &dx[j * t_len..(j + 1) * t_len],
-                        );
-                    }
-                }
-            }
-        }
+        let (t_len, s_count) = (x.nrows(), self.n_states());
+        let mut by_state = vec![0.0; s_count * t_len];
+        transpose_into(gamma, t_len, s_count, &mut by_state);
+        let part = self
+            .gaussians
+            .accumulate(x, 0..t_len, &by_state, None, &mut Vec::new());
         stats.merge(&part);
     }
 
     /// Σ_s [N_s (−(D/2) log 2π − ½ log|Σ_s|) − ½ tr(Σ_s⁻¹ (M2_s + N_s δ_s δ_sᵀ))],
-    /// δ_s = m_s − μ_s; NaN for statistics of another shape.
+    /// δ_s = m_s − μ_s; NaN for statistics of another shape
+    /// ([`gmm::Gaussians::expected_log_density`]).
     fn expected_log_density(&self, stats: &GaussianStats) -> f64 {
-        let (s_count, d) = (self.n_states(), self.n_features());
-        if !stats.fits(s_count, d, self.covariance_type()) {
-            return f64::NAN;
-        }
-        let mut total = 0.0;
-        for s in 0..s_count {
-            let n = stats.n[s];
-            if n == 0.0 {
-                continue;
-            }
-            let delta = DVector::from_fn(d, |j, _| stats.means[(s, j)] - self.means[(s, j)]);
-            let quad = match (&self.factors, &stats.scatter) {
-                (Factors::Full(ls), Scatter::Full(m2)) => {
-                    let l = &ls[s];
-                    let trace = l
-                        .solve_lower_triangular(&m2[s])
-                        .and_then(|z| l.solve_lower_triangular(&z.transpose()))
-                        .map_or(f64::NAN, |w| w.trace());
-                    let maha = l
-                        .solve_lower_triangular(&delta)
-                        .map_or(f64::NAN, |y| y.norm_squared());
-                    trace + n * maha
-                }
-                (Factors::Diag(p), Scatter::Diag(m2)) => (0..d)
-                    .map(|j| p[(s, j)] * (m2[(s, j)] + n * delta[j] * delta[j]))
-                    .sum(),
-                _ => f64::NAN,
-            };
-            total += n * self.log_norm[s] - 0.5 * quad;
-        }
-        total
+        self.gaussians.expected_log_density(stats)
     }
 
     /// μ_s = m_s and Σ_s = M2_s / N_s (+ `reg_covar` on the diagonal) for every state with
-    /// N_s > 0; a state with N_s = 0 keeps its parameters. Fails with
-    /// [`EmError::NotPositiveDefinite`] naming the state when a new covariance is singular.
+    /// N_s > 0; a state with N_s = 0 keeps its parameters ([`gmm::Gaussians::maximise`]).
+    /// Fails with [`EmError::NotPositiveDefinite`] naming the state when a new covariance is
+    /// singular, and with [`EmError::InvalidParameter`] for statistics of another shape.
     fn maximise(&mut self, stats: &GaussianStats) -> Result<(), EmError> {
-        let (s_count, d) = (self.n_states(), self.n_features());
-        if !stats.fits(s_count, d, self.covariance_type()) {
-            return Err(EmError::InvalidParameter {
-                name: "stats",
-                reason: format!(
-                    "Gaussian statistics of another shape (expected {s_count} states, {d} features, {} covariances)",
-                    match self.covariance_type() {
-                        CovarianceType::Full => "full",
-                        CovarianceType::Diag => "diagonal",
-                    }
-                ),
-            });
-        }
-        let mut means = self.means.clone();
-        let mut covariances = self.covariances.clone();
-        for s in 0..s_count {
-            let n = stats.n[s];
-            if !(n > 0.0 && n.is_finite()) {
-                continue;
-            }
-            means.set_row(s, &stats.means.row(s));
-            match (&mut covariances, &stats.scatter) {
-                (Covariances::Full(c), Scatter::Full(m2)) => {
-                    let mut m = &m2[s] / n;
-                    for j in 0..d {
-                        m[(j, j)] += self.reg_covar;
-                    }
-                    c[s] = m;
-                }
-                (Covariances::Diag(v), Scatter::Diag(m2)) => {
-                    for j in 0..d {
-                        v[(s, j)] = m2[(s, j)] / n + self.reg_covar;
-                    }
-                }
-                _ => {}
-            }
-        }
-        let (factors, log_norm) = factorise(&covariances, d, "after the M-step")?;
-        self.means = means;
-        self.covariances = covariances;
-        self.factors = factors;
-        self.log_norm = log_norm;
+        let gaussians = self
+            .gaussians
+            .maximise(stats, self.reg_covar)
+            .map_err(name_state)?;
+        self.covariances = Covariances::try_from(gaussians.covariances().clone())?;
+        self.gaussians = gaussians;
         Ok(())
     }
 
     fn sample<R: Rng + ?Sized>(&self, states: &[usize], rng: &mut R) -> DMatrix<f64> {
         let d = self.n_features();
         let factors: Vec<DMatrix<f64>> = (0..self.n_states())
-            .map(|s| self.cholesky_factor(s))
+            .filter_map(|s| self.gaussians.cholesky(s))
             .collect();
         let mut x = DMatrix::zeros(states.len(), d);
         for (t, &s) in states.iter().enumerate() {
             let z = DVector::from_fn(d, |_, _| rng.sample::<f64, _>(StandardNormal));
-            let v = self.means.row(s).transpose() + &factors[s] * z;
+            let v = self.means().row(s).transpose() + &factors[s] * z;
             x.set_row(t, &v.transpose());
         }
         x
@@ -685,11 +398,7 @@ impl Emission for Gaussian {
 
     fn n_parameters(&self) -> usize {
         let (s, d) = (self.n_states(), self.n_features());
-        s * d
-            + match self.covariance_type() {
-                CovarianceType::Full => s * d * (d + 1) / 2,
-                CovarianceType::Diag => s * d,
-            }
+        s * d + gmm::CovarianceType::from(self.covariance_type()).n_parameters(s, d)
     }
 }
 

@@ -166,3 +166,20 @@ fn fitted_models_round_trip_through_json() {
     let aic = model.aic(&data).unwrap();
     assert!(bic > aic, "log 150 > 2");
 }
+
+#[test]
+fn tolerance_is_per_step_not_per_sequence() {
+    let mut r = rng(8);
+    let truth = gaussian_hmm(2, 1, CovarianceType::Diag, false, &mut r);
+    let lengths = [40, 3, 77, 12];
+    let data = sample_all(&truth, &lengths, &mut r);
+    let mut m = gaussian_start(&data, 2, CovarianceType::Diag, false, &mut r);
+    assert_eq!(m.n_observations(&data[..]), lengths.iter().sum::<usize>());
+    let report = Em::new()
+        .tol(0.0)
+        .max_iter(3)
+        .fit(&mut m, &data[..])
+        .unwrap();
+    assert_eq!(report.n_obs, 132);
+    assert_eq!(report.mean_objective(), report.objective() / 132.0);
+}
