@@ -286,3 +286,47 @@ impl Factored {
         })
     }
 }
+
+/// How many ulps of a component's mean its standard deviation must span: below
+/// `RESOLUTION · ε · |μ|` the spread is rounding noise of the mean.
+const RESOLUTION: f64 = 64.0;
+
+/// Rejects a component that has collapsed onto a point: a variance that is subnormal, or
+/// below the squared rounding resolution (`RESOLUTION · ε · |μ|`)² of its own mean. Such a
+/// "variance" is noise — the likelihood is unbounded there and the log-density no longer
+/// means anything — so it is a `NotPositiveDefinite` naming the component, as an exact zero
+/// variance is.
+pub(crate) fn check_resolution(
+    means: &DMatrix<f64>,
+    covariances: &Covariances,
+    context: &str,
+) -> Result<(), EmError> {
+    let (k_count, d) = means.shape();
+    for k in 0..k_count {
+        for j in 0..d {
+            let var = match covariances {
+                Covariances::Full(c) => c[k][(j, j)],
+                Covariances::Tied(c) => c[(j, j)],
+                Covariances::Diag(v) => v[(k, j)],
+                Covariances::Spherical(v) => v[k],
+            };
+            let floor = (RESOLUTION * f64::EPSILON * means[(k, j)].abs()).powi(2);
+            if var < f64::MIN_POSITIVE || var <= floor {
+                let component = if matches!(covariances, Covariances::Tied(_)) {
+                    0
+                } else {
+                    k
+                };
+                return Err(EmError::NotPositiveDefinite {
+                    component,
+                    detail: format!(
+                        "{context}: the variance of feature {j} is {var:e}, rounding noise for a \
+                         mean of {:e}: the component has collapsed onto a point",
+                        means[(k, j)]
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}

@@ -53,7 +53,8 @@ use em_core::EmError;
 use nalgebra::{DMatrix, DVector};
 
 use crate::covariance::{
-    CovarianceType, Covariances, Factor, Factored, check_symmetric, mahalanobis_sq, trace_of_solve,
+    CovarianceType, Covariances, Factor, Factored, check_resolution, check_symmetric,
+    mahalanobis_sq, trace_of_solve,
 };
 use crate::kernel::{self, HALF_LN_2PI};
 use crate::mstep::gaussian_parameters;
@@ -184,6 +185,7 @@ impl Gaussians {
         covariances: Covariances,
         context: &str,
     ) -> Result<Self, EmError> {
+        check_resolution(&means, &covariances, context)?;
         let factored = Factored::new(&covariances, means.ncols(), context)?;
         Ok(Gaussians {
             means,

@@ -13,6 +13,10 @@ use nalgebra::{DMatrix, Dyn};
 use crate::covariance::{Factor, Factored};
 use crate::stats::{GaussianStats, Scatter};
 
+/// nalgebra's threshold (0.35, `blas_uninit.rs`) above which `gemm` on dynamic matrices calls
+/// matrixmultiply.
+const NALGEBRA_SMALL_DIM: usize = 5;
+
 /// ½ log 2π.
 pub(crate) const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
 
@@ -223,11 +227,13 @@ pub(crate) fn accumulate(
 }
 
 /// M2 = Σ_i w_i (x_i − m)(x_i − m)ᵀ from the feature-major buffers `wdx` (weighted, centred)
-/// and `dx` (centred), each D rows of length c: the product WDX · DXᵀ. Above nalgebra's
-/// small-size threshold this is one blocked GEMM (matrixmultiply, through strided views, no
-/// copies); below it, D(D+1)/2 dot products.
+/// and `dx` (centred), each D rows of length c: the product WDX · DXᵀ. When every dimension
+/// of the product exceeds nalgebra's small-size threshold (5) this is one blocked GEMM
+/// (matrixmultiply, through strided views, no copies); otherwise D(D+1)/2 dot products.
+/// Below that threshold nalgebra falls back to its own gemv loop, which mishandles these
+/// row-strided views (it writes past the output: found by fuzzing), so it is never reached.
 fn scatter_full(wdx: &[f64], dx: &[f64], c: usize, d: usize, out: &mut DMatrix<f64>) {
-    if d > 5 {
+    if d > NALGEBRA_SMALL_DIM && c > NALGEBRA_SMALL_DIM {
         // D×c views of the feature-major buffers: element (j, i) sits at j·c + i.
         let a = nalgebra::DMatrixView::from_slice_with_strides_generic(
             wdx,
