@@ -104,12 +104,12 @@ enum Degenerate {
 
 impl Degenerate {
     fn admits(self, e: &EmError) -> bool {
-        match (self, e) {
+        matches!(
+            (self, e),
             (Degenerate::Allowed, EmError::EmptyComponent { .. })
-            | (Degenerate::Allowed, EmError::NotPositiveDefinite { .. })
-            | (Degenerate::EmptyOnly, EmError::EmptyComponent { .. }) => true,
-            _ => false,
-        }
+                | (Degenerate::Allowed, EmError::NotPositiveDefinite { .. })
+                | (Degenerate::EmptyOnly, EmError::EmptyComponent { .. })
+        )
     }
 }
 
