@@ -112,7 +112,7 @@ const CASES: [(usize, usize, usize); 6] = [
 ///
 /// A case's data are generated lazily, inside its routine, so that a filter such as
 /// `-- full/N10000_D2_K3` does not pay for generating the large cases it skips. Small cases
-/// (≲ 10⁸ multiply-adds per iteration) take 30 samples in criterion's automatic mode; the
+/// (N·K·D² or N·K·D below 5·10⁷) take 30 samples in criterion's automatic mode; the
 /// big ones take the minimum of 10 samples in flat mode, one iteration each when an
 /// iteration is slower than the measurement time (criterion then warns that it needs longer
 /// and runs the 10 samples anyway).
@@ -128,7 +128,7 @@ fn bench_kind(c: &mut Criterion, kind: Kind) {
             Kind::Full => n * k * d * d,
             Kind::Diag => n * k * d,
         };
-        let (samples, mode) = if work > 100_000_000 {
+        let (samples, mode) = if work >= 50_000_000 {
             (10, SamplingMode::Flat)
         } else {
             (30, SamplingMode::Auto)
