@@ -5,17 +5,59 @@
 //! observations, for one feature and one component at a time — which the compiler
 //! vectorises, and no per-row allocation happens. Per-batch buffers are component-major:
 //! `buf[k·c + i]` is component k, row a + i.
+//!
+//! Each entry point is compiled twice, for the build's baseline and for AVX2, and picks one at
+//! run time ([`with_avx2`](crate::fastmath::with_avx2)). The arithmetic is the same in both (plain IEEE operations, no FMA,
+//! nothing reassociated), so they give the same bits; AVX2 only widens the vectors.
+//!
+//! Large dimensions go through GEMM (nalgebra's, i.e. matrixmultiply): the triangular solve
+//! is blocked — forward substitution within a block of [`SOLVE_BLOCK`] features, one GEMM to update
+//! the features after it — and the scatter Σ γ (x − m)(x − m)ᵀ is computed block by block on
+//! and below the diagonal only.
 
 use std::ops::Range;
 
-use nalgebra::{DMatrix, Dyn};
+use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut, Dyn};
 
 use crate::covariance::{Factor, Factored};
+use crate::fastmath::{
+    dot, dot4, exp, ln_in_place, shifted_dot, sum, weighted_square_deviation, with_avx2,
+};
 use crate::stats::{GaussianStats, Scatter};
 
 /// nalgebra's threshold (0.35, `blas_uninit.rs`) above which `gemm` on dynamic matrices calls
-/// matrixmultiply.
+/// matrixmultiply. Below it nalgebra falls back to its own gemv loop, which mishandles
+/// row-strided views (it writes past the output: found by fuzzing), so every GEMM here checks
+/// that all three dimensions exceed it.
 const NALGEBRA_SMALL_DIM: usize = 5;
+
+/// Features per block of the blocked triangular solve: forward substitution within a block,
+/// GEMM for the features after it.
+const SOLVE_BLOCK: usize = 16;
+
+/// Features per block of the blocked scatter (one GEMM per block on or below the diagonal).
+const SCATTER_BLOCK: usize = 64;
+
+/// From this many features on, the scatter is computed by GEMM blocks; below, by dot products
+/// (which compute only the lower triangle and beat a small GEMM).
+const GEMM_SCATTER_MIN_FEATURES: usize = 33;
+
+/// Target size, in doubles, of one sub-block's feature-major buffer (D × rows): 32 KiB, so
+/// that the buffers a sub-block works on stay in the L1/L2 caches.
+const BLOCK_ELEMENTS: usize = 4096;
+
+/// Rows per sub-block of an E-step batch for D features (see [`BLOCK_ELEMENTS`]). Models
+/// that use GEMM keep whole batches: a GEMM wants a long inner dimension.
+pub(crate) fn block_rows(d: usize) -> usize {
+    if d >= GEMM_SCATTER_MIN_FEATURES {
+        usize::MAX
+    } else {
+        (BLOCK_ELEMENTS / d.max(1)).max(256)
+    }
+}
+
+/// Rows per block of [`normalise`], so that its per-block buffers stay in the L1 cache.
+const NORMALISE_ROWS: usize = 512;
 
 /// ½ log 2π.
 pub(crate) const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
@@ -27,10 +69,48 @@ pub(crate) fn column<'a>(x: &'a DMatrix<f64>, j: usize, rows: &Range<usize>) -> 
     &x.as_slice()[j * n + rows.start..j * n + rows.end]
 }
 
-/// Writes log π_k + log N(x_i | μ_k, Σ_k) for every row i of the batch and component k into
-/// `out[k·c + i]`; without `log_weights`, log N(x_i | μ_k, Σ_k) alone. `scratch` is resized as
-/// needed (D·c for full and tied models).
-pub(crate) fn log_joint(
+with_avx2! {
+    /// Writes log π_k + log N(x_i | μ_k, Σ_k) for every row i of the batch and component k into
+    /// `out[k·c + i]`; without `log_weights`, log N(x_i | μ_k, Σ_k) alone. `scratch` is resized as
+    /// needed (D·c for full and tied models).
+    fn log_joint = log_joint_body(
+        x: &DMatrix<f64>,
+        rows: &Range<usize>,
+        log_weights: Option<&[f64]>,
+        means: &DMatrix<f64>,
+        factored: &Factored,
+        out: &mut [f64],
+        scratch: &mut Vec<f64>,
+    )
+}
+
+with_avx2! {
+    /// Turns the log-joint `lj` (component-major, K×c) into responsibilities in place, leaves
+    /// log p(x_i) = log Σ_k exp(lj_ki) in `lse` (length c) and returns
+    /// (Σ w_i log p(x_i), Σ w_i H(γ_i)). `weights` are per-row sample weights of the batch.
+    fn normalise = normalise_body(
+        lj: &mut [f64],
+        c: usize,
+        weights: Option<&[f64]>,
+        lse: &mut Vec<f64>,
+    ) -> (f64, f64)
+}
+
+with_avx2! {
+    /// Accumulates the statistics of a batch from its responsibilities `gamma` (component-major,
+    /// K×c) and optional sample weights. `scratch` is resized as needed.
+    fn accumulate = accumulate_body(
+        x: &DMatrix<f64>,
+        rows: &Range<usize>,
+        gamma: &[f64],
+        weights: Option<&[f64]>,
+        full_scatter: bool,
+        scratch: &mut Vec<f64>,
+    ) -> GaussianStats
+}
+
+#[inline(always)]
+fn log_joint_body(
     x: &DMatrix<f64>,
     rows: &Range<usize>,
     log_weights: Option<&[f64]>,
@@ -80,8 +160,9 @@ pub(crate) fn log_joint(
     }
 }
 
-/// Adds ‖L⁻¹(x_i − μ_k)‖² to `maha[i]` by forward substitution, one feature row at a time:
-/// y_j = (x_j − μ_kj − Σ_{l<j} L_jl y_l) / L_jj, each step an axpy over the batch.
+/// Adds ‖L⁻¹(x_i − μ_k)‖² to `maha[i]`: Y = X − μ_k (feature-major in `scratch`), then
+/// Yᵀ ← L⁻¹ Yᵀ by blocked forward substitution, then the squared norms.
+#[inline(always)]
 fn triangular_maha(
     x: &DMatrix<f64>,
     rows: &Range<usize>,
@@ -94,32 +175,106 @@ fn triangular_maha(
     let c = rows.len();
     let d = x.ncols();
     scratch.resize(d * c, 0.0);
+    let y = &mut scratch[..d * c];
     for j in 0..d {
-        let (done, rest) = scratch.split_at_mut(j * c);
-        let yj = &mut rest[..c];
         let mu = means[(k, j)];
-        for (y, &xi) in yj.iter_mut().zip(column(x, j, rows)) {
-            *y = xi - mu;
+        for (yv, &xi) in y[j * c..(j + 1) * c].iter_mut().zip(column(x, j, rows)) {
+            *yv = xi - mu;
         }
-        for p in 0..j {
-            let ljp = l[(j, p)];
-            if ljp != 0.0 {
-                for (y, &yp) in yj.iter_mut().zip(&done[p * c..(p + 1) * c]) {
-                    *y -= ljp * yp;
-                }
-            }
+    }
+    let mut start = 0;
+    while start < d {
+        let end = (start + SOLVE_BLOCK).min(d);
+        forward_substitute(y, c, l, start..end);
+        if end < d {
+            subtract_block(y, c, l, start..end);
         }
-        let inv = 1.0 / l[(j, j)];
-        for (m, y) in maha.iter_mut().zip(yj.iter_mut()) {
-            *y *= inv;
-            *m += *y * *y;
+        start = end;
+    }
+    for yj in y.chunks_exact(c) {
+        for (m, &v) in maha.iter_mut().zip(yj) {
+            *m += v * v;
         }
     }
 }
 
-/// Turns the log-joint `lj` (component-major, K×c) into responsibilities in place and
-/// returns (Σ w_i log p(x_i), Σ w_i H(γ_i)). `weights` are per-row sample weights of the batch.
-pub(crate) fn normalise(
+/// Rows handled together by [`forward_substitute`]: eight AVX2 vectors of partial results that
+/// stay in registers while the earlier features stream past — enough independent chains to
+/// hide the latency of the subtractions (with two, the loop ran at one per four cycles).
+const SUBSTITUTION_ROWS: usize = 32;
+
+/// Within the features `block` of the feature-major `y` (D rows of length c), whose earlier
+/// features are already solved: y_j ← (y_j − Σ_{p ∈ block, p<j} L_jp y_p) / L_jj, j in order.
+#[inline(always)]
+fn forward_substitute(y: &mut [f64], c: usize, l: &DMatrix<f64>, block: Range<usize>) {
+    let mut l_row = [0.0; SOLVE_BLOCK];
+    for j in block.clone() {
+        let first = block.start;
+        let terms = j - first;
+        for (p, v) in l_row[..terms].iter_mut().enumerate() {
+            *v = l[(j, first + p)];
+        }
+        let inv = 1.0 / l[(j, j)];
+        let (done, rest) = y.split_at_mut(j * c);
+        let done = &done[first * c..];
+        let yj = &mut rest[..c];
+        let whole = c - c % SUBSTITUTION_ROWS;
+        for i in (0..whole).step_by(SUBSTITUTION_ROWS) {
+            let mut acc = [0.0; SUBSTITUTION_ROWS];
+            acc.copy_from_slice(&yj[i..i + SUBSTITUTION_ROWS]);
+            for (p, &ljp) in l_row[..terms].iter().enumerate() {
+                if ljp != 0.0 {
+                    let yp = &done[p * c + i..p * c + i + SUBSTITUTION_ROWS];
+                    for r in 0..SUBSTITUTION_ROWS {
+                        acc[r] -= ljp * yp[r];
+                    }
+                }
+            }
+            for r in 0..SUBSTITUTION_ROWS {
+                yj[i + r] = acc[r] * inv;
+            }
+        }
+        for i in whole..c {
+            let mut acc = yj[i];
+            for (p, &ljp) in l_row[..terms].iter().enumerate() {
+                if ljp != 0.0 {
+                    acc -= ljp * done[p * c + i];
+                }
+            }
+            yj[i] = acc * inv;
+        }
+    }
+}
+
+/// Y[:, after] −= Y[:, block] · L[after, block]ᵀ for the features `after` = block.end..D: the
+/// contribution of a solved block to every later feature, as one GEMM when the sizes allow.
+#[inline(always)]
+fn subtract_block(y: &mut [f64], c: usize, l: &DMatrix<f64>, block: Range<usize>) {
+    let d = l.nrows();
+    let (b, after) = (block.len(), d - block.end);
+    let (solved, rest) = y.split_at_mut(block.end * c);
+    let solved = &solved[block.start * c..];
+    if c > NALGEBRA_SMALL_DIM && b > NALGEBRA_SMALL_DIM && after > NALGEBRA_SMALL_DIM {
+        let y_block = DMatrixView::from_slice(solved, c, b);
+        let mut y_after = DMatrixViewMut::from_slice(rest, c, after);
+        let l_t = l.view((block.end, block.start), (after, b)).transpose();
+        y_after.gemm(-1.0, &y_block, &l_t, 1.0);
+    } else {
+        for (a, ya) in rest.chunks_exact_mut(c).enumerate() {
+            for p in 0..b {
+                let lap = l[(block.end + a, block.start + p)];
+                if lap != 0.0 {
+                    for (v, &yp) in ya.iter_mut().zip(&solved[p * c..(p + 1) * c]) {
+                        *v -= lap * yp;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn normalise_body(
     lj: &mut [f64],
     c: usize,
     weights: Option<&[f64]>,
@@ -128,48 +283,67 @@ pub(crate) fn normalise(
     let k_count = lj.len() / c;
     lse.clear();
     lse.resize(c, f64::NEG_INFINITY);
-    for k in 0..k_count {
-        for (m, &v) in lse.iter_mut().zip(&lj[k * c..(k + 1) * c]) {
-            *m = m.max(v);
-        }
-    }
-    // lse temporarily holds the row maxima; accumulate Σ exp(lj − max) in `sums`.
-    let mut sums = vec![0.0; c];
-    for k in 0..k_count {
-        for ((s, &v), &m) in sums.iter_mut().zip(&lj[k * c..(k + 1) * c]).zip(lse.iter()) {
-            *s += (v - m).exp();
-        }
-    }
-    for (m, s) in lse.iter_mut().zip(&sums) {
-        *m += s.ln();
-    }
     let mut entropy = vec![0.0; c];
-    for k in 0..k_count {
-        for ((v, &m), h) in lj[k * c..(k + 1) * c]
-            .iter_mut()
-            .zip(lse.iter())
-            .zip(entropy.iter_mut())
-        {
-            let log_g = *v - m;
-            let g = log_g.exp();
-            if g > 0.0 {
-                *h -= g * log_g;
+    let block = NORMALISE_ROWS.min(c);
+    // e_ki = exp(lj_ki − max_i) for the rows of one block, component-major.
+    let mut e = vec![0.0; k_count * block];
+    let mut sums = vec![0.0; block];
+    let mut inverse = vec![0.0; block];
+    for start in (0..c).step_by(block) {
+        let b = block.min(c - start);
+        let rows = start..start + b;
+        let max = &mut lse[rows.clone()];
+        for k in 0..k_count {
+            for (m, &v) in max.iter_mut().zip(&lj[k * c + start..k * c + start + b]) {
+                *m = m.max(v);
             }
-            *v = g;
+        }
+        let sums = &mut sums[..b];
+        sums.fill(0.0);
+        for k in 0..k_count {
+            let ek = &mut e[k * b..(k + 1) * b];
+            let vk = &lj[k * c + start..k * c + start + b];
+            for (((ev, &v), &m), s) in ek.iter_mut().zip(vk).zip(max.iter()).zip(sums.iter_mut()) {
+                *ev = exp(v - m);
+                *s += *ev;
+            }
+        }
+        // 1 / Σ_k e_ki, then log p(x_i) = max_i + ln Σ_k e_ki.
+        let inv = &mut inverse[..b];
+        for (i, &s) in inv.iter_mut().zip(sums.iter()) {
+            *i = 1.0 / s;
+        }
+        ln_in_place(sums);
+        for (m, &s) in max.iter_mut().zip(sums.iter()) {
+            *m += s;
+        }
+        let h = &mut entropy[rows];
+        for k in 0..k_count {
+            let ek = &e[k * b..(k + 1) * b];
+            let vk = &mut lj[k * c + start..k * c + start + b];
+            for ((((v, &ev), &m), &inv), h) in vk
+                .iter_mut()
+                .zip(ek)
+                .zip(max.iter())
+                .zip(inv.iter())
+                .zip(h.iter_mut())
+            {
+                let g = ev * inv;
+                // −γ log γ with log γ = lj − log p(x); γ = 0 contributes nothing (and lj may
+                // then be −∞).
+                *h -= if g > 0.0 { g * (*v - m) } else { 0.0 };
+                *v = g;
+            }
         }
     }
     match weights {
-        None => (lse.iter().sum(), entropy.iter().sum()),
-        Some(w) => (
-            lse.iter().zip(w).map(|(l, w)| l * w).sum(),
-            entropy.iter().zip(w).map(|(h, w)| h * w).sum(),
-        ),
+        None => (sum(lse), sum(&entropy)),
+        Some(w) => (dot(lse, w), dot(&entropy, w)),
     }
 }
 
-/// Accumulates the statistics of a batch from its responsibilities `gamma` (component-major,
-/// K×c) and optional sample weights. `scratch` is resized as needed.
-pub(crate) fn accumulate(
+#[inline(always)]
+fn accumulate_body(
     x: &DMatrix<f64>,
     rows: &Range<usize>,
     gamma: &[f64],
@@ -181,108 +355,163 @@ pub(crate) fn accumulate(
     let d = x.ncols();
     let k_count = gamma.len() / c;
     let mut stats = GaussianStats::zeros(k_count, d, full_scatter);
-    // scratch: c weights g, then D rows of g-weighted centred values, then D rows of centred values.
-    scratch.resize(c * (1 + 2 * d), 0.0);
+    // scratch: c weights g, then D rows of g-weighted centred values, then D rows of centred
+    // values (the last two only for full scatter).
+    let extra = if full_scatter { 2 * d } else { 0 };
+    scratch.resize(c * (1 + extra), 0.0);
     for k in 0..k_count {
         let (g, rest) = scratch.split_at_mut(c);
         g.copy_from_slice(&gamma[k * c..(k + 1) * c]);
         if let Some(w) = weights {
             g.iter_mut().zip(w).for_each(|(g, w)| *g *= w);
         }
-        let nk = g.iter().fold(0.0, |a, b| a + b);
+        let nk = sum(g);
         if nk <= 0.0 {
             continue;
         }
         stats.n[k] = nk;
-        let (wdx, dx) = rest.split_at_mut(d * c);
+        let (wdx, dx) = rest.split_at_mut(extra / 2 * c);
         for j in 0..d {
             let xj = column(x, j, rows);
             // Shift by the batch's first value so that a constant feature has a mean equal to
             // that value exactly, and hence a scatter of exactly 0 (not rounding noise).
             let shift = xj[0];
-            let mean = shift
-                + xj.iter()
-                    .zip(g.iter())
-                    .map(|(x, g)| g * (x - shift))
-                    .fold(0.0, |a, b| a + b)
-                    / nk;
+            let mean = shift + shifted_dot(g, xj, shift) / nk;
             stats.means[(k, j)] = mean;
-            let dxj = &mut dx[j * c..(j + 1) * c];
-            let wdxj = &mut wdx[j * c..(j + 1) * c];
-            for (((o, w), &xi), &gi) in dxj.iter_mut().zip(wdxj.iter_mut()).zip(xj).zip(g.iter()) {
-                *o = xi - mean;
-                *w = gi * *o;
+            match &mut stats.scatter {
+                Scatter::Full(_) => {
+                    let dxj = &mut dx[j * c..(j + 1) * c];
+                    let wdxj = &mut wdx[j * c..(j + 1) * c];
+                    for (((o, w), &xi), &gi) in
+                        dxj.iter_mut().zip(wdxj.iter_mut()).zip(xj).zip(g.iter())
+                    {
+                        *o = xi - mean;
+                        *w = gi * *o;
+                    }
+                }
+                Scatter::Diag(m) => m[(k, j)] = weighted_square_deviation(g, xj, mean),
             }
         }
-        match &mut stats.scatter {
-            Scatter::Full(m) => scatter_full(&wdx[..d * c], &dx[..d * c], c, d, &mut m[k]),
-            Scatter::Diag(m) => {
-                for a in 0..d {
-                    m[(k, a)] = dot(&wdx[a * c..(a + 1) * c], &dx[a * c..(a + 1) * c]);
-                }
-            }
+        if let Scatter::Full(m) = &mut stats.scatter {
+            scatter_full(wdx, dx, c, d, &mut m[k]);
         }
     }
     stats
 }
 
 /// M2 = Σ_i w_i (x_i − m)(x_i − m)ᵀ from the feature-major buffers `wdx` (weighted, centred)
-/// and `dx` (centred), each D rows of length c: the product WDX · DXᵀ. When every dimension
-/// of the product exceeds nalgebra's small-size threshold (5) this is one blocked GEMM
-/// (matrixmultiply, through strided views, no copies); otherwise D(D+1)/2 dot products.
-/// Below that threshold nalgebra falls back to its own gemv loop, which mishandles these
-/// row-strided views (it writes past the output: found by fuzzing), so it is never reached.
+/// and `dx` (centred), each D rows of length c: the lower triangle of WDX · DXᵀ, mirrored.
+/// Small D takes D(D+1)/2 dot products; large D blocks of [`SCATTER_BLOCK`] features, each block on
+/// or below the diagonal one GEMM (matrixmultiply, through strided views, no copies).
+#[inline(always)]
 fn scatter_full(wdx: &[f64], dx: &[f64], c: usize, d: usize, out: &mut DMatrix<f64>) {
-    if d > NALGEBRA_SMALL_DIM && c > NALGEBRA_SMALL_DIM {
-        // D×c views of the feature-major buffers: element (j, i) sits at j·c + i.
-        let a = nalgebra::DMatrixView::from_slice_with_strides_generic(
-            wdx,
-            Dyn(d),
-            Dyn(c),
-            Dyn(c),
-            Dyn(1),
-        );
-        let b = nalgebra::DMatrixView::from_slice_with_strides_generic(
-            dx,
-            Dyn(c),
-            Dyn(d),
-            Dyn(1),
-            Dyn(c),
-        );
-        out.gemm(1.0, &a, &b, 0.0);
-        // Exact symmetry (GEMM's two triangles can differ in the last bit).
-        for j in 0..d {
-            for i in 0..j {
-                out[(i, j)] = out[(j, i)];
+    if d >= GEMM_SCATTER_MIN_FEATURES && c > NALGEBRA_SMALL_DIM {
+        let blocks: Vec<Range<usize>> = (0..d)
+            .step_by(SCATTER_BLOCK)
+            .map(|s| s..(s + SCATTER_BLOCK).min(d))
+            .collect();
+        for (bi, rows_a) in blocks.iter().enumerate() {
+            for rows_b in &blocks[..=bi] {
+                let (na, nb) = (rows_a.len(), rows_b.len());
+                if na > NALGEBRA_SMALL_DIM && nb > NALGEBRA_SMALL_DIM {
+                    // WDX[rows_a] as an na×c view (element (j, i) at j·c + i) times
+                    // DX[rows_b]ᵀ as a c×nb view.
+                    let a = DMatrixView::from_slice_with_strides_generic(
+                        &wdx[rows_a.start * c..rows_a.end * c],
+                        Dyn(na),
+                        Dyn(c),
+                        Dyn(c),
+                        Dyn(1),
+                    );
+                    let b = DMatrixView::from_slice(&dx[rows_b.start * c..rows_b.end * c], c, nb);
+                    let mut o = out.view_mut((rows_a.start, rows_b.start), (na, nb));
+                    o.gemm(1.0, &a, &b, 0.0);
+                } else {
+                    for p in rows_a.clone() {
+                        let wp = &wdx[p * c..(p + 1) * c];
+                        for q in rows_b.clone() {
+                            out[(p, q)] = dot(wp, &dx[q * c..(q + 1) * c]);
+                        }
+                    }
+                }
             }
         }
     } else {
+        let dx_row = |b: usize| &dx[b * c..(b + 1) * c];
         for a in 0..d {
             let wa = &wdx[a * c..(a + 1) * c];
-            for b in 0..=a {
-                let v = dot(wa, &dx[b * c..(b + 1) * c]);
-                out[(a, b)] = v;
-                out[(b, a)] = v;
+            let quads = (a + 1) / 4 * 4;
+            for b in (0..quads).step_by(4) {
+                let v = dot4(wa, [dx_row(b), dx_row(b + 1), dx_row(b + 2), dx_row(b + 3)]);
+                for (t, v) in v.into_iter().enumerate() {
+                    out[(a, b + t)] = v;
+                }
             }
+            for b in quads..=a {
+                out[(a, b)] = dot(wa, dx_row(b));
+            }
+        }
+    }
+    // Mirror the lower triangle: the scatter is exactly symmetric.
+    for j in 0..d {
+        for i in 0..j {
+            out[(i, j)] = out[(j, i)];
         }
     }
 }
 
-/// Σ a_i b_i with four independent partial sums, so the loop vectorises (a single running
-/// sum is a dependency chain the compiler may not reorder). Deterministic: the summation
-/// order depends only on the length.
-#[inline]
-pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0.0; 4];
-    let (a4, b4) = (a.chunks_exact(4), b.chunks_exact(4));
-    let (ra, rb) = (a4.remainder(), b4.remainder());
-    for (x, y) in a4.zip(b4) {
-        for l in 0..4 {
-            acc[l] += x[l] * y[l];
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Covariances;
+    use crate::gaussian::Gaussians;
+    use rand::rngs::StdRng;
+    use rand::{RngExt, SeedableRng};
+
+    /// The run-time dispatched kernels (AVX-512/AVX2 on a machine that has them) give the same
+    /// bits as the same code compiled for the baseline target, called here directly.
+    #[test]
+    fn dispatched_kernels_match_the_baseline_bit_for_bit() {
+        let mut rng = StdRng::seed_from_u64(9);
+        for (n, d, k, full) in [(1000, 2, 3, true), (777, 10, 4, true), (600, 40, 3, true)]
+            .into_iter()
+            .chain([(900, 7, 3, false)])
+        {
+            let x = DMatrix::from_fn(n, d, |_, _| rng.random_range(-3.0..3.0));
+            let means = DMatrix::from_fn(k, d, |_, _| rng.random_range(-2.0..2.0));
+            let covariances = if full {
+                Covariances::Full(
+                    (0..k)
+                        .map(|i| {
+                            let b = DMatrix::from_fn(d, d, |_, _| rng.random_range(-0.3..0.3));
+                            DMatrix::identity(d, d) * (1.0 + i as f64) + &b * b.transpose()
+                        })
+                        .map(|m| (&m + m.transpose()) * 0.5)
+                        .collect(),
+                )
+            } else {
+                Covariances::Diag(DMatrix::from_fn(k, d, |_, _| rng.random_range(0.5..2.0)))
+            };
+            let g = Gaussians::new(means.clone(), covariances).expect("valid");
+            let log_w: Vec<f64> = (0..k).map(|i| -((i + 1) as f64)).collect();
+            let weights: Vec<f64> = (0..n - 3).map(|i| 0.5 + (i % 3) as f64).collect();
+            let rows = 3..n;
+            let (mut a, mut b) = (vec![0.0; k * rows.len()], vec![0.0; k * rows.len()]);
+            let (mut s1, mut s2) = (Vec::new(), Vec::new());
+            let f = g.factored();
+            log_joint(&x, &rows, Some(&log_w), &means, f, &mut a, &mut s1);
+            log_joint_body(&x, &rows, Some(&log_w), &means, f, &mut b, &mut s2);
+            assert!(a.iter().zip(&b).all(|(p, q)| p.to_bits() == q.to_bits()));
+            let (mut l1, mut l2) = (Vec::new(), Vec::new());
+            let c = rows.len();
+            let ra = normalise(&mut a, c, Some(&weights), &mut l1);
+            let rb = normalise_body(&mut b, c, Some(&weights), &mut l2);
+            assert_eq!(ra.0.to_bits(), rb.0.to_bits(), "log-likelihood, D = {d}");
+            assert_eq!(ra.1.to_bits(), rb.1.to_bits(), "entropy, D = {d}");
+            assert!(a.iter().zip(&b).all(|(p, q)| p.to_bits() == q.to_bits()));
+            let sa = accumulate(&x, &rows, &a, Some(&weights), full, &mut s1);
+            let sb = accumulate_body(&x, &rows, &b, Some(&weights), full, &mut s2);
+            assert_eq!(sa, sb, "statistics, D = {d}");
         }
     }
-    let tail: f64 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }

@@ -32,6 +32,7 @@
 #![warn(missing_docs)]
 
 mod covariance;
+mod fastmath;
 mod fit;
 pub mod gaussian;
 mod init;

@@ -445,36 +445,50 @@ impl GaussianMixture {
     }
 
     /// The E-step over `rows`, with optional per-row sample weights for those rows.
+    ///
+    /// The batch is processed in sub-blocks of [`kernel::block_rows`] rows, whose per-row
+    /// buffers fit in cache, and their statistics merged in order.
     pub(crate) fn e_step_weighted(
         &self,
         x: &DMatrix<f64>,
         rows: Range<usize>,
         weights: Option<&[f64]>,
     ) -> EStep<GaussianStats> {
-        let c = rows.len();
-        let mut lj = vec![0.0; self.n_components() * c];
-        let mut scratch = Vec::new();
-        kernel::log_joint(
-            x,
-            &rows,
-            Some(&self.log_weights),
-            self.components.means(),
-            self.components.factored(),
-            &mut lj,
-            &mut scratch,
-        );
-        let mut lse = Vec::new();
-        let (log_likelihood, entropy) = kernel::normalise(&mut lj, c, weights, &mut lse);
         let full = matches!(
             self.covariance_type(),
             CovarianceType::Full | CovarianceType::Tied
         );
-        let stats = kernel::accumulate(x, &rows, &lj, weights, full, &mut scratch);
-        EStep {
-            stats,
-            log_likelihood,
-            entropy,
+        let mut total = EStep {
+            stats: GaussianStats::zeros(self.n_components(), self.n_features(), full),
+            log_likelihood: 0.0,
+            entropy: 0.0,
+        };
+        let (mut lj, mut scratch, mut lse) = (Vec::new(), Vec::new(), Vec::new());
+        let block = kernel::block_rows(self.n_features());
+        for start in rows.clone().step_by(block) {
+            let sub = start..start.saturating_add(block).min(rows.end);
+            let c = sub.len();
+            lj.resize(self.n_components() * c, 0.0);
+            kernel::log_joint(
+                x,
+                &sub,
+                Some(&self.log_weights),
+                self.components.means(),
+                self.components.factored(),
+                &mut lj,
+                &mut scratch,
+            );
+            let offset = start - rows.start;
+            let w = weights.map(|w| &w[offset..offset + c]);
+            let (log_likelihood, entropy) = kernel::normalise(&mut lj, c, w, &mut lse);
+            let stats = kernel::accumulate(x, &sub, &lj, w, full, &mut scratch);
+            total.merge(&EStep {
+                stats,
+                log_likelihood,
+                entropy,
+            });
         }
+        total
     }
 
     /// Replaces the parameters (keeping the M-step options), re-deriving the cached factors.

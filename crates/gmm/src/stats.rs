@@ -156,10 +156,14 @@ impl Statistics for GaussianStats {
             }
             match (&mut self.scatter, &later.scatter) {
                 (Scatter::Full(a), Scatter::Full(b)) => {
+                    // The lower triangle, mirrored: (cross·δ_r)·δ_c and (cross·δ_c)·δ_r can
+                    // round differently, and the scatter must stay exactly symmetric.
                     let a = &mut a[k];
                     for c in 0..d {
-                        for r in 0..d {
-                            a[(r, c)] += b[k][(r, c)] + cross * delta[r] * delta[c];
+                        for r in c..d {
+                            let v = a[(r, c)] + (b[k][(r, c)] + cross * delta[r] * delta[c]);
+                            a[(r, c)] = v;
+                            a[(c, r)] = v;
                         }
                     }
                 }
