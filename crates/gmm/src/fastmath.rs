@@ -25,16 +25,19 @@
 macro_rules! with_avx2 {
     ($(#[$doc:meta])* fn $name:ident = $body:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?) => {
         $(#[$doc])*
+        #[allow(clippy::too_many_arguments)]
         pub(crate) fn $name($($arg: $ty),*) $(-> $ret)? {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f")]
                 #[inline(never)]
+                #[allow(clippy::too_many_arguments)]
                 fn avx512($($arg: $ty),*) $(-> $ret)? {
                     $body($($arg),*)
                 }
                 #[target_feature(enable = "avx2")]
                 #[inline(never)]
+                #[allow(clippy::too_many_arguments)]
                 fn avx2($($arg: $ty),*) $(-> $ret)? {
                     $body($($arg),*)
                 }
@@ -206,9 +209,9 @@ fn dot4_body(a: &[f64], b: [&[f64]; 4]) -> [f64; 4] {
     let (a_blocks, a_rest) = a.as_chunks::<TILE_LANES>();
     let b = b.map(|b| b[..n].as_chunks::<TILE_LANES>());
     let mut acc = [[0.0; TILE_LANES]; 4];
-    for (i, x) in a_blocks.iter().enumerate() {
-        for (t, acc) in acc.iter_mut().enumerate() {
-            let y = &b[t].0[i];
+    let columns = b[0].0.iter().zip(b[1].0).zip(b[2].0).zip(b[3].0);
+    for (x, (((y0, y1), y2), y3)) in a_blocks.iter().zip(columns) {
+        for (acc, y) in acc.iter_mut().zip([y0, y1, y2, y3]) {
             for l in 0..TILE_LANES {
                 acc[l] += x[l] * y[l];
             }

@@ -18,6 +18,7 @@
 use std::ops::Range;
 
 use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut, Dyn};
+use rayon::prelude::*;
 
 use crate::covariance::{Factor, Factored};
 use crate::fastmath::{
@@ -52,7 +53,9 @@ pub(crate) fn block_rows(d: usize) -> usize {
     if d >= GEMM_SCATTER_MIN_FEATURES {
         usize::MAX
     } else {
-        (BLOCK_ELEMENTS / d.max(1)).max(256)
+        // A multiple of the register block of the triangular solve, whose leftover rows take
+        // a scalar path.
+        (BLOCK_ELEMENTS / d.max(1) / 64 * 64).max(256)
     }
 }
 
@@ -69,16 +72,55 @@ pub(crate) fn column<'a>(x: &'a DMatrix<f64>, j: usize, rows: &Range<usize>) -> 
     &x.as_slice()[j * n + rows.start..j * n + rows.end]
 }
 
+/// Writes log π_k + log N(x_i | μ_k, Σ_k) for every row i of the batch and component k into
+/// `out[k·c + i]`; without `log_weights`, log N(x_i | μ_k, Σ_k) alone. `scratch` is resized as
+/// needed (D·c for full and tied models). With many features the components run in parallel
+/// on the current rayon pool (each writes only its own part of `out`, so the result does not
+/// depend on the number of threads).
+pub(crate) fn log_joint(
+    x: &DMatrix<f64>,
+    rows: &Range<usize>,
+    log_weights: Option<&[f64]>,
+    means: &DMatrix<f64>,
+    factored: &Factored,
+    out: &mut [f64],
+    scratch: &mut Vec<f64>,
+) {
+    let c = rows.len();
+    debug_assert_eq!(out.len(), means.nrows() * c);
+    if c == 0 {
+        return;
+    }
+    let log_weight = |k: usize| log_weights.map_or(0.0, |w| w[k]);
+    if parallel_components(x.ncols()) {
+        out.par_chunks_mut(c)
+            .enumerate()
+            .for_each_init(Vec::new, |scratch, (k, out)| {
+                log_joint_component(x, rows, log_weight(k), means, factored, k, out, scratch)
+            });
+    } else {
+        for (k, out) in out.chunks_mut(c).enumerate() {
+            log_joint_component(x, rows, log_weight(k), means, factored, k, out, scratch);
+        }
+    }
+}
+
+/// Whether a batch's components are worth spreading over threads: only where each one is a
+/// GEMM-sized piece of work. (A batch of few rows with many features is a large job, and
+/// batches alone would leave threads idle when there are few of them.)
+fn parallel_components(d: usize) -> bool {
+    d >= GEMM_SCATTER_MIN_FEATURES
+}
+
 with_avx2! {
-    /// Writes log π_k + log N(x_i | μ_k, Σ_k) for every row i of the batch and component k into
-    /// `out[k·c + i]`; without `log_weights`, log N(x_i | μ_k, Σ_k) alone. `scratch` is resized as
-    /// needed (D·c for full and tied models).
-    fn log_joint = log_joint_body(
+    /// log π_k + log N(x_i | μ_k, Σ_k) of component k for the rows of the batch, into `out`.
+    fn log_joint_component = log_joint_component_body(
         x: &DMatrix<f64>,
         rows: &Range<usize>,
-        log_weights: Option<&[f64]>,
+        log_weight: f64,
         means: &DMatrix<f64>,
         factored: &Factored,
+        k: usize,
         out: &mut [f64],
         scratch: &mut Vec<f64>,
     )
@@ -96,68 +138,130 @@ with_avx2! {
     ) -> (f64, f64)
 }
 
+/// Accumulates the statistics of a batch from its responsibilities `gamma` (component-major,
+/// K×c) and optional sample weights. `scratch` is resized as needed. With many features the
+/// components run in parallel on the current rayon pool (independently, so the result does
+/// not depend on the number of threads).
+pub(crate) fn accumulate(
+    x: &DMatrix<f64>,
+    rows: &Range<usize>,
+    gamma: &[f64],
+    weights: Option<&[f64]>,
+    full_scatter: bool,
+    scratch: &mut Vec<f64>,
+) -> GaussianStats {
+    let c = rows.len();
+    let d = x.ncols();
+    let k_count = gamma.len().checked_div(c).unwrap_or(0);
+    let mut stats = GaussianStats::zeros(k_count, d, full_scatter);
+    if c == 0 {
+        return stats;
+    }
+    let one = |(k, gamma_k): (usize, &[f64]), scratch: &mut Vec<f64>| {
+        let mut part = ComponentStats {
+            full: full_scatter,
+            n: 0.0,
+            mean: vec![0.0; d],
+            scatter: DMatrix::zeros(if full_scatter { d } else { 1 }, d),
+        };
+        accumulate_component(x, rows, gamma_k, weights, &mut part, scratch);
+        (k, part)
+    };
+    let parts: Vec<(usize, ComponentStats)> = if parallel_components(d) {
+        gamma
+            .par_chunks(c)
+            .enumerate()
+            .map_init(Vec::new, |scratch, item| one(item, scratch))
+            .collect()
+    } else {
+        gamma
+            .chunks(c)
+            .enumerate()
+            .map(|item| one(item, scratch))
+            .collect()
+    };
+    for (k, part) in parts {
+        if part.n <= 0.0 {
+            continue;
+        }
+        stats.n[k] = part.n;
+        for (j, m) in part.mean.iter().enumerate() {
+            stats.means[(k, j)] = *m;
+        }
+        match &mut stats.scatter {
+            Scatter::Full(m) => m[k] = part.scatter,
+            Scatter::Diag(m) => m.set_row(k, &part.scatter.row(0)),
+        }
+    }
+    stats
+}
+
+/// One component's statistics of a batch: N_k, m_k and the centred scatter, D×D (`full`) or
+/// its diagonal as a 1×D row. All zero when N_k ≤ 0.
+pub(crate) struct ComponentStats {
+    full: bool,
+    n: f64,
+    mean: Vec<f64>,
+    scatter: DMatrix<f64>,
+}
+
 with_avx2! {
-    /// Accumulates the statistics of a batch from its responsibilities `gamma` (component-major,
-    /// K×c) and optional sample weights. `scratch` is resized as needed.
-    fn accumulate = accumulate_body(
+    /// Fills `part` (full or diagonal scatter as `part.full` says) from the responsibilities
+    /// `gamma` of one component for the rows of the batch and optional sample weights.
+    fn accumulate_component = accumulate_component_body(
         x: &DMatrix<f64>,
         rows: &Range<usize>,
         gamma: &[f64],
         weights: Option<&[f64]>,
-        full_scatter: bool,
+        part: &mut ComponentStats,
         scratch: &mut Vec<f64>,
-    ) -> GaussianStats
+    )
 }
 
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn log_joint_body(
+fn log_joint_component_body(
     x: &DMatrix<f64>,
     rows: &Range<usize>,
-    log_weights: Option<&[f64]>,
+    log_weight: f64,
     means: &DMatrix<f64>,
     factored: &Factored,
-    out: &mut [f64],
+    k: usize,
+    maha: &mut [f64],
     scratch: &mut Vec<f64>,
 ) {
-    let c = rows.len();
     let d = x.ncols();
-    let k_count = means.nrows();
-    debug_assert_eq!(out.len(), k_count * c);
     let log_norm = d as f64 * HALF_LN_2PI;
-    for k in 0..k_count {
-        let maha = &mut out[k * c..(k + 1) * c];
-        maha.fill(0.0);
-        match &factored.factor {
-            Factor::Full(ls) => triangular_maha(x, rows, means, k, &ls[k], maha, scratch),
-            Factor::Tied(l) => triangular_maha(x, rows, means, k, l, maha, scratch),
-            Factor::Diag(prec) => {
-                for j in 0..d {
-                    let (mu, p) = (means[(k, j)], prec[(k, j)]);
-                    for (m, &xi) in maha.iter_mut().zip(column(x, j, rows)) {
-                        let z = xi - mu;
-                        *m += z * z * p;
-                    }
+    maha.fill(0.0);
+    match &factored.factor {
+        Factor::Full(ls) => triangular_maha(x, rows, means, k, &ls[k], maha, scratch),
+        Factor::Tied(l) => triangular_maha(x, rows, means, k, l, maha, scratch),
+        Factor::Diag(prec) => {
+            for j in 0..d {
+                let (mu, p) = (means[(k, j)], prec[(k, j)]);
+                for (m, &xi) in maha.iter_mut().zip(column(x, j, rows)) {
+                    let z = xi - mu;
+                    *m += z * z * p;
                 }
-            }
-            Factor::Spherical(prec) => {
-                for j in 0..d {
-                    let mu = means[(k, j)];
-                    for (m, &xi) in maha.iter_mut().zip(column(x, j, rows)) {
-                        let z = xi - mu;
-                        *m += z * z;
-                    }
-                }
-                maha.iter_mut().for_each(|m| *m *= prec[k]);
             }
         }
-        let log_det = match &factored.factor {
-            Factor::Tied(_) => factored.log_det[0],
-            _ => factored.log_det[k],
-        };
-        let log_weight = log_weights.map_or(0.0, |w| w[k]);
-        let constant = log_weight - log_norm - 0.5 * log_det;
-        maha.iter_mut().for_each(|m| *m = constant - 0.5 * *m);
+        Factor::Spherical(prec) => {
+            for j in 0..d {
+                let mu = means[(k, j)];
+                for (m, &xi) in maha.iter_mut().zip(column(x, j, rows)) {
+                    let z = xi - mu;
+                    *m += z * z;
+                }
+            }
+            maha.iter_mut().for_each(|m| *m *= prec[k]);
+        }
     }
+    let log_det = match &factored.factor {
+        Factor::Tied(_) => factored.log_det[0],
+        _ => factored.log_det[k],
+    };
+    let constant = log_weight - log_norm - 0.5 * log_det;
+    maha.iter_mut().for_each(|m| *m = constant - 0.5 * *m);
 }
 
 /// Adds ‖L⁻¹(x_i − μ_k)‖² to `maha[i]`: Y = X − μ_k (feature-major in `scratch`), then
@@ -343,60 +447,53 @@ fn normalise_body(
 }
 
 #[inline(always)]
-fn accumulate_body(
+fn accumulate_component_body(
     x: &DMatrix<f64>,
     rows: &Range<usize>,
     gamma: &[f64],
     weights: Option<&[f64]>,
-    full_scatter: bool,
+    part: &mut ComponentStats,
     scratch: &mut Vec<f64>,
-) -> GaussianStats {
+) {
     let c = rows.len();
     let d = x.ncols();
-    let k_count = gamma.len() / c;
-    let mut stats = GaussianStats::zeros(k_count, d, full_scatter);
+    let full_scatter = part.full;
     // scratch: c weights g, then D rows of g-weighted centred values, then D rows of centred
     // values (the last two only for full scatter).
     let extra = if full_scatter { 2 * d } else { 0 };
     scratch.resize(c * (1 + extra), 0.0);
-    for k in 0..k_count {
-        let (g, rest) = scratch.split_at_mut(c);
-        g.copy_from_slice(&gamma[k * c..(k + 1) * c]);
-        if let Some(w) = weights {
-            g.iter_mut().zip(w).for_each(|(g, w)| *g *= w);
-        }
-        let nk = sum(g);
-        if nk <= 0.0 {
-            continue;
-        }
-        stats.n[k] = nk;
-        let (wdx, dx) = rest.split_at_mut(extra / 2 * c);
-        for j in 0..d {
-            let xj = column(x, j, rows);
-            // Shift by the batch's first value so that a constant feature has a mean equal to
-            // that value exactly, and hence a scatter of exactly 0 (not rounding noise).
-            let shift = xj[0];
-            let mean = shift + shifted_dot(g, xj, shift) / nk;
-            stats.means[(k, j)] = mean;
-            match &mut stats.scatter {
-                Scatter::Full(_) => {
-                    let dxj = &mut dx[j * c..(j + 1) * c];
-                    let wdxj = &mut wdx[j * c..(j + 1) * c];
-                    for (((o, w), &xi), &gi) in
-                        dxj.iter_mut().zip(wdxj.iter_mut()).zip(xj).zip(g.iter())
-                    {
-                        *o = xi - mean;
-                        *w = gi * *o;
-                    }
-                }
-                Scatter::Diag(m) => m[(k, j)] = weighted_square_deviation(g, xj, mean),
+    let (g, rest) = scratch.split_at_mut(c);
+    g.copy_from_slice(gamma);
+    if let Some(w) = weights {
+        g.iter_mut().zip(w).for_each(|(g, w)| *g *= w);
+    }
+    let nk = sum(g);
+    if nk <= 0.0 {
+        return;
+    }
+    part.n = nk;
+    let (wdx, dx) = rest.split_at_mut(extra / 2 * c);
+    for j in 0..d {
+        let xj = column(x, j, rows);
+        // Shift by the batch's first value so that a constant feature has a mean equal to
+        // that value exactly, and hence a scatter of exactly 0 (not rounding noise).
+        let shift = xj[0];
+        let mean = shift + shifted_dot(g, xj, shift) / nk;
+        part.mean[j] = mean;
+        if full_scatter {
+            let dxj = &mut dx[j * c..(j + 1) * c];
+            let wdxj = &mut wdx[j * c..(j + 1) * c];
+            for (((o, w), &xi), &gi) in dxj.iter_mut().zip(wdxj.iter_mut()).zip(xj).zip(g.iter()) {
+                *o = xi - mean;
+                *w = gi * *o;
             }
-        }
-        if let Scatter::Full(m) = &mut stats.scatter {
-            scatter_full(wdx, dx, c, d, &mut m[k]);
+        } else {
+            part.scatter[(0, j)] = weighted_square_deviation(g, xj, mean);
         }
     }
-    stats
+    if full_scatter {
+        scatter_full(wdx, dx, c, d, &mut part.scatter);
+    }
 }
 
 /// M2 = Σ_i w_i (x_i − m)(x_i − m)ᵀ from the feature-major buffers `wdx` (weighted, centred)
@@ -500,7 +597,9 @@ mod tests {
             let (mut s1, mut s2) = (Vec::new(), Vec::new());
             let f = g.factored();
             log_joint(&x, &rows, Some(&log_w), &means, f, &mut a, &mut s1);
-            log_joint_body(&x, &rows, Some(&log_w), &means, f, &mut b, &mut s2);
+            for (kk, out) in b.chunks_mut(rows.len()).enumerate() {
+                log_joint_component_body(&x, &rows, log_w[kk], &means, f, kk, out, &mut s2);
+            }
             assert!(a.iter().zip(&b).all(|(p, q)| p.to_bits() == q.to_bits()));
             let (mut l1, mut l2) = (Vec::new(), Vec::new());
             let c = rows.len();
@@ -510,8 +609,23 @@ mod tests {
             assert_eq!(ra.1.to_bits(), rb.1.to_bits(), "entropy, D = {d}");
             assert!(a.iter().zip(&b).all(|(p, q)| p.to_bits() == q.to_bits()));
             let sa = accumulate(&x, &rows, &a, Some(&weights), full, &mut s1);
-            let sb = accumulate_body(&x, &rows, &b, Some(&weights), full, &mut s2);
-            assert_eq!(sa, sb, "statistics, D = {d}");
+            for (kk, gamma) in b.chunks(c).enumerate() {
+                let mut part = ComponentStats {
+                    full,
+                    n: 0.0,
+                    mean: vec![0.0; d],
+                    scatter: DMatrix::zeros(if full { d } else { 1 }, d),
+                };
+                accumulate_component_body(&x, &rows, gamma, Some(&weights), &mut part, &mut s2);
+                assert_eq!(part.n.to_bits(), sa.n[kk].to_bits(), "N_{kk}, D = {d}");
+                for j in 0..d {
+                    assert_eq!(part.mean[j].to_bits(), sa.means[(kk, j)].to_bits());
+                }
+                match &sa.scatter {
+                    Scatter::Full(m) => assert_eq!(m[kk], part.scatter, "scatter, D = {d}"),
+                    Scatter::Diag(m) => assert_eq!(m.row(kk), part.scatter.row(0)),
+                }
+            }
         }
     }
 }
