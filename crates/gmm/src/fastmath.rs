@@ -194,50 +194,6 @@ fn dot_body(a: &[f64], b: &[f64]) -> f64 {
     lane_sum(a, b, |x, y| x * y)
 }
 
-/// Partial sums per product in [`dot4`]: 4 × 8 accumulators fill eight AVX2 registers.
-const TILE_LANES: usize = 8;
-
-with_avx2! {
-    /// [Σ a_i b0_i, Σ a_i b1_i, Σ a_i b2_i, Σ a_i b3_i] over the length of `a` (each `b` at
-    /// least as long): four dot products sharing the loads of `a`.
-    fn dot4 = dot4_body(a: &[f64], b: [&[f64]; 4]) -> [f64; 4]
-}
-
-#[inline(always)]
-fn dot4_body(a: &[f64], b: [&[f64]; 4]) -> [f64; 4] {
-    let n = a.len();
-    let (a_blocks, a_rest) = a.as_chunks::<TILE_LANES>();
-    let b = b.map(|b| b[..n].as_chunks::<TILE_LANES>());
-    let mut acc = [[0.0; TILE_LANES]; 4];
-    let columns = b[0].0.iter().zip(b[1].0).zip(b[2].0).zip(b[3].0);
-    for (x, (((y0, y1), y2), y3)) in a_blocks.iter().zip(columns) {
-        for (acc, y) in acc.iter_mut().zip([y0, y1, y2, y3]) {
-            for l in 0..TILE_LANES {
-                acc[l] += x[l] * y[l];
-            }
-        }
-    }
-    let mut x = [0.0; TILE_LANES];
-    x[..a_rest.len()].copy_from_slice(a_rest);
-    let mut out = [0.0; 4];
-    for ((o, acc), (_, rest)) in out.iter_mut().zip(acc.iter_mut()).zip(&b) {
-        let mut y = [0.0; TILE_LANES];
-        y[..rest.len()].copy_from_slice(rest);
-        for l in 0..TILE_LANES {
-            acc[l] += x[l] * y[l];
-        }
-        let mut width = TILE_LANES;
-        while width > 1 {
-            width /= 2;
-            for l in 0..width {
-                acc[l] += acc[l + width];
-            }
-        }
-        *o = acc[0];
-    }
-    out
-}
-
 with_avx2! {
     /// Σ a_i.
     fn sum = sum_body(a: &[f64]) -> f64
@@ -384,12 +340,6 @@ mod tests {
                 weighted_square_deviation(a, b, -2.0).to_bits(),
                 weighted_square_deviation_body(a, b, -2.0).to_bits()
             );
-            let quad = [&v[1][..], &v[2][..], &v[3][..], &v[4][..]];
-            let (p, q) = (dot4(a, quad), dot4_body(a, quad));
-            assert!(p.iter().zip(&q).all(|(p, q)| p.to_bits() == q.to_bits()));
-            for (t, p) in p.iter().enumerate() {
-                assert!((p - dot(a, quad[t])).abs() <= 1e-9 * (1.0 + p.abs()));
-            }
             let mut e1: Vec<f64> = a.iter().map(|x| exp(x / 100.0)).collect();
             ln_in_place(&mut e1);
             for (l, x) in e1.iter().zip(a) {

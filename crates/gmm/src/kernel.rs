@@ -22,7 +22,7 @@ use rayon::prelude::*;
 
 use crate::covariance::{Factor, Factored};
 use crate::fastmath::{
-    dot, dot4, exp, ln_in_place, shifted_dot, sum, weighted_square_deviation, with_avx2,
+    dot, exp, ln_in_place, shifted_dot, sum, weighted_square_deviation, with_avx2,
 };
 use crate::stats::{GaussianStats, Scatter};
 
@@ -534,18 +534,10 @@ fn scatter_full(wdx: &[f64], dx: &[f64], c: usize, d: usize, out: &mut DMatrix<f
             }
         }
     } else {
-        let dx_row = |b: usize| &dx[b * c..(b + 1) * c];
         for a in 0..d {
             let wa = &wdx[a * c..(a + 1) * c];
-            let quads = (a + 1) / 4 * 4;
-            for b in (0..quads).step_by(4) {
-                let v = dot4(wa, [dx_row(b), dx_row(b + 1), dx_row(b + 2), dx_row(b + 3)]);
-                for (t, v) in v.into_iter().enumerate() {
-                    out[(a, b + t)] = v;
-                }
-            }
-            for b in quads..=a {
-                out[(a, b)] = dot(wa, dx_row(b));
+            for b in 0..=a {
+                out[(a, b)] = dot(wa, &dx[b * c..(b + 1) * c]);
             }
         }
     }
