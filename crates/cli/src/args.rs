@@ -211,6 +211,12 @@ pub struct EmArgs {
     /// E-step worker threads (default: one per core). Results do not depend on it.
     #[arg(long, value_name = "N", value_parser = at_least_one())]
     pub threads: Option<usize>,
+    /// Accelerate EM with SQUAREM: extrapolate along pairs of EM steps, falling back to the
+    /// plain steps whenever that would lower the log-likelihood. Reaches the same fit in
+    /// several times fewer E-steps when components overlap; iterations are then SQUAREM
+    /// cycles (up to three EM steps each), and --max-iter still bounds the EM steps.
+    #[arg(long)]
+    pub accelerate: bool,
 }
 
 /// `em fit`.
@@ -317,6 +323,7 @@ mod tests {
         for args in [
             &["em", "fit"][..],
             &["em", "select", "--k", "2..3", "--covariance", "full,tied"],
+            &["em", "fit", "--accelerate"],
             &["em", "predict", "--model", "m.json", "d.csv", "--proba"],
             &["em", "sample", "--model", "m.json", "-n", "5"],
         ] {

@@ -63,6 +63,8 @@ pub struct Context<'a> {
     pub n_init: usize,
     /// Restarts that failed.
     pub failed_restarts: usize,
+    /// With `--accelerate`: the winning run's E-steps, M-steps and SQUAREM fallbacks.
+    pub squarem: Option<(usize, usize, usize)>,
 }
 
 /// The summary `em fit` prints: model, fit quality, then each component.
@@ -106,6 +108,14 @@ pub fn fit_summary(model: &GaussianMixture, report: &ReportFile, cx: &Context<'_
         if report.n_iter == 1 { "" } else { "s" },
         sig(cx.tol, 3),
     );
+    if let Some((e_steps, m_steps, fallbacks)) = cx.squarem {
+        let _ = writeln!(
+            s,
+            "                 (iterations are SQUAREM cycles: {e_steps} E-steps, {m_steps} EM steps, \
+             {fallbacks} fallback{})",
+            if fallbacks == 1 { "" } else { "s" }
+        );
+    }
     if !report.converged {
         let _ = writeln!(
             s,

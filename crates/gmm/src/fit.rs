@@ -1,8 +1,12 @@
 //! Fitting a Gaussian mixture: options (scikit-learn's, with the same defaults), validation
 //! once at the boundary, and the em-core driver for the loop, restarts and threads.
 
-use em_core::{Em, EmError, Fitted, Observer, Silent, StdRng};
+use em_core::{
+    Acceleration, Control, Em, EmError, Fitted, Initializer, Iteration, Observer, RestartOutcome,
+    Silent, StdRng, restart_seed,
+};
 use nalgebra::DMatrix;
+use rand::SeedableRng;
 
 use crate::covariance::CovarianceType;
 use crate::init::{Init, InitContext};
@@ -140,6 +144,53 @@ impl GaussianMixtureBuilder {
         self
     }
 
+    /// Accelerates EM (default [`Acceleration::None`], plain EM). With
+    /// [`Acceleration::Squarem`] every restart runs SQUAREM
+    /// ([`Em::fit_accelerated`], through the mixture's
+    /// [`ParameterVector`](em_core::ParameterVector) coordinates, see [`crate::accelerate`]):
+    /// two EM steps extrapolated, kept only when the objective does not fall below the plain EM
+    /// step's. On slowly converging (heavily overlapping) mixtures this reaches the optimum in
+    /// several times fewer E-steps.
+    ///
+    /// What changes in the result: `max_iter` still bounds the M-steps of each restart, but the
+    /// report's `iterations` and `trace` count SQUAREM cycles (up to three M-steps each), and
+    /// `e_steps`, `m_steps` and `fallbacks` count the work; `tol` is compared with the change
+    /// over a cycle. The observer sees one [`Iteration`] per cycle.
+    ///
+    /// ```
+    /// use gmm::{Acceleration, Covariances, GaussianMixture, Init};
+    /// use nalgebra::{dmatrix, dvector};
+    /// use rand::SeedableRng;
+    ///
+    /// // Two heavily overlapping components: plain EM crawls.
+    /// let truth = GaussianMixture::new(
+    ///     dvector![0.6, 0.4],
+    ///     dmatrix![0.0, 0.0; 1.5, 0.5],
+    ///     Covariances::Full(vec![dmatrix![1.0, 0.3; 0.3, 1.0], dmatrix![1.0, -0.2; -0.2, 0.8]]),
+    /// )?;
+    /// let (x, _) = truth.sample(1_000, &mut rand::rngs::StdRng::seed_from_u64(3));
+    /// let start = GaussianMixture::new(
+    ///     dvector![0.5, 0.5],
+    ///     dmatrix![-0.5, 0.0; 0.5, 0.0],
+    ///     Covariances::Full(vec![dmatrix![1.0, 0.0; 0.0, 1.0], dmatrix![1.0, 0.0; 0.0, 1.0]]),
+    /// )?;
+    /// let options = GaussianMixture::builder(2)
+    ///     .init(Init::Given(Box::new(start)))
+    ///     .tol(1e-10)
+    ///     .max_iter(10_000);
+    /// let plain = options.fit(&x)?;
+    /// let fast = options.accelerate(Acceleration::Squarem).fit(&x)?;
+    /// assert!(plain.report.converged && fast.report.converged);
+    /// assert!(fast.report.e_steps < plain.report.e_steps);
+    /// assert!(fast.report.objective() >= plain.report.objective() - 1e-6);
+    /// println!("E-steps: plain {}, SQUAREM {}", plain.report.e_steps, fast.report.e_steps);
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
+    pub fn accelerate(mut self, acceleration: Acceleration) -> Self {
+        self.em = self.em.accelerate(acceleration);
+        self
+    }
+
     /// The EM driver these options configure.
     pub fn em(&self) -> &Em {
         &self.em
@@ -207,12 +258,86 @@ impl GaussianMixtureBuilder {
                 sample_weight,
             })
         };
-        let fitted = self.em.fit_restarts_observed(&init, x, observer)?;
+        let fitted = match self.em.options().acceleration {
+            Acceleration::None => self.em.fit_restarts_observed(&init, x, observer)?,
+            _ => accelerated_restarts(&self.em, &init, x, observer)?,
+        };
         Ok(Fitted {
             model: fitted.model.model,
             report: fitted.report,
             best_restart: fitted.best_restart,
             restarts: fitted.restarts,
         })
+    }
+}
+
+/// [`Em::fit_restarts_observed`] for an accelerated driver, which em-core's restart loop
+/// refuses: the same restarts (restart i seeded with [`restart_seed`]`(seed, i)`, the highest
+/// final objective wins, a failed restart is recorded and the fit fails only when all do),
+/// each run by [`Em::fit_accelerated_observed`]. The observer sees the restart index.
+fn accelerated_restarts<'w, I: Initializer<SampleWeighted<'w>> + ?Sized>(
+    em: &Em,
+    init: &I,
+    x: &DMatrix<f64>,
+    observer: &mut dyn Observer,
+) -> Result<Fitted<SampleWeighted<'w>>, EmError> {
+    /// Passes every iteration on with the restart's index (a single accelerated run
+    /// reports restart 0).
+    struct Indexed<'a> {
+        index: usize,
+        inner: &'a mut dyn Observer,
+    }
+    impl Observer for Indexed<'_> {
+        fn observe(&mut self, iteration: &Iteration) -> Control {
+            self.inner.observe(&Iteration {
+                restart: self.index,
+                ..*iteration
+            })
+        }
+    }
+    em.validate()?;
+    let opts = em.options();
+    let mut best: Option<(usize, SampleWeighted<'w>, em_core::FitReport)> = None;
+    let mut restarts = Vec::with_capacity(opts.n_init);
+    for index in 0..opts.n_init {
+        let mut rng = StdRng::seed_from_u64(restart_seed(opts.seed, index));
+        let mut indexed = Indexed {
+            index,
+            inner: &mut *observer,
+        };
+        let outcome = init.initialize(x, &mut rng).and_then(|mut model| {
+            let report = em.fit_accelerated_observed(&mut model, x, &mut indexed)?;
+            Ok((report, model))
+        });
+        match outcome {
+            Ok((report, model)) => {
+                restarts.push(RestartOutcome {
+                    index,
+                    result: Ok(report.clone()),
+                });
+                if best
+                    .as_ref()
+                    .is_none_or(|(_, _, b)| report.objective() > b.objective())
+                {
+                    best = Some((index, model, report));
+                }
+            }
+            Err(e) => restarts.push(RestartOutcome {
+                index,
+                result: Err(e),
+            }),
+        }
+    }
+    match best {
+        Some((best_restart, model, report)) => Ok(Fitted {
+            model,
+            report,
+            best_restart,
+            restarts,
+        }),
+        None => Err(restarts
+            .into_iter()
+            .find_map(|r| r.result.err())
+            .unwrap_or(EmError::EmptyData)),
     }
 }

@@ -4,7 +4,8 @@
 //! spherical and tied covariances, k-means++/k-means initialisation, restarts, sample
 //! weights, a `reg_covar` ridge or a proper conjugate prior (MAP-EM), and the API
 //! practitioners know from scikit-learn (`predict`, `predict_proba`, `score_samples`,
-//! `score`, `sample`, `bic`, `aic`).
+//! `score`, `sample`, `bic`, `aic`). Slowly converging fits can be accelerated by SQUAREM
+//! ([`GaussianMixtureBuilder::accelerate`]; the parameter vectors are in [`accelerate`]).
 //!
 //! The Gaussian machinery itself — K Gaussians evaluated on batches of rows, their weighted
 //! statistics and M-step — is public in [`gaussian`] for models with Gaussian parts other
@@ -31,6 +32,7 @@
 
 #![warn(missing_docs)]
 
+pub mod accelerate;
 mod covariance;
 mod fastmath;
 mod fit;
@@ -48,7 +50,7 @@ mod weighted;
 pub mod zip;
 
 pub use covariance::{CovarianceType, Covariances};
-pub use em_core::{EmError, FitReport, Fitted};
+pub use em_core::{Acceleration, EmError, FitReport, Fitted, ParameterVector};
 pub use fit::{GaussianMixtureBuilder, PriorChoice};
 pub use gaussian::Gaussians;
 pub use init::Init;

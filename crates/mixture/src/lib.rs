@@ -35,6 +35,7 @@
 
 #![warn(missing_docs)]
 
+pub mod accelerate;
 mod binary;
 mod component;
 pub mod families;
@@ -42,6 +43,7 @@ mod init;
 mod mixture;
 mod observations;
 
+pub use accelerate::ComponentParameters;
 pub use binary::BinaryMatrix;
 pub use component::{Component, Obs, OwnedData};
 pub use em_core::{Em, EmError, FitReport, Fitted};

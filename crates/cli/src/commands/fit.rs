@@ -143,6 +143,11 @@ pub fn run(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
             max_iter: args.em.max_iter,
             n_init: args.em.n_init,
             failed_restarts: failed.len(),
+            squarem: args.em.accelerate.then_some((
+                fitted.report.e_steps,
+                fitted.report.m_steps,
+                fitted.report.fallbacks,
+            )),
         };
         summary::fit_summary(model, &report, &cx)
     };

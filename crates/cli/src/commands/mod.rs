@@ -10,7 +10,7 @@ pub mod zip;
 use std::io::Write;
 use std::path::Path;
 
-use gmm::{CovarianceType, GaussianMixture, GaussianMixtureBuilder, Init};
+use gmm::{Acceleration, CovarianceType, GaussianMixture, GaussianMixtureBuilder, Init};
 
 use crate::args::{Cli, Command, EmArgs, InitArg};
 use crate::csv::{self, Table};
@@ -61,7 +61,12 @@ pub(crate) fn builder(
         .tol(em.tol)
         .max_iter(em.max_iter)
         .reg_covar(em.reg_covar)
-        .seed(em.seed);
+        .seed(em.seed)
+        .accelerate(if em.accelerate {
+            Acceleration::Squarem
+        } else {
+            Acceleration::None
+        });
     match em.threads {
         Some(t) => b.threads(t),
         None => b,

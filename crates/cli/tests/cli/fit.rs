@@ -148,6 +148,33 @@ fn options_reach_the_fit() {
 }
 
 #[test]
+fn accelerate_reaches_the_same_fit_in_fewer_iterations() {
+    // Old Faithful, K = 3 tied (the default without a file), run to a tight tolerance.
+    let args = ["fit", "--tol", "1e-10", "--max-iter", "5000"];
+    let plain = json(&ok(&[&args[..], &["--json"]].concat()));
+    let fast = json(&ok(&[&args[..], &["--json", "--accelerate"]].concat()));
+    let ll = |r: &serde_json::Value| r["log_likelihood"].as_f64().unwrap();
+    let n_iter = |r: &serde_json::Value| r["n_iter"].as_u64().unwrap();
+    assert_eq!(plain["converged"], true);
+    assert_eq!(fast["converged"], true);
+    assert!(
+        ((ll(&fast) - ll(&plain)) / ll(&plain)).abs() < 1e-6,
+        "{fast} vs {plain}"
+    );
+    // Each SQUAREM cycle is at most three EM steps, so fewer than a third as many cycles as
+    // plain iterations means fewer EM steps.
+    assert!(
+        3 * n_iter(&fast) < n_iter(&plain),
+        "{} vs {}",
+        n_iter(&fast),
+        n_iter(&plain)
+    );
+    let summary = ok(&[&args[..], &["--accelerate"]].concat());
+    assert!(summary.contains("SQUAREM cycles:"), "{summary}");
+    assert!(!ok(&args).contains("SQUAREM"));
+}
+
+#[test]
 fn quiet_prints_results_only() {
     let dir = Scratch::new();
     let m = dir.path("m.json");
