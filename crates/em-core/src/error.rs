@@ -95,11 +95,12 @@ pub enum EmError {
         value: f64,
     },
 
-    /// Reading the data failed: a file that cannot be opened or parsed, a malformed header, or
-    /// a [`ChunkSource`](crate::ChunkSource) whose data changed between passes.
+    /// Reading or writing data failed: a file that cannot be opened, parsed or written, a
+    /// malformed header, or a [`ChunkSource`](crate::ChunkSource) whose data changed between
+    /// passes.
     #[error("{origin}{}: {reason}", read_location(*line, *column))]
-    Read {
-        /// What was being read, as a message should name it (usually a path).
+    Io {
+        /// What was being read or written, as a message should name it (usually a path).
         origin: String,
         /// One-based line of a text file (or record of a binary one), when known.
         line: Option<u64>,
@@ -119,7 +120,7 @@ pub enum EmError {
     },
 }
 
-/// `", line L, column C"` for the [`EmError::Read`] message.
+/// `", line L, column C"` for the [`EmError::Io`] message.
 fn read_location(line: Option<u64>, column: Option<usize>) -> String {
     match (line, column) {
         (Some(l), Some(c)) => format!(", line {l}, column {c}"),

@@ -91,7 +91,7 @@ pub const BATCHES_PER_CHUNK: usize = 16;
 ///
 /// Errors about the data (a value that cannot be parsed, NaN or ±∞) should name the
 /// observation by its *global* index — counted from the start of the data, not of the chunk —
-/// e.g. [`EmError::NonFinite`] or [`EmError::Read`].
+/// e.g. [`EmError::NonFinite`] or [`EmError::Io`].
 pub trait ChunkSource {
     /// A chunk of consecutive observations: for a model whose data are `M::Data`, anything
     /// that borrows as `M::Data` (a `DMatrix<f64>` for a matrix model, a `Vec<T>` for `[T]`).
@@ -221,7 +221,7 @@ impl Em {
     ///
     /// Errors of the source (I/O, parsing, non-finite values) end the fit; the model then
     /// holds the parameters of the last completed iteration. A source whose number of
-    /// observations changes between passes is an [`EmError::Read`]; an empty one is
+    /// observations changes between passes is an [`EmError::Io`]; an empty one is
     /// [`EmError::EmptyData`].
     ///
     /// ```
@@ -345,7 +345,7 @@ impl Em {
             match first_n_obs {
                 None => first_n_obs = Some(n_obs),
                 Some(first) if first != n_obs => {
-                    return Err(EmError::Read {
+                    return Err(EmError::Io {
                         origin: "the data source".into(),
                         line: None,
                         column: None,

@@ -190,10 +190,10 @@ fn source_that_changes_between_passes_is_an_error() {
     };
     let err = Em::new().fit_stream(&mut start(), &mut source).unwrap_err();
     match err {
-        EmError::Read { reason, .. } => {
+        EmError::Io { reason, .. } => {
             assert!(reason.contains("101") && reason.contains("102"), "{reason}")
         }
-        other => panic!("expected a Read error, got {other:?}"),
+        other => panic!("expected an Io error, got {other:?}"),
     }
 }
 
