@@ -593,7 +593,7 @@ impl Em {
     pub(crate) fn iterate<M: LatentModel>(
         &self,
         model: &mut M,
-        e_step: &mut dyn FnMut(&M) -> Result<Pass<M::Stats>, EmError>,
+        e_step: &mut PassFn<'_, M>,
         start: Instant,
         restart: usize,
         observer: &mut dyn Observer,
@@ -652,6 +652,10 @@ impl Em {
         })
     }
 }
+
+/// One full E-step pass at the model's parameters, however the data are held.
+pub(crate) type PassFn<'a, M> =
+    dyn FnMut(&M) -> Result<Pass<<M as LatentModel>::Stats>, EmError> + 'a;
 
 /// One E-step over all the data: the merged result and the number of observations it covered
 /// ([`LatentModel::n_observations`], summed over chunks for a stream).

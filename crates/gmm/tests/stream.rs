@@ -102,7 +102,7 @@ fn dir() -> tempfile::TempDir {
 #[test]
 fn csv_stream_fit_equals_in_memory_fit_bit_for_bit_full_and_diag() {
     let x = data(N, 2, 1);
-    assert!(N > BATCH * em_core::stream::BATCHES_PER_CHUNK * 2 && N % BATCH != 0);
+    const { assert!(N > BATCH * em_core::stream::BATCHES_PER_CHUNK * 2 && !N.is_multiple_of(BATCH)) };
     let d = dir();
     let path = d.path().join("x.csv");
     write_csv(&path, &x, true);

@@ -131,7 +131,7 @@ impl<R: Read + Seek> BinarySource<R> {
         }
         let row_bytes = 8 * d;
         let body = len - HEADER_LEN;
-        if body % row_bytes != 0 {
+        if !body.is_multiple_of(row_bytes) {
             return Err(io_error(
                 &name,
                 format!(

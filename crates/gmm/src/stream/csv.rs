@@ -119,8 +119,9 @@ impl std::fmt::Display for RecordError {
 
 impl std::error::Error for RecordError {}
 
-/// A numeric CSV file read chunk by chunk, for [`GaussianMixtureBuilder::fit_stream`]
-/// (crate::GaussianMixtureBuilder::fit_stream) and [`em_core::Em::fit_stream`]: one
+/// A numeric CSV file read chunk by chunk, for
+/// [`GaussianMixtureBuilder::fit_stream`](crate::GaussianMixtureBuilder::fit_stream) and
+/// [`em_core::Em::fit_stream`]: one
 /// observation per line (see the [module docs](self) for the rules), yielding `DMatrix<f64>`
 /// chunks of exactly the requested number of rows (but the last).
 ///
