@@ -4,6 +4,7 @@
 use std::io::Read;
 use std::path::Path;
 
+use gmm::stream::csv::{RecordError, clean_field, is_header, parse_record};
 use nalgebra::DMatrix;
 
 use crate::error::CliError;
@@ -80,19 +81,11 @@ pub fn read(path: &Path) -> Result<Table, CliError> {
     parse(&text, &source)
 }
 
-/// One field, trimmed and with surrounding double quotes removed.
-fn clean(field: &str) -> &str {
-    let f = field.trim();
-    f.strip_prefix('"')
-        .and_then(|g| g.strip_suffix('"'))
-        .map(str::trim)
-        .unwrap_or(f)
-}
-
 /// Parses CSV text; `source` names it in errors.
 ///
 /// The first non-blank line is a header when any of its non-empty fields is not a number. Every later
-/// non-blank line must have as many fields as the first, each a finite number.
+/// non-blank line must have as many fields as the first, each a finite number. The record rules
+/// are the library's ([`gmm::stream::csv`]), which the streaming fit reads files with too.
 pub fn parse(text: &str, source: &str) -> Result<Table, CliError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text
@@ -105,11 +98,8 @@ pub fn parse(text: &str, source: &str) -> Result<Table, CliError> {
             "{source}: the file is empty (no data rows)"
         )));
     };
-    let first_fields: Vec<&str> = first.split(',').map(clean).collect();
-    // An empty field is a missing value, not a column name.
-    let has_header = first_fields
-        .iter()
-        .any(|f| !f.is_empty() && f.parse::<f64>().is_err());
+    let first_fields: Vec<&str> = first.split(',').map(clean_field).collect();
+    let has_header = is_header(first);
     let width = first_fields.len();
     let columns: Vec<String> = if has_header {
         first_fields.iter().map(|s| s.to_string()).collect()
@@ -131,31 +121,17 @@ pub fn parse(text: &str, source: &str) -> Result<Table, CliError> {
         .into_iter()
         .chain(lines);
     for (line_no, line) in data_lines {
-        let fields: Vec<&str> = line.split(',').collect();
-        if fields.len() != width {
-            let column = fields.len().min(width) + 1;
-            return Err(CliError::bad_input(format!(
-                "{source}: line {line_no}, column {column}: ragged row with {} field{}, expected {width} as on line {first_no}",
-                fields.len(),
-                if fields.len() == 1 { "" } else { "s" },
-            )));
-        }
-        for (j, raw) in fields.iter().enumerate() {
-            let field = clean(raw);
-            let v: f64 = field.parse().map_err(|_| {
-                CliError::bad_input(format!(
-                    "{source}: line {line_no}, {}: {field:?} is not a number",
-                    column_label(j)
-                ))
-            })?;
-            if !v.is_finite() {
-                return Err(CliError::bad_input(format!(
-                    "{source}: line {line_no}, {}: {field:?} is not a finite number (NaN and infinities are not allowed)",
-                    column_label(j)
-                )));
-            }
-            values.push(v);
-        }
+        parse_record(line, width, &mut values).map_err(|e| {
+            CliError::bad_input(match &e {
+                RecordError::Ragged { found } => format!(
+                    "{source}: line {line_no}, column {}: {e}, expected {width} as on line {first_no}",
+                    found.min(&width) + 1
+                ),
+                RecordError::NotANumber { column, .. } | RecordError::NonFinite { column, .. } => {
+                    format!("{source}: line {line_no}, {}: {e}", column_label(*column))
+                }
+            })
+        })?;
         row_lines.push(line_no);
         n += 1;
     }

@@ -240,12 +240,28 @@ impl ReportFile {
         report: &FitReport,
         x: &DMatrix<f64>,
     ) -> Result<Self, CliError> {
-        let n = x.nrows() as f64;
         let log_likelihood = model
             .log_likelihood_total(x)
             .map_err(|e| CliError::from_em(e, "scoring the fitted model failed"))?;
+        Ok(Self::with_log_likelihood(
+            model,
+            report,
+            x.nrows(),
+            log_likelihood,
+        ))
+    }
+
+    /// The report of a fit of `model` to `n_rows` rows whose total log-likelihood is known
+    /// (a streamed fit: the last entry of the trace, the data being too large to score again).
+    pub fn with_log_likelihood(
+        model: &GaussianMixture,
+        report: &FitReport,
+        n_rows: usize,
+        log_likelihood: f64,
+    ) -> Self {
+        let n = n_rows as f64;
         let p = model.n_parameters();
-        Ok(ReportFile {
+        ReportFile {
             model: ModelFile::from_model(model),
             log_likelihood,
             mean_log_likelihood: log_likelihood / n,
@@ -255,7 +271,7 @@ impl ReportFile {
             bic: -2.0 * log_likelihood + p as f64 * n.ln(),
             aic: -2.0 * log_likelihood + 2.0 * p as f64,
             n_parameters: p,
-        })
+        }
     }
 
     /// Pretty-printed JSON with a trailing newline.

@@ -38,20 +38,31 @@ pub fn chunked_e_step<M: LatentModel>(
     data: &M::Data,
     chunk_size: usize,
 ) -> Result<EStep<M::Stats>, EmError> {
-    let batches = batches(data.n_obs(), chunk_size)?;
-    if batches.len() == 1 {
-        return model.e_step(data, batches[0].clone());
-    }
-    let parts: Vec<EStep<M::Stats>> = batches
-        .into_par_iter()
-        .map(|rows| model.e_step(data, rows))
-        .collect::<Result<_, _>>()?;
-    let mut parts = parts.into_iter();
+    let mut parts = batch_e_steps(model, data, chunk_size)?.into_iter();
     let mut total = parts.next().ok_or(EmError::EmptyData)?;
     for part in parts {
         total.merge(&part);
     }
     Ok(total)
+}
+
+/// The E-steps of the batches of [`batches`]`(data.n_obs(), chunk_size)`, in batch order,
+/// unmerged (run in parallel on the current rayon pool when there are several). The caller
+/// folds them left to right, as [`chunked_e_step`] does; the streaming driver folds the
+/// batches of successive chunks into one running total the same way.
+pub(crate) fn batch_e_steps<M: LatentModel>(
+    model: &M,
+    data: &M::Data,
+    chunk_size: usize,
+) -> Result<Vec<EStep<M::Stats>>, EmError> {
+    let batches = batches(data.n_obs(), chunk_size)?;
+    if batches.len() == 1 {
+        return Ok(vec![model.e_step(data, batches[0].clone())?]);
+    }
+    batches
+        .into_par_iter()
+        .map(|rows| model.e_step(data, rows))
+        .collect()
 }
 
 /// Σ log p(x_n | θ) over all of `data`, batched like [`chunked_e_step`] and summed in order.

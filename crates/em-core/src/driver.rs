@@ -455,7 +455,7 @@ impl Em {
     }
 
     /// An error when an acceleration is set: the plain entry points cannot honour it.
-    fn plain_only(&self) -> Result<(), EmError> {
+    pub(crate) fn plain_only(&self) -> Result<(), EmError> {
         match self.opts.acceleration {
             Acceleration::None => Ok(()),
             other => Err(EmError::InvalidParameter {
@@ -493,50 +493,58 @@ impl Em {
         self.validate()?;
         self.plain_only()?;
         let pool = self.pool()?;
-        {
-            let mut best: Option<(usize, M, FitReport)> = None;
-            let mut restarts = Vec::with_capacity(self.opts.n_init);
-            for index in 0..self.opts.n_init {
-                let mut rng = StdRng::seed_from_u64(restart_seed(self.opts.seed, index));
-                let outcome = init.initialize(data, &mut rng).and_then(|mut model| {
-                    Ok((self.run(&mut model, data, &pool, index, observer)?, model))
-                });
-                match outcome {
-                    Ok((report, model)) => {
-                        let better = best
-                            .as_ref()
-                            .is_none_or(|(_, _, b)| report.objective() > b.objective());
-                        restarts.push(RestartOutcome {
-                            index,
-                            result: Ok(report.clone()),
-                        });
-                        if better {
-                            best = Some((index, model, report));
-                        }
-                    }
-                    Err(e) => restarts.push(RestartOutcome {
+        self.best_of_restarts(|index, rng| {
+            let mut model = init.initialize(data, rng)?;
+            Ok((self.run(&mut model, data, &pool, index, observer)?, model))
+        })
+    }
+
+    /// Runs `n_init` restarts, restart `index` by `run_one(index, rng)` with its own generator
+    /// seeded by [`restart_seed`]`(seed, index)`, and keeps the highest final objective. Fails
+    /// only when every restart fails (with the first restart's error).
+    pub(crate) fn best_of_restarts<M>(
+        &self,
+        mut run_one: impl FnMut(usize, &mut StdRng) -> Result<(FitReport, M), EmError>,
+    ) -> Result<Fitted<M>, EmError> {
+        let mut best: Option<(usize, M, FitReport)> = None;
+        let mut restarts = Vec::with_capacity(self.opts.n_init);
+        for index in 0..self.opts.n_init {
+            let mut rng = StdRng::seed_from_u64(restart_seed(self.opts.seed, index));
+            match run_one(index, &mut rng) {
+                Ok((report, model)) => {
+                    let better = best
+                        .as_ref()
+                        .is_none_or(|(_, _, b)| report.objective() > b.objective());
+                    restarts.push(RestartOutcome {
                         index,
-                        result: Err(e),
-                    }),
+                        result: Ok(report.clone()),
+                    });
+                    if better {
+                        best = Some((index, model, report));
+                    }
                 }
-            }
-            match best {
-                Some((best_restart, model, report)) => Ok(Fitted {
-                    model,
-                    report,
-                    best_restart,
-                    restarts,
+                Err(e) => restarts.push(RestartOutcome {
+                    index,
+                    result: Err(e),
                 }),
-                None => Err(restarts
-                    .into_iter()
-                    .find_map(|r| r.result.err())
-                    .unwrap_or(EmError::EmptyData)),
             }
+        }
+        match best {
+            Some((best_restart, model, report)) => Ok(Fitted {
+                model,
+                report,
+                best_restart,
+                restarts,
+            }),
+            None => Err(restarts
+                .into_iter()
+                .find_map(|r| r.result.err())
+                .unwrap_or(EmError::EmptyData)),
         }
     }
 
     /// The pool E-steps run on: a dedicated one when `threads` is set, else rayon's global one.
-    fn pool(&self) -> Result<Option<rayon::ThreadPool>, EmError> {
+    pub(crate) fn pool(&self) -> Result<Option<rayon::ThreadPool>, EmError> {
         self.opts
             .threads
             .map(|threads| {
@@ -551,8 +559,8 @@ impl Em {
             .transpose()
     }
 
-    /// One EM run: E-step at θ_0, then (M-step, E-step) per iteration, so that every entry of
-    /// the trace is the objective of parameters the caller could hold.
+    /// One EM run on in-memory data: E-step at θ_0, then (M-step, E-step) per iteration, so
+    /// that every entry of the trace is the objective of parameters the caller could hold.
     fn run<M: LatentModel>(
         &self,
         model: &mut M,
@@ -562,10 +570,6 @@ impl Em {
         observer: &mut dyn Observer,
     ) -> Result<FitReport, EmError> {
         let chunk_size = self.opts.chunk_size;
-        let e_step = |model: &M| match pool {
-            Some(pool) => pool.install(|| chunked_e_step(model, data, chunk_size)),
-            None => chunked_e_step(model, data, chunk_size),
-        };
         let start = Instant::now();
         if data.n_obs() == 0 {
             return Err(EmError::EmptyData);
@@ -574,6 +578,26 @@ impl Em {
         if n_obs == 0 {
             return Err(EmError::EmptyData);
         }
+        let mut e_step = |model: &M| {
+            let e = match pool {
+                Some(pool) => pool.install(|| chunked_e_step(model, data, chunk_size)),
+                None => chunked_e_step(model, data, chunk_size),
+            }?;
+            Ok(Pass { e, n_obs })
+        };
+        self.iterate(model, &mut e_step, start, restart, observer)
+    }
+
+    /// The EM loop shared by the in-memory and the streaming drivers: `e_step` is one full
+    /// pass over the data at the model's current parameters, however the data are held.
+    pub(crate) fn iterate<M: LatentModel>(
+        &self,
+        model: &mut M,
+        e_step: &mut PassFn<'_, M>,
+        start: Instant,
+        restart: usize,
+        observer: &mut dyn Observer,
+    ) -> Result<FitReport, EmError> {
         let objective_of = |model: &M, e: &EStep<M::Stats>, iteration: usize| {
             let value = e.log_likelihood + model.log_prior();
             if value.is_finite() {
@@ -582,13 +606,16 @@ impl Em {
                 Err(EmError::NonFiniteObjective { iteration, value })
             }
         };
-        let mut e = e_step(model)?;
+        let Pass { mut e, n_obs } = e_step(model)?;
+        if n_obs == 0 {
+            return Err(EmError::EmptyData);
+        }
         let mut trace = vec![objective_of(model, &e, 0)?];
         let mut largest_decrease = 0.0_f64;
         let mut stop_reason = StopReason::MaxIterations;
         for iteration in 1..=self.opts.max_iter {
             model.m_step(&e.stats)?;
-            e = e_step(model)?;
+            e = e_step(model)?.e;
             let objective = objective_of(model, &e, iteration)?;
             let previous = trace[trace.len() - 1];
             trace.push(objective);
@@ -624,4 +651,15 @@ impl Em {
             fallbacks: 0,
         })
     }
+}
+
+/// One full E-step pass at the model's parameters, however the data are held.
+pub(crate) type PassFn<'a, M> =
+    dyn FnMut(&M) -> Result<Pass<<M as LatentModel>::Stats>, EmError> + 'a;
+
+/// One E-step over all the data: the merged result and the number of observations it covered
+/// ([`LatentModel::n_observations`], summed over chunks for a stream).
+pub(crate) struct Pass<S> {
+    pub(crate) e: EStep<S>,
+    pub(crate) n_obs: usize,
 }

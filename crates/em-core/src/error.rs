@@ -95,6 +95,21 @@ pub enum EmError {
         value: f64,
     },
 
+    /// Reading or writing data failed: a file that cannot be opened, parsed or written, a
+    /// malformed header, or a [`ChunkSource`](crate::ChunkSource) whose data changed between
+    /// passes.
+    #[error("{origin}{}: {reason}", read_location(*line, *column))]
+    Io {
+        /// What was being read or written, as a message should name it (usually a path).
+        origin: String,
+        /// One-based line of a text file (or record of a binary one), when known.
+        line: Option<u64>,
+        /// One-based column (field) within that line, when known.
+        column: Option<usize>,
+        /// What is wrong.
+        reason: String,
+    },
+
     /// The worker thread pool could not be built.
     #[error("could not build a thread pool with {threads} threads: {reason}")]
     ThreadPool {
@@ -103,6 +118,16 @@ pub enum EmError {
         /// The reason rayon gave.
         reason: String,
     },
+}
+
+/// `", line L, column C"` for the [`EmError::Io`] message.
+fn read_location(line: Option<u64>, column: Option<usize>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!(", line {l}, column {c}"),
+        (Some(l), None) => format!(", line {l}"),
+        (None, Some(c)) => format!(", column {c}"),
+        (None, None) => String::new(),
+    }
 }
 
 /// Returns the first NaN/∞ in a row-major sequence of `n_cols`-wide rows as an error.

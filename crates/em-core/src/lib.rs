@@ -3,8 +3,9 @@
 //! The machinery of Expectation–Maximization, independent of any model: the
 //! [`LatentModel`] contract, the [`Em`] driver (convergence, restarts, parallel chunked
 //! E-steps, observers), accelerated EM ([`squarem`]: SQUAREM for any model that implements
-//! [`ParameterVector`], through [`Em::fit_accelerated`]) and the invariant checker in
-//! [`testing`].
+//! [`ParameterVector`], through [`Em::fit_accelerated`]), streaming fits over data that do
+//! not fit in memory ([`stream`]: any [`ChunkSource`], through [`Em::fit_stream`]) and the
+//! invariant checker in [`testing`].
 //!
 //! A model provides an E-step that returns *expected sufficient statistics* of a batch of
 //! observations (plus the batch's log-likelihood and posterior entropy), an M-step from
@@ -78,6 +79,7 @@ mod driver;
 mod error;
 mod model;
 pub mod squarem;
+pub mod stream;
 pub mod testing;
 
 pub use chunked::{DEFAULT_CHUNK_SIZE, batches, chunked_e_step, chunked_log_likelihood};
@@ -88,6 +90,7 @@ pub use driver::{
 pub use error::{EmError, check_finite};
 pub use model::{Dataset, EStep, LatentModel, Statistics};
 pub use squarem::{Acceleration, ParameterVector};
+pub use stream::ChunkSource;
 
 /// rand's seedable generator used for restarts, re-exported so that initialisers need no
 /// direct `rand` dependency to name it.

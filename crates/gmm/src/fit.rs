@@ -47,12 +47,12 @@ pub enum PriorChoice {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct GaussianMixtureBuilder {
-    n_components: usize,
-    covariance_type: CovarianceType,
-    reg_covar: f64,
-    init: Init,
-    prior: PriorChoice,
-    em: Em,
+    pub(crate) n_components: usize,
+    pub(crate) covariance_type: CovarianceType,
+    pub(crate) reg_covar: f64,
+    pub(crate) init: Init,
+    pub(crate) prior: PriorChoice,
+    pub(crate) em: Em,
 }
 
 impl GaussianMixture {

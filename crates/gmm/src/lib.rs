@@ -5,7 +5,9 @@
 //! weights, a `reg_covar` ridge or a proper conjugate prior (MAP-EM), and the API
 //! practitioners know from scikit-learn (`predict`, `predict_proba`, `score_samples`,
 //! `score`, `sample`, `bic`, `aic`). Slowly converging fits can be accelerated by SQUAREM
-//! ([`GaussianMixtureBuilder::accelerate`]; the parameter vectors are in [`accelerate`]).
+//! ([`GaussianMixtureBuilder::accelerate`]; the parameter vectors are in [`accelerate`]). Data
+//! too large for memory can be fitted from a CSV or binary file read in chunks on every
+//! iteration, with the same result ([`stream`]).
 //!
 //! The Gaussian machinery itself — K Gaussians evaluated on batches of rows, their weighted
 //! statistics and M-step — is public in [`gaussian`] for models with Gaussian parts other
@@ -44,6 +46,7 @@ mod mixture;
 mod mstep;
 mod prior;
 mod stats;
+pub mod stream;
 mod two_component;
 mod validate;
 mod weighted;

@@ -20,6 +20,9 @@ pub const FAITHFUL_COVARIANCE: CovarianceType = CovarianceType::Tied;
 
 /// Runs `em fit`.
 pub fn run(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliError> {
+    if args.stream {
+        return crate::commands::stream::fit(args, quiet, out);
+    }
     // Everything that can be checked before the fit is checked first.
     if let Some(p) = &args.output {
         output::check_writable(p, "--output")?;

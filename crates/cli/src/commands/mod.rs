@@ -5,6 +5,7 @@ pub mod fit;
 pub mod predict;
 pub mod sample;
 pub mod select;
+pub mod stream;
 pub mod zip;
 
 use std::io::Write;
@@ -25,6 +26,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Predict(args) => predict::run(args, out),
         Command::Sample(args) => sample::run(args, out),
         Command::Zip(args) => zip::run(args, cli.quiet, out),
+        Command::Convert(args) => stream::convert(args, cli.quiet),
     }
 }
 

@@ -6,4 +6,5 @@ mod fit;
 mod model_files;
 mod plots;
 mod select;
+mod stream;
 mod zip;

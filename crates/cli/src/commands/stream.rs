@@ -1,0 +1,165 @@
+//! `em fit --stream` (a fit that reads its file again, in chunks, on every iteration, for data
+//! larger than memory) and `em convert` (CSV to the binary format it reads fastest).
+
+use std::io::Write;
+
+use em_core::ChunkSource;
+use gmm::stream::{BinarySource, CsvSource, StreamOptions, csv_to_binary, is_binary_file};
+use gmm::{CovarianceType, Init};
+use nalgebra::DMatrix;
+
+use crate::args::{ConvertArgs, FitArgs, InitArg};
+use crate::commands::{builder, init_method};
+use crate::error::CliError;
+use crate::json::{self, ReportFile};
+use crate::output::{self, note};
+use crate::progress::Progress;
+use crate::summary::{self, Context};
+
+/// A file source of either format.
+type Source = Box<dyn ChunkSource<Chunk = DMatrix<f64>> + Send>;
+
+/// Runs `em fit --stream`.
+pub fn fit(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliError> {
+    let Some(path) = args.file.as_deref() else {
+        return Err(CliError::bad_input(
+            "--stream needs a FILE (the bundled data are small enough to fit in memory)",
+        ));
+    };
+    if path.as_os_str() == "-" {
+        return Err(CliError::bad_input(
+            "--stream reads FILE again on every iteration, so it cannot read standard input; save it to a file first",
+        ));
+    }
+    if args.em.accelerate {
+        return Err(CliError::bad_input(
+            "--accelerate (SQUAREM) needs the data in memory; it cannot be used with --stream",
+        ));
+    }
+    if args.plot.is_some() {
+        return Err(CliError::bad_input(
+            "--plot needs all the data in memory; it cannot be used with --stream",
+        ));
+    }
+    if let Some(p) = &args.output {
+        output::check_writable(p, "--output")?;
+    }
+    let (init, given) = match &args.em.init {
+        InitArg::File(p) => {
+            let m = json::read_model(p)?;
+            (Init::Given(Box::new(m.clone())), Some(m))
+        }
+        other => (init_method(other).unwrap_or_default(), None),
+    };
+    let (k, model_note) = match (args.k, &given) {
+        (Some(k), _) => (k, None),
+        (None, Some(m)) => (
+            m.n_components(),
+            Some("K and covariance type from the --init model file".to_string()),
+        ),
+        (None, None) => {
+            return Err(CliError::bad_input(format!(
+                "-k K (the number of components) is required when FILE is given ({})",
+                path.display()
+            )));
+        }
+    };
+    let kind = match (args.covariance, &given) {
+        (Some(c), _) => c.into(),
+        (None, Some(m)) => m.covariance_type(),
+        (None, None) => CovarianceType::Full,
+    };
+
+    let source_name = path.display().to_string();
+    let bad = |e| CliError::from_em(e, "fit failed");
+    let (mut source, columns): (Source, Vec<String>) = if is_binary_file(path) {
+        let s = BinarySource::open(path).map_err(bad)?;
+        let columns = (0..s.n_columns()).map(|j| format!("x{j}")).collect();
+        (Box::new(s), columns)
+    } else {
+        let s = CsvSource::open(path).map_err(bad)?;
+        let columns = s.columns().to_vec();
+        (Box::new(s), columns)
+    };
+
+    let mut b = builder(k, kind, &args.em, init);
+    if let Some(c) = args.chunk_size {
+        b = b.chunk_size(c);
+    }
+    let options = StreamOptions {
+        init_sample: args.init_sample,
+    };
+    let mut progress = Progress::on_stderr(quiet, args.em.n_init as u64);
+    let fitted = b
+        .fit_stream_observed(&mut *source, &options, &mut progress)
+        .map_err(bad)?;
+    progress.finish();
+    let failed: Vec<String> = fitted
+        .restarts
+        .iter()
+        .filter_map(|r| {
+            r.result
+                .as_ref()
+                .err()
+                .map(|e| format!("restart {}: {e}", r.index))
+        })
+        .collect();
+    for f in &failed {
+        note(quiet, &format!("em: warning: {f}"));
+    }
+
+    let model = &fitted.model;
+    let n_rows = fitted.report.n_obs;
+    // No prior here, so the last objective of the trace is the log-likelihood of the model.
+    let report =
+        ReportFile::with_log_likelihood(model, &fitted.report, n_rows, fitted.report.objective());
+    if let Some(p) = &args.output {
+        output::write_atomic(p, report.to_json().as_bytes())?;
+        note(quiet, &format!("em: wrote the model to {}", p.display()));
+    }
+    let text = if args.json {
+        report.to_json()
+    } else {
+        let d = columns.len();
+        let cx = Context {
+            source: &source_name,
+            shape: format!(
+                "{n_rows} rows × {d} column{} ({}), streamed",
+                if d == 1 { "" } else { "s" },
+                columns.join(", ")
+            ),
+            columns: &columns,
+            model_note,
+            tol: args.em.tol,
+            max_iter: args.em.max_iter,
+            n_init: args.em.n_init,
+            failed_restarts: failed.len(),
+            squarem: None,
+        };
+        summary::fit_summary(model, &report, &cx)
+    };
+    output::print(out, &text)
+}
+
+/// Runs `em convert`.
+pub fn convert(args: &ConvertArgs, quiet: bool) -> Result<(), CliError> {
+    output::check_writable(&args.output, "OUTPUT")?;
+    if args.input == args.output {
+        return Err(CliError::bad_input(
+            "INPUT and OUTPUT are the same file; choose another OUTPUT",
+        ));
+    }
+    let rows = csv_to_binary(&args.input, &args.output).map_err(|e| {
+        // Leave no partial output behind.
+        let _ = std::fs::remove_file(&args.output);
+        CliError::from_em(e, "conversion failed")
+    })?;
+    note(
+        quiet,
+        &format!(
+            "em: wrote {rows} rows to {} (binary, for em fit --stream)",
+            args.output.display()
+        ),
+    );
+    Ok(())
+}
