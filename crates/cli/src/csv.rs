@@ -1,7 +1,12 @@
 //! Reading numeric CSV files: one observation per line, comma-separated, with or without a
 //! header line, blank lines skipped. Every error names the file, the line and the column.
+//!
+//! A file is read twice, line by line: once to count its lines, then to parse them straight
+//! into a column-major matrix of that capacity. Peak memory is the matrix itself (plus one
+//! line), not the text, a row-major copy and the matrix, which for a large file was five times
+//! the data.
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use gmm::stream::csv::{RecordError, clean_field, is_header, parse_record};
@@ -29,7 +34,38 @@ pub struct Table {
     pub x: DMatrix<f64>,
     /// The file's line number (1-based) of every row, so that checks after parsing can name
     /// the line of a bad value.
-    pub lines: Vec<usize>,
+    pub lines: LineMap,
+}
+
+/// The file line (1-based) of each row, stored as the rows where the numbering jumps (after a
+/// header or blank lines): a few entries for any file, not one per row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineMap {
+    /// (first row of a run of consecutive lines, its line number), rows increasing.
+    runs: Vec<(usize, usize)>,
+}
+
+impl LineMap {
+    /// Records that `row` is on line `line` (rows in increasing order).
+    fn push(&mut self, row: usize, line: usize) {
+        if let Some(&(r, l)) = self.runs.last()
+            && line == l + (row - r)
+        {
+            return;
+        }
+        self.runs.push((row, line));
+    }
+
+    /// The line of `row` (row + 1 for a table that did not come from a file).
+    pub fn line(&self, row: usize) -> usize {
+        match self.runs.partition_point(|&(r, _)| r <= row) {
+            0 => row + 1,
+            i => {
+                let (r, l) = self.runs[i - 1];
+                l + (row - r)
+            }
+        }
+    }
 }
 
 impl Table {
@@ -54,31 +90,76 @@ pub fn faithful() -> Table {
         columns: vec![],
         has_header: false,
         x: DMatrix::zeros(0, 0),
-        lines: vec![],
+        lines: LineMap::default(),
     })
 }
 
-/// Reads and parses a CSV file; `-` reads standard input.
+/// Reads and parses a CSV file; `-` reads standard input (which is read into memory first, as
+/// it cannot be read twice).
 pub fn read(path: &Path) -> Result<Table, CliError> {
-    let (source, bytes) = if path.as_os_str() == "-" {
+    if path.as_os_str() == "-" {
         let mut buf = Vec::new();
         std::io::stdin()
             .read_to_end(&mut buf)
             .map_err(|e| CliError::bad_input(format!("cannot read standard input: {e}")))?;
-        ("<stdin>".to_string(), buf)
-    } else {
-        let source = path.display().to_string();
-        let bytes = std::fs::read(path)
-            .map_err(|e| CliError::bad_input(format!("cannot read {source}: {e}")))?;
-        (source, bytes)
+        let text = String::from_utf8(buf).map_err(|e| {
+            CliError::bad_input(format!(
+                "<stdin>: not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ))
+        })?;
+        return parse(&text, "<stdin>");
+    }
+    let source = path.display().to_string();
+    let open = || {
+        std::fs::File::open(path)
+            .map(|f| BufReader::with_capacity(1 << 16, f))
+            .map_err(|e| CliError::bad_input(format!("cannot read {source}: {e}")))
     };
-    let text = String::from_utf8(bytes).map_err(|e| {
-        CliError::bad_input(format!(
-            "{source}: not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
-        ))
-    })?;
-    parse(&text, &source)
+    let read_error = |e: std::io::Error| CliError::bad_input(format!("cannot read {source}: {e}"));
+    let capacity = count_lines(open()?).map_err(read_error)?;
+    let mut reader = open()?;
+    let mut line_no = 0;
+    let mut next_line = |buf: &mut String| -> Result<Option<usize>, CliError> {
+        buf.clear();
+        line_no += 1;
+        match reader.read_line(buf) {
+            Ok(0) => Ok(None),
+            Ok(_) => {
+                let trimmed = buf.strip_suffix('\n').unwrap_or(buf);
+                let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed).len();
+                buf.truncate(trimmed);
+                Ok(Some(line_no))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Err(CliError::bad_input(
+                format!("{source}: line {line_no}: not UTF-8 text"),
+            )),
+            Err(e) => Err(read_error(e)),
+        }
+    };
+    parse_lines(&mut next_line, capacity, &source)
+}
+
+/// Lines of the file that are not blank (ASCII whitespace only): an upper bound on its
+/// records, since every line `str::trim` leaves non-empty is counted.
+fn count_lines(mut reader: impl BufRead) -> std::io::Result<usize> {
+    let (mut count, mut blank) = (0, true);
+    loop {
+        let chunk = reader.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(count + usize::from(!blank));
+        }
+        for &b in chunk {
+            if b == b'\n' {
+                count += usize::from(!blank);
+                blank = true;
+            } else if !b.is_ascii_whitespace() {
+                blank = false;
+            }
+        }
+        let n = chunk.len();
+        reader.consume(n);
+    }
 }
 
 /// Parses CSV text; `source` names it in errors.
@@ -87,19 +168,50 @@ pub fn read(path: &Path) -> Result<Table, CliError> {
 /// non-blank line must have as many fields as the first, each a finite number. The record rules
 /// are the library's ([`gmm::stream::csv`]), which the streaming fit reads files with too.
 pub fn parse(text: &str, source: &str) -> Result<Table, CliError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l))
-        .filter(|(_, l)| !l.trim().is_empty());
-    let Some((first_no, first)) = lines.next() else {
-        return Err(CliError::bad_input(format!(
-            "{source}: the file is empty (no data rows)"
-        )));
+    let capacity = text.lines().filter(|l| !l.trim().is_empty()).count();
+    let mut lines = text.lines().enumerate();
+    let mut next_line = |buf: &mut String| -> Result<Option<usize>, CliError> {
+        Ok(lines.next().map(|(i, l)| {
+            buf.clear();
+            buf.push_str(l);
+            i + 1
+        }))
+    };
+    parse_lines(&mut next_line, capacity, source)
+}
+
+/// The parser behind [`read`] and [`parse`]: `next_line` puts the next line (without its line
+/// ending) into the buffer and returns its number, or `None` at the end; `capacity` is at least
+/// the number of non-blank lines. Values go straight into a column-major matrix of `capacity`
+/// rows, compacted in place to the rows found.
+fn parse_lines(
+    next_line: &mut dyn FnMut(&mut String) -> Result<Option<usize>, CliError>,
+    capacity: usize,
+    source: &str,
+) -> Result<Table, CliError> {
+    let mut line = String::new();
+    let (first_no, first) = loop {
+        match next_line(&mut line)? {
+            None => {
+                return Err(CliError::bad_input(format!(
+                    "{source}: the file is empty (no data rows)"
+                )));
+            }
+            Some(no) => {
+                // A byte-order mark may open the file.
+                let text = if no == 1 {
+                    line.strip_prefix('\u{feff}').unwrap_or(&line)
+                } else {
+                    &line
+                };
+                if !text.trim().is_empty() {
+                    break (no, text.to_string());
+                }
+            }
+        }
     };
     let first_fields: Vec<&str> = first.split(',').map(clean_field).collect();
-    let has_header = is_header(first);
+    let has_header = is_header(&first);
     let width = first_fields.len();
     let columns: Vec<String> = if has_header {
         first_fields.iter().map(|s| s.to_string()).collect()
@@ -113,39 +225,66 @@ pub fn parse(text: &str, source: &str) -> Result<Table, CliError> {
             format!("column {}", j + 1)
         }
     };
-    let mut values: Vec<f64> = Vec::new();
-    let mut row_lines = Vec::new();
+    let record_error = |e: RecordError, line_no: usize| {
+        CliError::bad_input(match &e {
+            RecordError::Ragged { found } => format!(
+                "{source}: line {line_no}, column {}: {e}, expected {width} as on line {first_no}",
+                found.min(&width) + 1
+            ),
+            RecordError::NotANumber { column, .. } | RecordError::NonFinite { column, .. } => {
+                format!("{source}: line {line_no}, {}: {e}", column_label(*column))
+            }
+        })
+    };
+    let stride = capacity.max(1);
+    let size = stride.checked_mul(width).ok_or_else(|| {
+        CliError::bad_input(format!(
+            "{source}: too large ({capacity} lines × {width} columns)"
+        ))
+    })?;
+    let mut values = vec![0.0; size];
+    let mut row = Vec::with_capacity(width);
+    let mut lines = LineMap::default();
     let mut n = 0usize;
-    let data_lines = (!has_header)
-        .then_some((first_no, first))
-        .into_iter()
-        .chain(lines);
-    for (line_no, line) in data_lines {
-        parse_record(line, width, &mut values).map_err(|e| {
-            CliError::bad_input(match &e {
-                RecordError::Ragged { found } => format!(
-                    "{source}: line {line_no}, column {}: {e}, expected {width} as on line {first_no}",
-                    found.min(&width) + 1
-                ),
-                RecordError::NotANumber { column, .. } | RecordError::NonFinite { column, .. } => {
-                    format!("{source}: line {line_no}, {}: {e}", column_label(*column))
-                }
-            })
-        })?;
-        row_lines.push(line_no);
-        n += 1;
+    let mut store = |line_no: usize, text: &str, n: &mut usize| -> Result<(), CliError> {
+        row.clear();
+        parse_record(text, width, &mut row).map_err(|e| record_error(e, line_no))?;
+        if *n == stride {
+            return Err(CliError::bad_input(format!(
+                "{source}: the file changed while it was read (more lines than at first)"
+            )));
+        }
+        for (j, v) in row.iter().enumerate() {
+            values[j * stride + *n] = *v;
+        }
+        lines.push(*n, line_no);
+        *n += 1;
+        Ok(())
+    };
+    if !has_header {
+        store(first_no, &first, &mut n)?;
+    }
+    while let Some(line_no) = next_line(&mut line)? {
+        if !line.trim().is_empty() {
+            store(line_no, &line, &mut n)?;
+        }
     }
     if n == 0 {
         return Err(CliError::bad_input(format!(
             "{source}: no data rows (only a header, on line {first_no})"
         )));
     }
+    // Columns of stride `capacity` → columns of length n, moving each one left in order.
+    for j in 1..width {
+        values.copy_within(j * stride..j * stride + n, j * n);
+    }
+    values.truncate(n * width);
     Ok(Table {
         source: source.to_string(),
         columns,
         has_header,
-        x: DMatrix::from_row_slice(n, width, &values),
-        lines: row_lines,
+        x: DMatrix::from_vec(n, width, values),
+        lines,
     })
 }
 
@@ -205,6 +344,68 @@ mod tests {
             "t.csv: no data rows (only a header, on line 1)"
         );
         assert_eq!(err("1,\n"), "t.csv: line 1, column 2: \"\" is not a number");
+    }
+
+    /// Writes `text` to a temporary file and reads it with [`read`].
+    fn read_text(text: &str) -> Result<Table, CliError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, text).unwrap();
+        read(&path)
+    }
+
+    #[test]
+    fn reading_a_file_equals_parsing_its_text() {
+        for text in [
+            "a,b\n1,2\n3,4\n",
+            "\u{feff}a,b\r\n\r\n1,2\r\n  \r\n3,4",
+            "\u{feff}\n\n1,2\n3,4\n\n\n5,6",
+            "x\n1\n\n\n2\n3\n",
+            "1\n",
+            "\u{a0}\n1,2\n",
+        ] {
+            let (a, b) = (read_text(text), parse(text, "t.csv"));
+            match (a, b) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(a.x, b.x, "{text:?}");
+                    assert_eq!(a.columns, b.columns);
+                    assert_eq!(a.lines, b.lines);
+                }
+                (Err(a), Err(b)) => assert!(a.message.ends_with(&b.message[6..]), "{text:?}"),
+                (a, b) => panic!("{text:?}: file {a:?} vs text {b:?}"),
+            }
+        }
+        assert_eq!(
+            read_text("a,b\n1,2\n3,x\n")
+                .unwrap_err()
+                .message
+                .split(": ")
+                .nth(1),
+            Some("line 3, column 2 (b)")
+        );
+        let mut bad = b"1,2\n3,4\n".to_vec();
+        bad.extend_from_slice(&[0xff, b'\n']);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bin.csv");
+        std::fs::write(&path, bad).unwrap();
+        let message = read(&path).unwrap_err().message;
+        assert!(
+            message.ends_with("bin.csv: line 3: not UTF-8 text"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn line_numbers_follow_headers_and_blank_lines() {
+        let t = parse("a\n\n1\n2\n\n\n3\n4\n", "t.csv").unwrap();
+        let lines: Vec<usize> = (0..4).map(|r| t.lines.line(r)).collect();
+        assert_eq!(lines, [3, 4, 7, 8]);
+        assert_eq!(
+            t.lines.runs.len(),
+            2,
+            "one entry per run of consecutive lines"
+        );
+        assert_eq!(LineMap::default().line(5), 6);
     }
 
     #[test]

@@ -23,7 +23,7 @@ fn csv_fit(data: &[u8]) {
         return;
     };
     let x = &table.x;
-    assert_eq!(x.nrows(), table.lines.len());
+    assert!((1..x.nrows()).all(|r| table.lines.line(r) > table.lines.line(r - 1)));
     assert_eq!(x.ncols(), table.columns.len());
     if x.ncols() > 32 {
         return;

@@ -123,7 +123,7 @@ fn counts_of(table: &Table) -> Result<Vec<u64>, CliError> {
         };
         match row {
             Some(row) => {
-                let line = table.lines.get(row).copied().unwrap_or(row + 1);
+                let line = table.lines.line(row);
                 let reason = match e {
                     em_core::EmError::InvalidInput { reason, .. } => reason,
                     other => other.to_string(),

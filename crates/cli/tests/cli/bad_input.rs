@@ -100,5 +100,5 @@ fn not_utf8_is_bad_input() {
     let p = dir.path("bin.csv");
     std::fs::write(&p, [0x31, 0x2c, 0xff, 0x0a]).unwrap();
     let out = em(&["fit", s(&p), "-k", "1"]);
-    fails_with(&out, 2, &["bin.csv: not UTF-8"]);
+    fails_with(&out, 2, &["bin.csv: line 1: not UTF-8"]);
 }
