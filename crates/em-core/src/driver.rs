@@ -454,6 +454,34 @@ impl Em {
         }
     }
 
+    /// [`Em::fit_restarts_observed`] for models with a [`ParameterVector`]: the same restarts
+    /// (seeded by [`restart_seed`], the highest final objective wins, a failed restart is
+    /// recorded), each run by [`Em::fit_accelerated_observed`], so with the acceleration that
+    /// is set. The observer sees the restart index.
+    pub fn fit_accelerated_restarts_observed<M, I>(
+        &self,
+        init: &I,
+        data: &M::Data,
+        observer: &mut dyn Observer,
+    ) -> Result<Fitted<M>, EmError>
+    where
+        M: ParameterVector,
+        I: Initializer<M> + ?Sized,
+    {
+        self.validate()?;
+        let pool = self.pool()?;
+        self.best_of_restarts(|index, rng| {
+            let mut model = init.initialize(data, rng)?;
+            let report = match self.opts.acceleration {
+                Acceleration::None => self.run(&mut model, data, &pool, index, observer)?,
+                Acceleration::Squarem => {
+                    squarem::run(&self.opts, &mut model, data, &pool, index, observer)?
+                }
+            };
+            Ok((report, model))
+        })
+    }
+
     /// An error when an acceleration is set: the plain entry points cannot honour it.
     pub(crate) fn plain_only(&self) -> Result<(), EmError> {
         match self.opts.acceleration {

@@ -1,12 +1,8 @@
 //! Fitting a Gaussian mixture: options (scikit-learn's, with the same defaults), validation
 //! once at the boundary, and the em-core driver for the loop, restarts and threads.
 
-use em_core::{
-    Acceleration, Control, Em, EmError, Fitted, Initializer, Iteration, Observer, RestartOutcome,
-    Silent, StdRng, restart_seed,
-};
+use em_core::{Acceleration, Em, EmError, Fitted, Observer, Silent, StdRng};
 use nalgebra::DMatrix;
-use rand::SeedableRng;
 
 use crate::covariance::CovarianceType;
 use crate::init::{Init, InitContext};
@@ -236,22 +232,8 @@ impl GaussianMixtureBuilder {
         }
         crate::gaussian::check_reg_covar(self.reg_covar)?;
         self.em.validate()?;
-        let prior = match &self.prior {
-            PriorChoice::None => None,
-            PriorChoice::MclustDefault => Some(Prior::mclust_default(x, k)?),
-            PriorChoice::Given(p) => {
-                p.validate(x.ncols())?;
-                Some(p.clone())
-            }
-        };
-        let ctx = InitContext {
-            n_components: k,
-            covariance_type: self.covariance_type,
-            reg_covar: self.reg_covar,
-            prior: prior.as_ref(),
-            sample_weight,
-            chunk_size: self.em.options().chunk_size,
-        };
+        let prior = self.resolve_prior(x)?;
+        let ctx = self.init_context(prior.as_ref(), sample_weight);
         let init = |x: &DMatrix<f64>, rng: &mut StdRng| {
             Ok(SampleWeighted {
                 model: self.init.start(x, &ctx, rng)?,
@@ -260,7 +242,9 @@ impl GaussianMixtureBuilder {
         };
         let fitted = match self.em.options().acceleration {
             Acceleration::None => self.em.fit_restarts_observed(&init, x, observer)?,
-            _ => accelerated_restarts(&self.em, &init, x, observer)?,
+            _ => self
+                .em
+                .fit_accelerated_restarts_observed(&init, x, observer)?,
         };
         Ok(Fitted {
             model: fitted.model.model,
@@ -271,73 +255,33 @@ impl GaussianMixtureBuilder {
     }
 }
 
-/// [`Em::fit_restarts_observed`] for an accelerated driver, which em-core's restart loop
-/// refuses: the same restarts (restart i seeded with [`restart_seed`]`(seed, i)`, the highest
-/// final objective wins, a failed restart is recorded and the fit fails only when all do),
-/// each run by [`Em::fit_accelerated_observed`]. The observer sees the restart index.
-fn accelerated_restarts<'w, I: Initializer<SampleWeighted<'w>> + ?Sized>(
-    em: &Em,
-    init: &I,
-    x: &DMatrix<f64>,
-    observer: &mut dyn Observer,
-) -> Result<Fitted<SampleWeighted<'w>>, EmError> {
-    /// Passes every iteration on with the restart's index (a single accelerated run
-    /// reports restart 0).
-    struct Indexed<'a> {
-        index: usize,
-        inner: &'a mut dyn Observer,
-    }
-    impl Observer for Indexed<'_> {
-        fn observe(&mut self, iteration: &Iteration) -> Control {
-            self.inner.observe(&Iteration {
-                restart: self.index,
-                ..*iteration
-            })
-        }
-    }
-    em.validate()?;
-    let opts = em.options();
-    let mut best: Option<(usize, SampleWeighted<'w>, em_core::FitReport)> = None;
-    let mut restarts = Vec::with_capacity(opts.n_init);
-    for index in 0..opts.n_init {
-        let mut rng = StdRng::seed_from_u64(restart_seed(opts.seed, index));
-        let mut indexed = Indexed {
-            index,
-            inner: &mut *observer,
-        };
-        let outcome = init.initialize(x, &mut rng).and_then(|mut model| {
-            let report = em.fit_accelerated_observed(&mut model, x, &mut indexed)?;
-            Ok((report, model))
-        });
-        match outcome {
-            Ok((report, model)) => {
-                restarts.push(RestartOutcome {
-                    index,
-                    result: Ok(report.clone()),
-                });
-                if best
-                    .as_ref()
-                    .is_none_or(|(_, _, b)| report.objective() > b.objective())
-                {
-                    best = Some((index, model, report));
-                }
+impl GaussianMixtureBuilder {
+    /// The prior the fit uses: none, mclust's default computed from `x`, or the given one
+    /// checked against `x`'s dimension.
+    pub(crate) fn resolve_prior(&self, x: &DMatrix<f64>) -> Result<Option<Prior>, EmError> {
+        Ok(match &self.prior {
+            PriorChoice::None => None,
+            PriorChoice::MclustDefault => Some(Prior::mclust_default(x, self.n_components)?),
+            PriorChoice::Given(p) => {
+                p.validate(x.ncols())?;
+                Some(p.clone())
             }
-            Err(e) => restarts.push(RestartOutcome {
-                index,
-                result: Err(e),
-            }),
-        }
+        })
     }
-    match best {
-        Some((best_restart, model, report)) => Ok(Fitted {
-            model,
-            report,
-            best_restart,
-            restarts,
-        }),
-        None => Err(restarts
-            .into_iter()
-            .find_map(|r| r.result.err())
-            .unwrap_or(EmError::EmptyData)),
+
+    /// What the initialisation needs from these options.
+    pub(crate) fn init_context<'a>(
+        &self,
+        prior: Option<&'a Prior>,
+        sample_weight: Option<&'a [f64]>,
+    ) -> InitContext<'a> {
+        InitContext {
+            n_components: self.n_components,
+            covariance_type: self.covariance_type,
+            reg_covar: self.reg_covar,
+            prior,
+            sample_weight,
+            chunk_size: self.em.options().chunk_size,
+        }
     }
 }

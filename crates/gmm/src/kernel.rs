@@ -462,11 +462,17 @@ fn accumulate_component_body(
     // values (the last two only for full scatter).
     let extra = if full_scatter { 2 * d } else { 0 };
     scratch.resize(c * (1 + extra), 0.0);
-    let (g, rest) = scratch.split_at_mut(c);
-    g.copy_from_slice(gamma);
-    if let Some(w) = weights {
-        g.iter_mut().zip(w).for_each(|(g, w)| *g *= w);
-    }
+    let (weighted, rest) = scratch.split_at_mut(c);
+    // The row weights γ_i·w_i: γ itself when there are no sample weights (no copy).
+    let g: &[f64] = match weights {
+        Some(w) => {
+            for ((o, &gi), &wi) in weighted.iter_mut().zip(gamma).zip(w) {
+                *o = gi * wi;
+            }
+            weighted
+        }
+        None => gamma,
+    };
     let nk = sum(g);
     if nk <= 0.0 {
         return;

@@ -67,10 +67,8 @@ use rand::{RngExt, SeedableRng};
 pub use binary::{BinarySource, BinaryWriter, csv_to_binary, is_binary_file};
 pub use csv::CsvSource;
 
-use crate::fit::{GaussianMixtureBuilder, PriorChoice};
-use crate::init::InitContext;
+use crate::fit::GaussianMixtureBuilder;
 use crate::mixture::GaussianMixture;
-use crate::prior::Prior;
 
 /// Default size of the reservoir sample that initialises a streamed fit.
 pub const DEFAULT_INIT_SAMPLE: usize = 100_000;
@@ -155,22 +153,8 @@ impl GaussianMixtureBuilder {
                 n_components: k,
             });
         }
-        let prior = match &self.prior {
-            PriorChoice::None => None,
-            PriorChoice::MclustDefault => Some(Prior::mclust_default(&sample, k)?),
-            PriorChoice::Given(p) => {
-                p.validate(sample.ncols())?;
-                Some(p.clone())
-            }
-        };
-        let ctx = InitContext {
-            n_components: k,
-            covariance_type: self.covariance_type,
-            reg_covar: self.reg_covar,
-            prior: prior.as_ref(),
-            sample_weight: None,
-            chunk_size: self.em.options().chunk_size,
-        };
+        let prior = self.resolve_prior(&sample)?;
+        let ctx = self.init_context(prior.as_ref(), None);
         let init = |x: &DMatrix<f64>, rng: &mut StdRng| self.init.start(x, &ctx, rng);
         self.em
             .fit_stream_restarts_observed(&init, &sample, source, observer)

@@ -5,7 +5,7 @@ use std::io::Write;
 use gmm::{CovarianceType, Init};
 
 use crate::args::{FitArgs, InitArg};
-use crate::commands::{builder, check_k, init_method, load_data};
+use crate::commands::{builder, check_k, init_method, load_data, warn_failed_restarts};
 use crate::error::CliError;
 use crate::json::{self, ReportFile};
 use crate::output::{self, note};
@@ -77,19 +77,7 @@ pub fn run(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
         .fit_observed(&table.x, None, &mut progress)
         .map_err(|e| CliError::from_em(e, "fit failed"))?;
     progress.finish();
-    let failed: Vec<String> = fitted
-        .restarts
-        .iter()
-        .filter_map(|r| {
-            r.result
-                .as_ref()
-                .err()
-                .map(|e| format!("restart {}: {e}", r.index))
-        })
-        .collect();
-    for f in &failed {
-        note(quiet, &format!("em: warning: {f}"));
-    }
+    let failed = warn_failed_restarts(&fitted.restarts, quiet);
 
     let model = &fitted.model;
     let report = ReportFile::new(model, &fitted.report, &table.x)?;
@@ -145,7 +133,7 @@ pub fn run(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
             tol: args.em.tol,
             max_iter: args.em.max_iter,
             n_init: args.em.n_init,
-            failed_restarts: failed.len(),
+            failed_restarts: failed,
             squarem: args.em.accelerate.then_some((
                 fitted.report.e_steps,
                 fitted.report.m_steps,

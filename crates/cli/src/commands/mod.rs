@@ -96,3 +96,16 @@ pub(crate) fn write_line(out: &mut dyn Write, line: &str) -> Result<(), CliError
 pub(crate) fn csv_number(v: f64) -> String {
     format!("{v:?}")
 }
+
+/// Prints a warning on standard error for every restart that failed (unless quiet) and
+/// returns how many did.
+pub(crate) fn warn_failed_restarts(restarts: &[em_core::RestartOutcome], quiet: bool) -> usize {
+    let mut failed = 0;
+    for r in restarts {
+        if let Err(e) = &r.result {
+            crate::output::note(quiet, &format!("em: warning: restart {}: {e}", r.index));
+            failed += 1;
+        }
+    }
+    failed
+}

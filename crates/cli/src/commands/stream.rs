@@ -9,7 +9,7 @@ use gmm::{CovarianceType, Init};
 use nalgebra::DMatrix;
 
 use crate::args::{ConvertArgs, FitArgs, InitArg};
-use crate::commands::{builder, init_method};
+use crate::commands::{builder, init_method, warn_failed_restarts};
 use crate::error::CliError;
 use crate::json::{self, ReportFile};
 use crate::output::{self, note};
@@ -94,19 +94,7 @@ pub fn fit(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
         .fit_stream_observed(&mut *source, &options, &mut progress)
         .map_err(bad)?;
     progress.finish();
-    let failed: Vec<String> = fitted
-        .restarts
-        .iter()
-        .filter_map(|r| {
-            r.result
-                .as_ref()
-                .err()
-                .map(|e| format!("restart {}: {e}", r.index))
-        })
-        .collect();
-    for f in &failed {
-        note(quiet, &format!("em: warning: {f}"));
-    }
+    let failed = warn_failed_restarts(&fitted.restarts, quiet);
 
     let model = &fitted.model;
     let n_rows = fitted.report.n_obs;
@@ -133,7 +121,7 @@ pub fn fit(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
             tol: args.em.tol,
             max_iter: args.em.max_iter,
             n_init: args.em.n_init,
-            failed_restarts: failed.len(),
+            failed_restarts: failed,
             squarem: None,
         };
         summary::fit_summary(model, &report, &cx)
