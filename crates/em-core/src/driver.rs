@@ -1,141 +1,19 @@
-//! The EM driver: the loop, convergence control, restarts, threads and observers, for any
-//! [`LatentModel`].
+//! The EM driver: options, the one iteration loop, restarts, threads and observers, for any
+//! [`LatentModel`], any [`Step`] (plain EM, SQUAREM) and any data source (in memory, streamed).
 
-use std::time::{Duration, Instant};
+use std::borrow::Borrow;
+use std::cell::RefCell;
+use std::time::Instant;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use crate::chunked::{DEFAULT_CHUNK_SIZE, chunked_e_step};
-use crate::squarem::{self, Acceleration, ParameterVector};
-use crate::{Dataset, EStep, EmError, LatentModel};
-
-/// What the observer sees after every iteration.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Iteration {
-    /// Which restart this is (0-based); 0 for a single fit.
-    pub restart: usize,
-    /// Iterations completed in this run (1 after the first M-step).
-    pub iteration: usize,
-    /// log p(x | θ) + log p(θ) at the parameters after this iteration's M-step.
-    pub objective: f64,
-    /// Change of the per-observation objective since the previous iteration.
-    pub change: f64,
-    /// Time since this run started.
-    pub elapsed: Duration,
-}
-
-/// An observer's answer: go on, or stop the run now (the run then ends with
-/// [`StopReason::Observer`], keeping the parameters of the last iteration).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Control {
-    /// Keep iterating.
-    Continue,
-    /// Stop this run.
-    Stop,
-}
-
-/// Called after every iteration: progress bars, logging, early stopping. The driver knows
-/// nothing about terminals; an observer does.
-pub trait Observer {
-    /// Sees one iteration; may ask to stop.
-    fn observe(&mut self, iteration: &Iteration) -> Control;
-}
-
-impl<F: FnMut(&Iteration) -> Control> Observer for F {
-    fn observe(&mut self, iteration: &Iteration) -> Control {
-        self(iteration)
-    }
-}
-
-/// The observer that watches nothing.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Silent;
-
-impl Observer for Silent {
-    fn observe(&mut self, _: &Iteration) -> Control {
-        Control::Continue
-    }
-}
-
-/// Why a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StopReason {
-    /// The per-observation objective changed by less than `tol`.
-    Converged,
-    /// `max_iter` iterations ran without converging.
-    MaxIterations,
-    /// The observer asked to stop.
-    Observer,
-}
-
-/// The record of one EM run.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FitReport {
-    /// Objective (log-likelihood + log-prior) at the initial parameters (`trace[0]`) and after
-    /// each iteration; its last entry is the objective of the returned parameters.
-    pub trace: Vec<f64>,
-    /// Iterations run (M-steps taken); for an accelerated fit ([`Em::fit_accelerated`] with
-    /// [`Acceleration::Squarem`]), SQUAREM cycles, each of up to three M-steps (see
-    /// `m_steps`). Always `trace.len() - 1`.
-    pub iterations: usize,
-    /// Whether the run met the tolerance.
-    pub converged: bool,
-    /// Why it stopped.
-    pub stop_reason: StopReason,
-    /// Number of observations ([`LatentModel::n_observations`]), by which `tol` and the mean
-    /// objective are scaled.
-    pub n_obs: usize,
-    /// Largest decrease of the objective between two iterations (0 when it never decreased).
-    /// Exact EM never decreases it; a ridge such as `reg_covar`, or rounding, can.
-    pub largest_decrease: f64,
-    /// Wall-clock time of the run.
-    pub elapsed: Duration,
-    /// E-steps computed, over all data, including the one at the initial parameters (plain EM:
-    /// `iterations + 1`). Rejected SQUAREM extrapolations count too: this is the work done.
-    pub e_steps: usize,
-    /// M-steps taken, including those of rejected SQUAREM extrapolations (plain EM:
-    /// `iterations`). Never more than `max_iter`.
-    pub m_steps: usize,
-    /// SQUAREM cycles whose extrapolation was rejected — invalid parameters, a failed E- or
-    /// M-step, or a lower objective than the plain EM step — and that fell back to two plain EM
-    /// steps (0 for plain EM).
-    pub fallbacks: usize,
-}
-
-impl FitReport {
-    /// The objective at the returned parameters.
-    pub fn objective(&self) -> f64 {
-        self.trace.last().copied().unwrap_or(f64::NAN)
-    }
-
-    /// The objective per observation (what `tol` is compared against).
-    pub fn mean_objective(&self) -> f64 {
-        self.objective() / self.n_obs as f64
-    }
-}
-
-/// The outcome of one restart in [`Em::fit_restarts`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct RestartOutcome {
-    /// Restart index; its RNG was seeded with [`restart_seed`]`(seed, index)`.
-    pub index: usize,
-    /// The run's report, or why it failed.
-    pub result: Result<FitReport, EmError>,
-}
-
-/// The best model over all restarts, with every restart's outcome.
-#[derive(Debug, Clone)]
-pub struct Fitted<M> {
-    /// The model with the highest final objective.
-    pub model: M,
-    /// Its report.
-    pub report: FitReport,
-    /// Index of the winning restart.
-    pub best_restart: usize,
-    /// Every restart, in order (the winner's report is repeated in `report`).
-    pub restarts: Vec<RestartOutcome>,
-}
+use crate::observer::{Control, Iteration, Observer, Silent};
+use crate::report::{FitReport, Fitted, RestartOutcome, StopReason};
+use crate::step::{Evaluator, PassFn, Plain, Step};
+use crate::stream::{ChunkSource, stream_e_step};
+use crate::{Dataset, EmError, LatentModel};
 
 /// Builds a model's starting parameters from data and a random generator: the hook that makes
 /// restarts possible. Closures `Fn(&Data, &mut StdRng) -> Result<M, EmError>` implement it.
@@ -168,25 +46,13 @@ pub fn restart_seed(seed: u64, index: usize) -> u64 {
     splitmix(seed ^ splitmix(index as u64))
 }
 
-/// The EM driver: a validated set of options that fits any [`LatentModel`].
-///
-/// ```
-/// use em_core::Em;
-/// let em = Em::new().tol(1e-6).max_iter(500).n_init(4).seed(7).threads(2);
-/// assert_eq!(em.options().max_iter, 500);
-/// ```
-#[derive(Debug, Clone, PartialEq)]
-pub struct Em {
-    opts: EmOptions,
-}
-
 /// The options of an [`Em`] driver (read them with [`Em::options`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EmOptions {
     /// Convergence threshold on the change of the per-observation objective (as
-    /// scikit-learn's `tol`). 0 runs exactly `max_iter` iterations.
+    /// scikit-learn's `tol`). 0 runs exactly `max_iter` M-steps.
     pub tol: f64,
-    /// Maximum number of iterations (M-steps) per run.
+    /// Maximum number of M-steps per run (for plain EM, iterations).
     pub max_iter: usize,
     /// Number of restarts for [`Em::fit_restarts`]; the best final objective wins.
     pub n_init: usize,
@@ -197,9 +63,6 @@ pub struct EmOptions {
     /// Observations per E-step batch. Results are bit-identical for a given chunk size,
     /// whatever the thread count.
     pub chunk_size: usize,
-    /// Acceleration used by [`Em::fit_accelerated`] (default: none, plain EM).
-    /// [`Em::fit`] and [`Em::fit_restarts`] run plain EM only and reject any other value.
-    pub acceleration: Acceleration,
 }
 
 impl Default for EmOptions {
@@ -211,9 +74,31 @@ impl Default for EmOptions {
             seed: 0,
             threads: None,
             chunk_size: DEFAULT_CHUNK_SIZE,
-            acceleration: Acceleration::None,
         }
     }
+}
+
+/// The EM driver: options, a [`Step`] and an [`Observer`], for any [`LatentModel`].
+///
+/// One builder serves every combination: the step ([`Plain`] EM by default,
+/// [`Squarem`](crate::Squarem) or a run-time [`Acceleration`](crate::Acceleration) with
+/// [`Em::accelerate`]), an observer attached once ([`Em::observer`]), restarts
+/// ([`Em::n_init`], [`Em::fit_restarts`]) and the data source (in memory: [`Em::fit`]; read
+/// in chunks on every pass: [`Em::fit_stream`]). All run the same loop, so convergence,
+/// `max_iter`, the observer and the [`FitReport`] mean the same everywhere.
+///
+/// ```
+/// use em_core::{Em, Squarem};
+/// let em = Em::new().tol(1e-6).max_iter(500).n_init(4).seed(7).threads(2);
+/// assert_eq!(em.options().max_iter, 500);
+/// let accelerated = em.accelerate(Squarem);
+/// assert_eq!(accelerated.options().n_init, 4);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Em<A = Plain, O = Silent> {
+    opts: EmOptions,
+    step: A,
+    observer: RefCell<O>,
 }
 
 impl Default for Em {
@@ -223,21 +108,31 @@ impl Default for Em {
 }
 
 impl Em {
-    /// A driver with scikit-learn's defaults: `tol = 1e-3`, `max_iter = 100`, one run.
+    /// A driver with scikit-learn's defaults: `tol = 1e-3`, `max_iter = 100`, one run, plain
+    /// EM, no observer.
     pub fn new() -> Self {
+        Em::with_options(EmOptions::default())
+    }
+
+    /// A plain-EM driver with the given options.
+    pub fn with_options(opts: EmOptions) -> Self {
         Em {
-            opts: EmOptions::default(),
+            opts,
+            step: Plain,
+            observer: RefCell::new(Silent),
         }
     }
+}
 
-    /// A driver with the given options.
-    pub fn with_options(opts: EmOptions) -> Self {
-        Em { opts }
-    }
-
+impl<A, O> Em<A, O> {
     /// The options in force.
     pub fn options(&self) -> &EmOptions {
         &self.opts
+    }
+
+    /// The step each iteration takes.
+    pub fn step(&self) -> &A {
+        &self.step
     }
 
     /// Sets the convergence tolerance on the per-observation objective (≥ 0).
@@ -246,7 +141,7 @@ impl Em {
         self
     }
 
-    /// Sets the maximum number of iterations per run.
+    /// Sets the maximum number of M-steps per run.
     pub fn max_iter(mut self, max_iter: usize) -> Self {
         self.opts.max_iter = max_iter;
         self
@@ -276,13 +171,38 @@ impl Em {
         self
     }
 
-    /// Sets the acceleration that [`Em::fit_accelerated`] uses, e.g. [`Acceleration::Squarem`].
-    /// The model must then implement [`ParameterVector`]; [`Em::fit`] and
-    /// [`Em::fit_restarts`] reject an accelerated driver with [`EmError::InvalidParameter`]
-    /// rather than silently running plain EM.
-    pub fn accelerate(mut self, acceleration: Acceleration) -> Self {
-        self.opts.acceleration = acceleration;
-        self
+    /// Replaces the options.
+    pub fn options_mut(&mut self) -> &mut EmOptions {
+        &mut self.opts
+    }
+
+    /// Sets the step every iteration takes: [`Squarem`](crate::Squarem) (the model must then
+    /// implement [`ParameterVector`](crate::ParameterVector), which the compiler checks), a
+    /// run-time [`Acceleration`](crate::Acceleration), or [`Plain`] EM.
+    pub fn accelerate<B>(self, step: B) -> Em<B, O> {
+        Em {
+            opts: self.opts,
+            step,
+            observer: self.observer,
+        }
+    }
+
+    /// Attaches an observer, called after every iteration of every run (restarts included;
+    /// it sees the restart index). Closures `FnMut(&Iteration) -> Control` are observers.
+    ///
+    /// ```
+    /// use em_core::{Control, Em, Iteration};
+    /// let mut seen = 0;
+    /// let mut count = |_: &Iteration| { seen += 1; Control::Continue };
+    /// let em = Em::new().max_iter(3).observer(&mut count);
+    /// # let _ = em;
+    /// ```
+    pub fn observer(self, observer: &mut dyn Observer) -> Em<A, &mut dyn Observer> {
+        Em {
+            opts: self.opts,
+            step: self.step,
+            observer: RefCell::new(observer),
+        }
     }
 
     /// Checks the options; every `fit` calls this first.
@@ -314,31 +234,15 @@ impl Em {
         }
         Ok(())
     }
+}
 
+impl<A, O: Observer> Em<A, O> {
     /// Runs EM from the model's current parameters (a warm start) until convergence,
-    /// `max_iter`, or the observer stops it. On error the model holds the parameters of the
-    /// last completed iteration.
-    pub fn fit<M: LatentModel>(&self, model: &mut M, data: &M::Data) -> Result<FitReport, EmError> {
-        self.fit_observed(model, data, &mut Silent)
-    }
-
-    /// [`Em::fit`] with an observer called after every iteration.
-    pub fn fit_observed<M: LatentModel>(
-        &self,
-        model: &mut M,
-        data: &M::Data,
-        observer: &mut dyn Observer,
-    ) -> Result<FitReport, EmError> {
-        self.validate()?;
-        self.plain_only()?;
-        self.run(model, data, &self.pool()?, 0, observer)
-    }
-
-    /// Runs EM from the model's current parameters with the driver's [`Acceleration`]:
-    /// SQUAREM after [`Em::accelerate`]`(`[`Acceleration::Squarem`]`)`, plain EM (exactly as
-    /// [`Em::fit`]) otherwise.
+    /// `max_iter` M-steps, or the observer stops it, taking the driver's step every
+    /// iteration. On error the model holds the parameters of the last completed iteration
+    /// (for an accelerated step, the last accepted parameters or a plain EM iterate after them).
     ///
-    /// With SQUAREM (see [`crate::squarem`] for the algorithm and the guard):
+    /// With [`Squarem`](crate::Squarem) (see [`crate::squarem`] for the algorithm and the guard):
     ///
     /// - `max_iter` caps the **M-steps** (EM-map evaluations), as for plain EM, so the budget
     ///   means the same work with and without acceleration; the last cycle is cut short when it
@@ -349,10 +253,8 @@ impl Em {
     ///   work;
     /// - `tol` applies to the change of the per-observation objective over one cycle.
     ///
-    /// On error the model holds the last accepted parameters or a plain EM iterate after them.
-    ///
     /// ```
-    /// use em_core::{Acceleration, EStep, Em, EmError, LatentModel, ParameterVector, Statistics};
+    /// use em_core::{EStep, Em, EmError, LatentModel, ParameterVector, Squarem, Statistics};
     /// use std::ops::Range;
     ///
     /// /// Mixture of two Poisson distributions, π Pois(λ₀) + (1 − π) Pois(λ₁).
@@ -420,7 +322,7 @@ impl Em {
     /// let mut plain = Poisson2 { pi: 0.3, lambda: [1.0, 2.5] };
     /// let slow = em.fit(&mut plain, &deaths[..])?;
     /// let mut fast = Poisson2 { pi: 0.3, lambda: [1.0, 2.5] };
-    /// let quick = em.clone().accelerate(Acceleration::Squarem).fit_accelerated(&mut fast, &deaths[..])?;
+    /// let quick = em.clone().accelerate(Squarem).fit(&mut fast, &deaths[..])?;
     ///
     /// assert!(quick.converged && slow.converged);
     /// // ~110 E-steps instead of ~1500, and a higher log-likelihood at the end.
@@ -430,107 +332,109 @@ impl Em {
     /// assert!(quick.largest_decrease <= 1e-12 * quick.objective().abs());
     /// # Ok::<(), EmError>(())
     /// ```
-    pub fn fit_accelerated<M: ParameterVector>(
-        &self,
-        model: &mut M,
-        data: &M::Data,
-    ) -> Result<FitReport, EmError> {
-        self.fit_accelerated_observed(model, data, &mut Silent)
-    }
-
-    /// [`Em::fit_accelerated`] with an observer, called after every SQUAREM cycle (or every
-    /// iteration of plain EM).
-    pub fn fit_accelerated_observed<M: ParameterVector>(
-        &self,
-        model: &mut M,
-        data: &M::Data,
-        observer: &mut dyn Observer,
-    ) -> Result<FitReport, EmError> {
+    pub fn fit<M>(&self, model: &mut M, data: &M::Data) -> Result<FitReport, EmError>
+    where
+        M: LatentModel,
+        A: Step<M>,
+    {
         self.validate()?;
         let pool = self.pool()?;
-        match self.opts.acceleration {
-            Acceleration::None => self.run(model, data, &pool, 0, observer),
-            Acceleration::Squarem => squarem::run(&self.opts, model, data, &pool, 0, observer),
-        }
+        self.run(model, &mut self.in_memory(data, &pool), 0)
     }
 
-    /// [`Em::fit_restarts_observed`] for models with a [`ParameterVector`]: the same restarts
-    /// (seeded by [`restart_seed`], the highest final objective wins, a failed restart is
-    /// recorded), each run by [`Em::fit_accelerated_observed`], so with the acceleration that
-    /// is set. The observer sees the restart index.
-    pub fn fit_accelerated_restarts_observed<M, I>(
-        &self,
-        init: &I,
-        data: &M::Data,
-        observer: &mut dyn Observer,
-    ) -> Result<Fitted<M>, EmError>
+    /// Fits `n_init` models, each started by `init` with its own random generator seeded by
+    /// [`restart_seed`]`(seed, i)`, each run as [`Em::fit`] runs one, and returns the one with
+    /// the highest final objective. A restart that fails is recorded; the fit fails only when
+    /// every restart fails (with the first restart's error).
+    pub fn fit_restarts<M, I>(&self, init: &I, data: &M::Data) -> Result<Fitted<M>, EmError>
     where
-        M: ParameterVector,
+        M: LatentModel,
+        A: Step<M>,
         I: Initializer<M> + ?Sized,
     {
         self.validate()?;
         let pool = self.pool()?;
         self.best_of_restarts(|index, rng| {
             let mut model = init.initialize(data, rng)?;
-            let report = match self.opts.acceleration {
-                Acceleration::None => self.run(&mut model, data, &pool, index, observer)?,
-                Acceleration::Squarem => {
-                    squarem::run(&self.opts, &mut model, data, &pool, index, observer)?
-                }
-            };
+            let report = self.run(&mut model, &mut self.in_memory(data, &pool), index)?;
             Ok((report, model))
         })
     }
 
-    /// An error when an acceleration is set: the plain entry points cannot honour it.
-    pub(crate) fn plain_only(&self) -> Result<(), EmError> {
-        match self.opts.acceleration {
-            Acceleration::None => Ok(()),
-            other => Err(EmError::InvalidParameter {
-                name: "acceleration",
-                reason: format!(
-                    "{other:?} needs a model implementing ParameterVector and Em::fit_accelerated; Em::fit and Em::fit_restarts run plain EM only"
-                ),
-            }),
-        }
-    }
-
-    /// Fits `n_init` models, each started by `init` with its own random generator seeded by
-    /// [`restart_seed`]`(seed, i)`, and returns the one with the highest final objective.
-    /// A restart that fails is recorded; the fit fails only when every restart fails (with the
-    /// first restart's error).
-    pub fn fit_restarts<M, I>(&self, init: &I, data: &M::Data) -> Result<Fitted<M>, EmError>
+    /// Runs EM from the model's current parameters over data read from `source`, one pass per
+    /// E-step, holding only O(chunk) observations in memory. Same loop, step, convergence
+    /// rule, observer and report as [`Em::fit`], and, for a source that fills its chunks, the
+    /// same result bit for bit (see the [`stream`](crate::stream) module).
+    ///
+    /// Errors of the source (I/O, parsing, non-finite values) end the fit; the model then
+    /// holds the parameters of the last completed iteration. A source whose number of
+    /// observations changes between passes is an [`EmError::Io`]; an empty one is
+    /// [`EmError::EmptyData`].
+    ///
+    /// ```
+    /// # use em_core::{EStep, Em, EmError, LatentModel, Statistics};
+    /// # struct Mean(f64); struct S(f64, f64);
+    /// # impl Statistics for S { fn merge(&mut self, o: &Self) { self.0 += o.0; self.1 += o.1; } }
+    /// # impl LatentModel for Mean {
+    /// #     type Data = [f64]; type Stats = S;
+    /// #     fn e_step(&self, x: &[f64], r: std::ops::Range<usize>) -> Result<EStep<S>, EmError> {
+    /// #         let x = &x[r];
+    /// #         let ll = -0.5 * x.iter().map(|v| (v - self.0).powi(2)).sum::<f64>();
+    /// #         Ok(EStep { stats: S(x.len() as f64, x.iter().sum()), log_likelihood: ll, entropy: 0.0 }) }
+    /// #     fn m_step(&mut self, s: &S) -> Result<(), EmError> { self.0 = s.1 / s.0; Ok(()) }
+    /// #     fn expected_complete_log_likelihood(&self, _: &S) -> f64 { 0.0 }
+    /// # }
+    /// use em_core::stream::SliceSource;
+    /// let data = vec![1.0, 2.0, 3.0, 6.0];
+    /// let mut model = Mean(0.0);
+    /// let report = Em::new().chunk_size(1).fit_stream(&mut model, &mut SliceSource::new(&data))?;
+    /// assert!(report.converged);
+    /// assert_eq!(model.0, 3.0);
+    /// # Ok::<(), EmError>(())
+    /// ```
+    pub fn fit_stream<M, S>(&self, model: &mut M, source: &mut S) -> Result<FitReport, EmError>
     where
         M: LatentModel,
-        I: Initializer<M> + ?Sized,
+        A: Step<M>,
+        S: ChunkSource + Send + ?Sized,
+        S::Chunk: Borrow<M::Data> + Send,
     {
-        self.fit_restarts_observed(init, data, &mut Silent)
+        self.validate()?;
+        let pool = self.pool()?;
+        self.run(model, &mut self.streamed(source, &pool), 0)
     }
 
-    /// [`Em::fit_restarts`] with an observer (it sees the restart index in every [`Iteration`]).
-    pub fn fit_restarts_observed<M, I>(
+    /// Restarts over a stream: `n_init` models, each built by `init` from `init_data` (a
+    /// sample of the stream small enough for memory, or all of it) with its own generator
+    /// seeded by [`restart_seed`]`(seed, i)`, each fitted as [`Em::fit_stream`] fits one; the
+    /// highest final objective wins, as in [`Em::fit_restarts`]. When `init_data` holds the
+    /// whole data in order, this is [`Em::fit_restarts`] bit for bit.
+    pub fn fit_stream_restarts<M, I, S>(
         &self,
         init: &I,
-        data: &M::Data,
-        observer: &mut dyn Observer,
+        init_data: &M::Data,
+        source: &mut S,
     ) -> Result<Fitted<M>, EmError>
     where
         M: LatentModel,
+        A: Step<M>,
         I: Initializer<M> + ?Sized,
+        S: ChunkSource + Send + ?Sized,
+        S::Chunk: Borrow<M::Data> + Send,
     {
         self.validate()?;
-        self.plain_only()?;
         let pool = self.pool()?;
         self.best_of_restarts(|index, rng| {
-            let mut model = init.initialize(data, rng)?;
-            Ok((self.run(&mut model, data, &pool, index, observer)?, model))
+            let mut model = init.initialize(init_data, rng)?;
+            let report = self.run(&mut model, &mut self.streamed(&mut *source, &pool), index)?;
+            Ok((report, model))
         })
     }
 
     /// Runs `n_init` restarts, restart `index` by `run_one(index, rng)` with its own generator
     /// seeded by [`restart_seed`]`(seed, index)`, and keeps the highest final objective. Fails
     /// only when every restart fails (with the first restart's error).
-    pub(crate) fn best_of_restarts<M>(
+    fn best_of_restarts<M>(
         &self,
         mut run_one: impl FnMut(usize, &mut StdRng) -> Result<(FitReport, M), EmError>,
     ) -> Result<Fitted<M>, EmError> {
@@ -572,7 +476,7 @@ impl Em {
     }
 
     /// The pool E-steps run on: a dedicated one when `threads` is set, else rayon's global one.
-    pub(crate) fn pool(&self) -> Result<Option<rayon::ThreadPool>, EmError> {
+    fn pool(&self) -> Result<Option<rayon::ThreadPool>, EmError> {
         self.opts
             .threads
             .map(|threads| {
@@ -587,64 +491,89 @@ impl Em {
             .transpose()
     }
 
-    /// One EM run on in-memory data: E-step at θ_0, then (M-step, E-step) per iteration, so
-    /// that every entry of the trace is the objective of parameters the caller could hold.
-    fn run<M: LatentModel>(
+    /// Passes over in-memory data: the chunked E-step on the run's pool.
+    fn in_memory<'a, M: LatentModel>(
         &self,
-        model: &mut M,
-        data: &M::Data,
-        pool: &Option<rayon::ThreadPool>,
-        restart: usize,
-        observer: &mut dyn Observer,
-    ) -> Result<FitReport, EmError> {
+        data: &'a M::Data,
+        pool: &'a Option<rayon::ThreadPool>,
+    ) -> impl FnMut(&M) -> Result<(crate::EStep<M::Stats>, usize), EmError> + 'a {
         let chunk_size = self.opts.chunk_size;
-        let start = Instant::now();
-        if data.n_obs() == 0 {
-            return Err(EmError::EmptyData);
+        move |model: &M| {
+            if data.n_obs() == 0 {
+                return Err(EmError::EmptyData);
+            }
+            let e = on_pool(pool, || chunked_e_step(model, data, chunk_size))?;
+            Ok((e, model.n_observations(data)))
         }
-        let n_obs = model.n_observations(data);
-        if n_obs == 0 {
-            return Err(EmError::EmptyData);
-        }
-        let mut e_step = |model: &M| {
-            let e = match pool {
-                Some(pool) => pool.install(|| chunked_e_step(model, data, chunk_size)),
-                None => chunked_e_step(model, data, chunk_size),
-            }?;
-            Ok(Pass { e, n_obs })
-        };
-        self.iterate(model, &mut e_step, start, restart, observer)
     }
 
-    /// The EM loop shared by the in-memory and the streaming drivers: `e_step` is one full
-    /// pass over the data at the model's current parameters, however the data are held.
-    pub(crate) fn iterate<M: LatentModel>(
+    /// Passes over a re-readable source, checking that every pass sees as many observations as
+    /// the first.
+    fn streamed<'a, M, S>(
+        &self,
+        source: &'a mut S,
+        pool: &'a Option<rayon::ThreadPool>,
+    ) -> impl FnMut(&M) -> Result<(crate::EStep<M::Stats>, usize), EmError> + 'a
+    where
+        M: LatentModel,
+        S: ChunkSource + Send + ?Sized,
+        S::Chunk: Borrow<M::Data> + Send,
+    {
+        let chunk_size = self.opts.chunk_size;
+        let mut first_n_obs: Option<usize> = None;
+        let mut pass = 0usize;
+        move |model: &M| {
+            pass += 1;
+            let (e, n_obs) = on_pool(pool, || stream_e_step(model, &mut *source, chunk_size))?;
+            match first_n_obs {
+                None => first_n_obs = Some(n_obs),
+                Some(first) if first != n_obs => {
+                    return Err(EmError::Io {
+                        origin: "the data source".into(),
+                        line: None,
+                        column: None,
+                        reason: format!(
+                            "pass {pass} over the data saw {n_obs} observations, the first pass {first}; the data changed during the fit"
+                        ),
+                    });
+                }
+                Some(_) => {}
+            }
+            Ok((e, n_obs))
+        }
+    }
+
+    /// The one EM loop, for every step and data source: E-step at θ_0, then one step per
+    /// iteration, so that every entry of the trace is the objective of parameters the caller
+    /// could hold; stops on `tol`, the M-step budget or the observer.
+    fn run<M>(
         &self,
         model: &mut M,
-        e_step: &mut PassFn<'_, M>,
-        start: Instant,
+        pass: &mut PassFn<'_, M>,
         restart: usize,
-        observer: &mut dyn Observer,
-    ) -> Result<FitReport, EmError> {
-        let objective_of = |model: &M, e: &EStep<M::Stats>, iteration: usize| {
-            let value = e.log_likelihood + model.log_prior();
-            if value.is_finite() {
-                Ok(value)
-            } else {
-                Err(EmError::NonFiniteObjective { iteration, value })
-            }
-        };
-        let Pass { mut e, n_obs } = e_step(model)?;
-        if n_obs == 0 {
-            return Err(EmError::EmptyData);
-        }
-        let mut trace = vec![objective_of(model, &e, 0)?];
+    ) -> Result<FitReport, EmError>
+    where
+        M: LatentModel,
+        A: Step<M>,
+    {
+        let start = Instant::now();
+        let mut evaluator = Evaluator::new(pass, self.opts.max_iter);
+        let mut current = evaluator.checked_e_step(model)?;
+        let n_obs = evaluator.n_obs();
+        let mut trace = vec![current.objective];
         let mut largest_decrease = 0.0_f64;
+        let mut fallbacks = 0;
         let mut stop_reason = StopReason::MaxIterations;
-        for iteration in 1..=self.opts.max_iter {
-            model.m_step(&e.stats)?;
-            e = e_step(model)?.e;
-            let objective = objective_of(model, &e, iteration)?;
+        let mut state = A::State::default();
+        let mut observer = self.observer.borrow_mut();
+        let mut iteration = 0;
+        while evaluator.m_steps_left() > 0 {
+            iteration += 1;
+            evaluator.begin_iteration(iteration);
+            let stepped = self.step.step(&mut state, &mut evaluator, model, current)?;
+            current = stepped.next;
+            fallbacks += usize::from(stepped.fallback);
+            let objective = current.objective;
             let previous = trace[trace.len() - 1];
             trace.push(objective);
             largest_decrease = largest_decrease.max(previous - objective);
@@ -665,7 +594,7 @@ impl Em {
                 break;
             }
         }
-        let trace_len = trace.len();
+        let (e_steps, m_steps) = evaluator.counts();
         Ok(FitReport {
             iterations: trace.len() - 1,
             trace,
@@ -674,20 +603,17 @@ impl Em {
             n_obs,
             largest_decrease,
             elapsed: start.elapsed(),
-            e_steps: trace_len,
-            m_steps: trace_len - 1,
-            fallbacks: 0,
+            e_steps,
+            m_steps,
+            fallbacks,
         })
     }
 }
 
-/// One full E-step pass at the model's parameters, however the data are held.
-pub(crate) type PassFn<'a, M> =
-    dyn FnMut(&M) -> Result<Pass<<M as LatentModel>::Stats>, EmError> + 'a;
-
-/// One E-step over all the data: the merged result and the number of observations it covered
-/// ([`LatentModel::n_observations`], summed over chunks for a stream).
-pub(crate) struct Pass<S> {
-    pub(crate) e: EStep<S>,
-    pub(crate) n_obs: usize,
+/// Runs `f` on `pool` when there is one, else on the current (global) pool.
+fn on_pool<T: Send>(pool: &Option<rayon::ThreadPool>, f: impl FnOnce() -> T + Send) -> T {
+    match pool {
+        Some(pool) => pool.install(f),
+        None => f(),
+    }
 }

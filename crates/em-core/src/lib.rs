@@ -2,10 +2,11 @@
 //!
 //! The machinery of Expectation–Maximization, independent of any model: the
 //! [`LatentModel`] contract, the [`Em`] driver (convergence, restarts, parallel chunked
-//! E-steps, observers), accelerated EM ([`squarem`]: SQUAREM for any model that implements
-//! [`ParameterVector`], through [`Em::fit_accelerated`]), streaming fits over data that do
-//! not fit in memory ([`stream`]: any [`ChunkSource`], through [`Em::fit_stream`]) and the
-//! invariant checker in [`testing`].
+//! E-steps, observers), the steps an iteration can take ([`Plain`] EM, or [`Squarem`] for any
+//! model that implements [`ParameterVector`], set with [`Em::accelerate`]; a new acceleration is
+//! one more [`Step`]), streaming fits over data that do not fit in memory ([`stream`]: any
+//! [`ChunkSource`], through [`Em::fit_stream`]) and the invariant checker in [`testing`].
+//! Every combination of step, data source, restarts and observer runs the same loop.
 //!
 //! A model provides an E-step that returns *expected sufficient statistics* of a batch of
 //! observations (plus the batch's log-likelihood and posterior entropy), an M-step from
@@ -78,18 +79,21 @@ mod chunked;
 mod driver;
 mod error;
 mod model;
+mod observer;
+mod report;
 pub mod squarem;
+mod step;
 pub mod stream;
 pub mod testing;
 
 pub use chunked::{DEFAULT_CHUNK_SIZE, batches, chunked_e_step, chunked_log_likelihood};
-pub use driver::{
-    Control, Em, EmOptions, FitReport, Fitted, Initializer, Iteration, Observer, RestartOutcome,
-    Silent, StopReason, restart_seed,
-};
+pub use driver::{Em, EmOptions, Initializer, restart_seed};
 pub use error::{EmError, check_finite};
 pub use model::{Dataset, EStep, LatentModel, Statistics};
-pub use squarem::{Acceleration, ParameterVector};
+pub use observer::{Control, Iteration, Observer, Silent};
+pub use report::{FitReport, Fitted, RestartOutcome, StopReason};
+pub use squarem::{Acceleration, ParameterVector, Squarem};
+pub use step::{Evaluated, Evaluator, Plain, Step, Stepped};
 pub use stream::ChunkSource;
 
 /// rand's seedable generator used for restarts, re-exported so that initialisers need no

@@ -53,14 +53,11 @@
 //! The computation is sequential apart from the chunked E-step, whose result does not depend
 //! on the number of threads, so accelerated fits are bit-for-bit reproducible too.
 
-use std::time::Instant;
-
-use crate::chunked::chunked_e_step;
-use crate::driver::{Control, EmOptions, FitReport, Iteration, Observer, StopReason};
-use crate::{Dataset, EStep, EmError, LatentModel};
+use crate::step::{Evaluated, Evaluator, Plain, Step, Stepped};
+use crate::{EmError, LatentModel};
 
 /// A model whose parameters can be read and written as one vector of reals: what
-/// [`crate::Em::fit_accelerated`] needs to extrapolate EM steps (SQUAREM).
+/// SQUAREM ([`Squarem`]) needs to extrapolate EM steps.
 ///
 /// `parameters` must always return a vector of the same length, and
 /// `set_parameters(&m.parameters())` must give back the same model (up to rounding).
@@ -123,13 +120,15 @@ pub trait ParameterVector: LatentModel + Clone {
     fn set_parameters(&mut self, theta: &[f64]) -> Result<(), EmError>;
 }
 
-/// How [`crate::Em::fit_accelerated`] speeds up EM (set with [`crate::Em::accelerate`]).
+/// A step chosen at run time (from a command-line flag, say): plain EM or SQUAREM, for any
+/// model with a [`ParameterVector`]. Attach it with [`crate::Em::accelerate`]; a step known at
+/// compile time is [`Plain`] (the default, for any model) or [`Squarem`].
 ///
 /// ```
 /// use em_core::{Acceleration, Em};
 /// let em = Em::new().accelerate(Acceleration::Squarem);
-/// assert_eq!(em.options().acceleration, Acceleration::Squarem);
-/// assert_eq!(Em::new().options().acceleration, Acceleration::None);
+/// assert_eq!(*em.step(), Acceleration::Squarem);
+/// assert_eq!(Acceleration::default(), Acceleration::None);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -186,166 +185,137 @@ fn extrapolated(t0: &[f64], t1: &[f64], t2: &[f64], s: f64) -> Vec<f64> {
         .collect()
 }
 
-/// Work done so far in a run.
-#[derive(Debug, Default)]
-struct Counts {
-    e_steps: usize,
-    m_steps: usize,
-    fallbacks: usize,
+/// SQUAREM as a [`Step`]: one cycle per iteration (see the [module docs](self)). Attach it
+/// with [`Em::accelerate`](crate::Em::accelerate); the model must implement
+/// [`ParameterVector`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Squarem;
+
+/// What SQUAREM remembers across the cycles of one run.
+#[derive(Debug)]
+pub struct SquaremState {
+    /// The current upper bound s_max of the step length.
+    step_max: f64,
+    /// The length of the parameter vector, fixed by the first cycle.
+    dim: Option<usize>,
 }
 
-/// One SQUAREM run from the model's current parameters (see the module docs). On error the
-/// model holds the last accepted parameters or an intermediate plain EM iterate.
-pub(crate) fn run<M: ParameterVector>(
-    opts: &EmOptions,
-    model: &mut M,
-    data: &M::Data,
-    pool: &Option<rayon::ThreadPool>,
-    restart: usize,
-    observer: &mut dyn Observer,
-) -> Result<FitReport, EmError> {
-    let start = Instant::now();
-    if data.n_obs() == 0 {
-        return Err(EmError::EmptyData);
+impl Default for SquaremState {
+    fn default() -> Self {
+        SquaremState {
+            step_max: STEP_MAX0,
+            dim: None,
+        }
     }
-    let n_obs = model.n_observations(data);
-    if n_obs == 0 {
-        return Err(EmError::EmptyData);
-    }
-    let chunk_size = opts.chunk_size;
-    let mut counts = Counts::default();
-    // The E-step on the run's pool; it counts itself.
-    let e_step = |model: &M, counts: &mut Counts| {
-        counts.e_steps += 1;
-        match pool {
-            Some(pool) => pool.install(|| chunked_e_step(model, data, chunk_size)),
-            None => chunked_e_step(model, data, chunk_size),
-        }
-    };
-    let objective = |model: &M, e: &EStep<M::Stats>| e.log_likelihood + model.log_prior();
-    let checked = |value: f64, iteration: usize| {
-        if value.is_finite() {
-            Ok(value)
-        } else {
-            Err(EmError::NonFiniteObjective { iteration, value })
-        }
-    };
-    let vector = |model: &M, expected: usize| {
-        let theta = model.parameters();
-        if theta.len() == expected {
-            Ok(theta)
-        } else {
-            Err(EmError::InvalidParameter {
-                name: "parameters",
-                reason: format!(
-                    "ParameterVector::parameters returned {} values, earlier {expected}; its length must not change",
-                    theta.len()
-                ),
-            })
-        }
-    };
-    // The stabilised extrapolation θ'' = F(θ') on a clone, with its E-step and objective, or
-    // None when any step fails (the caller then falls back to θ₂).
-    let stabilised = |model: &M, theta: &[f64], counts: &mut Counts| {
-        if theta.iter().any(|t| !t.is_finite()) {
-            return None;
-        }
-        let mut trial = model.clone();
-        trial.set_parameters(theta).ok()?;
-        let e = e_step(&trial, counts).ok()?;
-        if !objective(&trial, &e).is_finite() {
-            return None;
-        }
-        counts.m_steps += 1;
-        trial.m_step(&e.stats).ok()?;
-        let e = e_step(&trial, counts).ok()?;
-        let value = objective(&trial, &e);
-        value.is_finite().then_some((trial, e, value))
-    };
+}
 
-    let mut e0 = e_step(model, &mut counts)?;
-    let mut trace = vec![checked(objective(model, &e0), 0)?];
-    let dim = model.parameters().len();
-    let mut largest_decrease = 0.0_f64;
-    let mut stop_reason = StopReason::MaxIterations;
-    let mut step_max = STEP_MAX0;
-    let mut cycle = 0;
-    while counts.m_steps < opts.max_iter {
-        cycle += 1;
-        let theta0 = vector(model, dim)?;
-        counts.m_steps += 1;
-        model.m_step(&e0.stats)?;
-        let e1 = e_step(model, &mut counts)?;
-        let value1 = checked(objective(model, &e1), cycle)?;
-        let (accepted, value) = if counts.m_steps == opts.max_iter {
-            (e1, value1) // budget spent: the cycle ends after one plain EM step
-        } else {
-            let theta1 = vector(model, dim)?;
-            counts.m_steps += 1;
-            model.m_step(&e1.stats)?;
-            let e2 = e_step(model, &mut counts)?;
-            let value2 = checked(objective(model, &e2), cycle)?;
-            if counts.m_steps == opts.max_iter {
-                (e2, value2) // no budget left for the stabilising step
-            } else {
-                let theta2 = vector(model, dim)?;
-                let mut s = step_length(&theta0, &theta1, &theta2, step_max);
-                let mut outcome = (e2, value2);
-                if s > 1.0 {
-                    let theta = extrapolated(&theta0, &theta1, &theta2, s);
-                    match stabilised(model, &theta, &mut counts) {
-                        Some((trial, e, value)) if value >= value2 => {
-                            *model = trial;
-                            outcome = (e, value);
-                        }
-                        _ => {
-                            counts.fallbacks += 1;
-                            if s == step_max {
-                                step_max = (step_max / MSTEP).max(STEP_MAX0);
-                            }
-                            s = 1.0;
-                        }
-                    }
-                }
-                if s == step_max {
-                    step_max *= MSTEP;
-                }
-                outcome
-            }
+/// The model's parameter vector, checked to keep the length it had at the first cycle.
+fn vector<M: ParameterVector>(model: &M, dim: &mut Option<usize>) -> Result<Vec<f64>, EmError> {
+    let theta = model.parameters();
+    let expected = *dim.get_or_insert(theta.len());
+    if theta.len() == expected {
+        Ok(theta)
+    } else {
+        Err(EmError::InvalidParameter {
+            name: "parameters",
+            reason: format!(
+                "ParameterVector::parameters returned {} values, earlier {expected}; its length must not change",
+                theta.len()
+            ),
+        })
+    }
+}
+
+/// The stabilised extrapolation θ'' = F(θ') on a clone, with its E-step, or `None` when any
+/// step fails or an objective is not finite (the caller then falls back to θ₂).
+fn stabilised<M: ParameterVector>(
+    evaluator: &mut Evaluator<'_, M>,
+    model: &M,
+    theta: &[f64],
+) -> Option<(M, Evaluated<M::Stats>)> {
+    if theta.iter().any(|t| !t.is_finite()) {
+        return None;
+    }
+    let mut trial = model.clone();
+    trial.set_parameters(theta).ok()?;
+    let at_theta = evaluator.e_step(&trial).ok()?;
+    if !at_theta.objective.is_finite() {
+        return None;
+    }
+    evaluator.m_step(&mut trial, &at_theta.e.stats).ok()?;
+    let next = evaluator.e_step(&trial).ok()?;
+    next.objective.is_finite().then_some((trial, next))
+}
+
+impl<M: ParameterVector> Step<M> for Squarem {
+    type State = SquaremState;
+
+    /// One SQUAREM cycle; cut short to one or two plain EM steps when the budget of M-steps
+    /// runs out.
+    fn step(
+        &self,
+        state: &mut SquaremState,
+        evaluator: &mut Evaluator<'_, M>,
+        model: &mut M,
+        current: Evaluated<M::Stats>,
+    ) -> Result<Stepped<M::Stats>, EmError> {
+        let plain = |next| Stepped {
+            next,
+            fallback: false,
         };
-        e0 = accepted;
-        let previous = trace[trace.len() - 1];
-        trace.push(value);
-        largest_decrease = largest_decrease.max(previous - value);
-        let change = (value - previous) / n_obs as f64;
-        let seen = Iteration {
-            restart,
-            iteration: cycle,
-            objective: value,
-            change,
-            elapsed: start.elapsed(),
-        };
-        if observer.observe(&seen) == Control::Stop {
-            stop_reason = StopReason::Observer;
-            break;
+        let theta0 = vector(model, &mut state.dim)?;
+        evaluator.m_step(model, &current.e.stats)?;
+        let e1 = evaluator.checked_e_step(model)?;
+        if evaluator.m_steps_left() == 0 {
+            return Ok(plain(e1)); // budget spent: the cycle ends after one plain EM step
         }
-        if change.abs() < opts.tol {
-            stop_reason = StopReason::Converged;
-            break;
+        let theta1 = vector(model, &mut state.dim)?;
+        evaluator.m_step(model, &e1.e.stats)?;
+        let e2 = evaluator.checked_e_step(model)?;
+        if evaluator.m_steps_left() == 0 {
+            return Ok(plain(e2)); // no budget left for the stabilising step
+        }
+        let theta2 = vector(model, &mut state.dim)?;
+        let mut s = step_length(&theta0, &theta1, &theta2, state.step_max);
+        let mut outcome = plain(e2);
+        if s > 1.0 {
+            let theta = extrapolated(&theta0, &theta1, &theta2, s);
+            match stabilised(evaluator, model, &theta) {
+                Some((trial, next)) if next.objective >= outcome.next.objective => {
+                    *model = trial;
+                    outcome = plain(next);
+                }
+                _ => {
+                    outcome.fallback = true;
+                    if s == state.step_max {
+                        state.step_max = (state.step_max / MSTEP).max(STEP_MAX0);
+                    }
+                    s = 1.0;
+                }
+            }
+        }
+        if s == state.step_max {
+            state.step_max *= MSTEP;
+        }
+        Ok(outcome)
+    }
+}
+
+impl<M: ParameterVector> Step<M> for Acceleration {
+    type State = SquaremState;
+
+    fn step(
+        &self,
+        state: &mut SquaremState,
+        evaluator: &mut Evaluator<'_, M>,
+        model: &mut M,
+        current: Evaluated<M::Stats>,
+    ) -> Result<Stepped<M::Stats>, EmError> {
+        match self {
+            Acceleration::None => Plain.step(&mut (), evaluator, model, current),
+            Acceleration::Squarem => Squarem.step(state, evaluator, model, current),
         }
     }
-    Ok(FitReport {
-        iterations: trace.len() - 1,
-        trace,
-        converged: stop_reason == StopReason::Converged,
-        stop_reason,
-        n_obs,
-        largest_decrease,
-        elapsed: start.elapsed(),
-        e_steps: counts.e_steps,
-        m_steps: counts.m_steps,
-        fallbacks: counts.fallbacks,
-    })
 }
 
 #[cfg(test)]

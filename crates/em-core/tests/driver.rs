@@ -75,7 +75,8 @@ fn observer_sees_every_iteration_and_can_stop() {
     let report = Em::new()
         .tol(0.0)
         .max_iter(50)
-        .fit_observed(&mut model, &data[..], &mut observer)
+        .observer(&mut observer)
+        .fit(&mut model, &data[..])
         .unwrap();
     assert_eq!(report.stop_reason, StopReason::Observer);
     assert_eq!(report.iterations, 4);

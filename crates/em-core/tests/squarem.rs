@@ -8,7 +8,7 @@ use common::{Mixture1d, normal_mixture, two_clusters};
 use em_core::testing::{Tolerance, check_invariants};
 use em_core::{
     Acceleration, Control, EStep, Em, EmError, FitReport, Iteration, LatentModel, ParameterVector,
-    Statistics, StdRng, StopReason,
+    Squarem, Statistics, StdRng, StopReason,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
@@ -279,7 +279,7 @@ fn hasselblad_squarem_reaches_the_mle_with_5x_fewer_e_steps_than_plain_em() {
     let report = em
         .clone()
         .accelerate(Acceleration::Squarem)
-        .fit_accelerated(&mut fast, &data[..])
+        .fit(&mut fast, &data[..])
         .unwrap();
     eprintln!(
         "Hasselblad, start (0.3, 1.0, 2.5), raw coordinates: plain EM {} E-steps ({} iterations) \
@@ -331,7 +331,7 @@ fn hasselblad_in_unconstrained_coordinates_also_reaches_the_mle() {
         .tol(1e-15)
         .max_iter(10_000)
         .accelerate(Acceleration::Squarem)
-        .fit_accelerated(&mut fast, &data[..])
+        .fit(&mut fast, &data[..])
         .unwrap();
     eprintln!(
         "Hasselblad, unconstrained coordinates: SQUAREM {} E-steps, {} fallbacks, {:.1e} away",
@@ -373,7 +373,7 @@ fn overlapping_gaussian_mixture_squarem_reaches_the_same_optimum_with_5x_fewer_e
     let report = em
         .clone()
         .accelerate(Acceleration::Squarem)
-        .fit_accelerated(&mut fast, &data[..])
+        .fit(&mut fast, &data[..])
         .unwrap();
     eprintln!(
         "overlapping 1-D GMM (n = 2000): plain EM {} E-steps to the optimum within 1e-6; plain EM \
@@ -422,7 +422,7 @@ fn squarem_trace_never_decreases_on_random_data_and_starts() {
                 .tol(1e-9)
                 .max_iter(600)
                 .accelerate(Acceleration::Squarem);
-            match em.fit_accelerated(&mut model, &data[..]) {
+            match em.fit(&mut model, &data[..]) {
                 Ok(report) => {
                     non_decreasing(&report).map_err(TestCaseError::fail)?;
                     prop_assert!(report.m_steps <= 600);
@@ -534,7 +534,7 @@ fn a_model_refusing_every_extrapolation_falls_back_to_exactly_plain_em() {
     let report = em
         .clone()
         .accelerate(Acceleration::Squarem)
-        .fit_accelerated(&mut rigid, &data[..])
+        .fit(&mut rigid, &data[..])
         .unwrap();
     // Every cycle is two plain EM steps; no work is wasted on a refused point.
     assert_eq!(rigid.0, plain);
@@ -554,7 +554,7 @@ fn a_model_refusing_every_extrapolation_falls_back_to_exactly_plain_em() {
     let report = em
         .clone()
         .accelerate(Acceleration::Squarem)
-        .fit_accelerated(&mut rigid, &data[..])
+        .fit(&mut rigid, &data[..])
         .unwrap();
     assert!(report.converged && plain_report.converged);
     assert!(report.fallbacks + 2 >= report.iterations);
@@ -582,7 +582,7 @@ fn extrapolations_that_lower_the_objective_are_rejected() {
     let report = em
         .clone()
         .accelerate(Acceleration::Squarem)
-        .fit_accelerated(&mut model, &data[..])
+        .fit(&mut model, &data[..])
         .unwrap();
     assert_eq!(model.penalty, 0.0, "a penalised point was accepted");
     assert!(report.fallbacks >= report.iterations - 2);
@@ -612,7 +612,7 @@ fn max_iter_caps_the_m_steps() {
             .tol(0.0)
             .max_iter(max_iter)
             .accelerate(Acceleration::Squarem)
-            .fit_accelerated(&mut model, &data[..])
+            .fit(&mut model, &data[..])
             .unwrap();
         assert_eq!(report.m_steps, max_iter, "max_iter {max_iter}");
         assert_eq!(report.stop_reason, StopReason::MaxIterations);
@@ -626,13 +626,17 @@ fn max_iter_caps_the_m_steps() {
 }
 
 #[test]
-fn without_acceleration_fit_accelerated_is_plain_em() {
+fn acceleration_none_is_plain_em() {
     let data = two_clusters(700);
     let em = Em::new().tol(1e-10).max_iter(500);
     let mut a = slow_start();
     let mut b = slow_start();
     let ra = em.fit(&mut a, &data[..]).unwrap();
-    let rb = em.fit_accelerated(&mut b, &data[..]).unwrap();
+    let rb = em
+        .clone()
+        .accelerate(Acceleration::None)
+        .fit(&mut b, &data[..])
+        .unwrap();
     assert_eq!(a, b);
     assert_eq!(ra.trace, rb.trace);
     assert_eq!(
@@ -642,21 +646,52 @@ fn without_acceleration_fit_accelerated_is_plain_em() {
 }
 
 #[test]
-fn plain_entry_points_refuse_an_accelerated_driver() {
-    let data = two_clusters(100);
-    let em = Em::new().accelerate(Acceleration::Squarem);
-    match em.fit(&mut slow_start(), &data[..]) {
-        Err(EmError::InvalidParameter { name, .. }) => assert_eq!(name, "acceleration"),
-        other => panic!("expected InvalidParameter, got {other:?}"),
-    }
-    let init = |d: &[f64], rng: &mut StdRng| Mixture1d::random_start(d, 2, rng);
-    match em.fit_restarts(&init, &data[..]) {
-        Err(EmError::InvalidParameter { name, .. }) => assert_eq!(name, "acceleration"),
-        other => panic!(
-            "expected InvalidParameter, got {:?}",
-            other.map(|f| f.report)
-        ),
-    }
+fn the_squarem_step_and_the_run_time_choice_give_the_same_fit() {
+    let data = normal_mixture(2_000, 0.3, 2.0, 3);
+    let em = Em::new().tol(1e-12).max_iter(400);
+    let mut a = slow_start();
+    let mut b = slow_start();
+    let ra = em
+        .clone()
+        .accelerate(Squarem)
+        .fit(&mut a, &data[..])
+        .unwrap();
+    let rb = em
+        .accelerate(Acceleration::Squarem)
+        .fit(&mut b, &data[..])
+        .unwrap();
+    assert_eq!(a, b);
+    assert_eq!(ra.trace, rb.trace);
+    assert_eq!((ra.e_steps, ra.fallbacks), (rb.e_steps, rb.fallbacks));
+    assert!(ra.fallbacks + 1 < ra.iterations, "{ra:?}");
+}
+
+#[test]
+fn accelerated_streaming_is_the_accelerated_in_memory_fit_bit_for_bit() {
+    let data = normal_mixture(5_003, 0.3, 2.0, 9);
+    let em = Em::new()
+        .tol(1e-12)
+        .max_iter(300)
+        .chunk_size(97)
+        .accelerate(Squarem);
+    let mut in_memory = slow_start();
+    let a = em.fit(&mut in_memory, &data[..]).unwrap();
+    let mut streamed = slow_start();
+    let mut source = em_core::stream::SliceSource::new(&data);
+    let b = em.fit_stream(&mut streamed, &mut source).unwrap();
+    assert_eq!(a.trace, b.trace);
+    assert_eq!(in_memory, streamed);
+    assert_eq!((a.e_steps, a.m_steps), (b.e_steps, b.m_steps));
+    assert_eq!(source.passes(), b.e_steps);
+    // …and it is accelerated: far fewer E-steps than plain EM to the same tolerance.
+    let mut plain = slow_start();
+    let p = Em::new()
+        .tol(1e-12)
+        .max_iter(300)
+        .chunk_size(97)
+        .fit(&mut plain, &data[..])
+        .unwrap();
+    assert!(b.e_steps * 2 < p.e_steps, "{} vs {}", b.e_steps, p.e_steps);
 }
 
 #[test]
@@ -676,7 +711,8 @@ fn observer_sees_every_cycle_and_can_stop() {
         .tol(0.0)
         .max_iter(1000)
         .accelerate(Acceleration::Squarem)
-        .fit_accelerated_observed(&mut model, &data[..], &mut observer)
+        .observer(&mut observer)
+        .fit(&mut model, &data[..])
         .unwrap();
     assert_eq!(report.stop_reason, StopReason::Observer);
     assert_eq!(report.iterations, 6);
@@ -700,7 +736,7 @@ fn squarem_fits_are_bit_identical_on_one_and_two_threads() {
             .chunk_size(113)
             .threads(threads)
             .accelerate(Acceleration::Squarem)
-            .fit_accelerated(&mut model, &data[..])
+            .fit(&mut model, &data[..])
             .unwrap();
         let bits: Vec<u64> = report.trace.iter().map(|x| x.to_bits()).collect();
         (
@@ -748,7 +784,8 @@ fn accelerated_restarts_run_squarem_per_restart_and_keep_the_best() {
         .accelerate(Acceleration::Squarem);
     let mut seen = Seen(Vec::new());
     let fitted = em
-        .fit_accelerated_restarts_observed(&init, &data[..], &mut seen)
+        .observer(&mut seen)
+        .fit_restarts(&init, &data[..])
         .unwrap();
     assert_eq!(fitted.restarts.len(), 3);
     let objectives: Vec<f64> = fitted
@@ -785,7 +822,7 @@ fn accelerated_restarts_run_squarem_per_restart_and_keep_the_best() {
         .tol(1e-12)
         .max_iter(500)
         .accelerate(Acceleration::Squarem)
-        .fit_accelerated(&mut alone, &data[..])
+        .fit(&mut alone, &data[..])
         .unwrap();
     assert_eq!(
         single.objective(),

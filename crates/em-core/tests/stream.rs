@@ -101,26 +101,27 @@ fn streaming_observer_sees_the_same_iterations_and_can_stop() {
     let em = Em::new().tol(0.0).max_iter(50).chunk_size(10);
     let mut seen_a = Vec::new();
     let mut a = start();
-    em.fit_observed(&mut a, &data[..], &mut |it: &Iteration| {
+    let mut record_a = |it: &Iteration| {
         seen_a.push((it.iteration, it.objective.to_bits(), it.change.to_bits()));
         Control::Continue
-    })
-    .unwrap();
+    };
+    em.clone()
+        .observer(&mut record_a)
+        .fit(&mut a, &data[..])
+        .unwrap();
     let mut seen_b = Vec::new();
     let mut b = start();
+    let mut record_b = |it: &Iteration| {
+        seen_b.push((it.iteration, it.objective.to_bits(), it.change.to_bits()));
+        if it.iteration == 7 {
+            Control::Stop
+        } else {
+            Control::Continue
+        }
+    };
     let report = em
-        .fit_stream_observed(
-            &mut b,
-            &mut SliceSource::new(&data),
-            &mut |it: &Iteration| {
-                seen_b.push((it.iteration, it.objective.to_bits(), it.change.to_bits()));
-                if it.iteration == 7 {
-                    Control::Stop
-                } else {
-                    Control::Continue
-                }
-            },
-        )
+        .observer(&mut record_b)
+        .fit_stream(&mut b, &mut SliceSource::new(&data))
         .unwrap();
     assert_eq!(report.stop_reason, StopReason::Observer);
     assert_eq!(report.iterations, 7);
@@ -245,20 +246,4 @@ fn source_error_ends_the_fit_with_that_error() {
         ),
         "{err:?}"
     );
-}
-
-#[test]
-fn accelerated_driver_is_rejected_by_the_streaming_entry_point() {
-    let data = two_clusters(50);
-    let err = Em::new()
-        .accelerate(em_core::Acceleration::Squarem)
-        .fit_stream(&mut start(), &mut SliceSource::new(&data))
-        .unwrap_err();
-    assert!(matches!(
-        err,
-        EmError::InvalidParameter {
-            name: "acceleration",
-            ..
-        }
-    ));
 }

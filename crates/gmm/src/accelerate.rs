@@ -1,5 +1,5 @@
 //! Accelerated EM (SQUAREM) for the bundled models: their parameters as one vector of reals,
-//! [`ParameterVector`], so that [`Em::fit_accelerated`](em_core::Em::fit_accelerated) and the
+//! [`ParameterVector`], so that [`Em::accelerate`](em_core::Em::accelerate) and the
 //! builder's [`accelerate`](crate::GaussianMixtureBuilder::accelerate) option can extrapolate
 //! EM steps.
 //!

@@ -48,7 +48,7 @@ pub struct GaussianMixtureBuilder {
     pub(crate) reg_covar: f64,
     pub(crate) init: Init,
     pub(crate) prior: PriorChoice,
-    pub(crate) em: Em,
+    pub(crate) em: Em<Acceleration>,
 }
 
 impl GaussianMixture {
@@ -62,7 +62,7 @@ impl GaussianMixture {
             reg_covar: 1e-6,
             init: Init::KMeans,
             prior: PriorChoice::None,
-            em: Em::new(),
+            em: Em::new().accelerate(Acceleration::None),
         }
     }
 }
@@ -142,7 +142,7 @@ impl GaussianMixtureBuilder {
 
     /// Accelerates EM (default [`Acceleration::None`], plain EM). With
     /// [`Acceleration::Squarem`] every restart runs SQUAREM
-    /// ([`Em::fit_accelerated`], through the mixture's
+    /// ([`em_core::Squarem`], through the mixture's
     /// [`ParameterVector`](em_core::ParameterVector) coordinates, see [`crate::accelerate`]):
     /// two EM steps extrapolated, kept only when the objective does not fall below the plain EM
     /// step's. On slowly converging (heavily overlapping) mixtures this reaches the optimum in
@@ -188,7 +188,7 @@ impl GaussianMixtureBuilder {
     }
 
     /// The EM driver these options configure.
-    pub fn em(&self) -> &Em {
+    pub fn em(&self) -> &Em<Acceleration> {
         &self.em
     }
 
@@ -240,12 +240,7 @@ impl GaussianMixtureBuilder {
                 sample_weight,
             })
         };
-        let fitted = match self.em.options().acceleration {
-            Acceleration::None => self.em.fit_restarts_observed(&init, x, observer)?,
-            _ => self
-                .em
-                .fit_accelerated_restarts_observed(&init, x, observer)?,
-        };
+        let fitted = self.em.clone().observer(observer).fit_restarts(&init, x)?;
         Ok(Fitted {
             model: fitted.model.model,
             report: fitted.report,

@@ -157,7 +157,9 @@ impl GaussianMixtureBuilder {
         let ctx = self.init_context(prior.as_ref(), None);
         let init = |x: &DMatrix<f64>, rng: &mut StdRng| self.init.start(x, &ctx, rng);
         self.em
-            .fit_stream_restarts_observed(&init, &sample, source, observer)
+            .clone()
+            .observer(observer)
+            .fit_stream_restarts(&init, &sample, source)
     }
 
     /// One pass: count the rows, check shapes and values, and draw a uniform reservoir sample

@@ -265,7 +265,7 @@ fn extrapolations_outside_the_parameter_space_fall_back_instead_of_failing() {
         .tol(1e-10)
         .max_iter(5_000)
         .accelerate(Acceleration::Squarem)
-        .fit_accelerated(&mut model, &x)
+        .fit(&mut model, &x)
         .unwrap();
     eprintln!(
         "K = 4 full on 3-component data: {} E-steps, {} fallbacks, {} refused extrapolations",
@@ -300,7 +300,7 @@ fn zero_inflated_poisson_accelerates_near_the_boundary() {
     let fast_report = em
         .clone()
         .accelerate(Acceleration::Squarem)
-        .fit_accelerated(&mut fast, &counts[..])
+        .fit(&mut fast, &counts[..])
         .unwrap();
     eprintln!(
         "ZIP, MLE near π = 0: plain EM {} E-steps, SQUAREM {} E-steps ({} fallbacks); π {:.3e} vs {:.3e}",
@@ -570,7 +570,7 @@ fn two_component_mixture_accelerates_through_em_core() {
     let fast_report = em
         .clone()
         .accelerate(Acceleration::Squarem)
-        .fit_accelerated(&mut fast, &x)
+        .fit(&mut fast, &x)
         .unwrap();
     assert!(fast_report.e_steps < plain_report.e_steps);
     assert!(
@@ -716,11 +716,9 @@ fn coordinates_raw_vs_unconstrained() {
             let x = truth.sample(3000, &mut StdRng::seed_from_u64(seed)).0;
             for covariance_type in [CovarianceType::Full, CovarianceType::Diag] {
                 let plain = em.fit(&mut start(k, covariance_type), &x).unwrap();
-                let raw = fast
-                    .fit_accelerated(&mut start(k, covariance_type), &x)
-                    .unwrap();
+                let raw = fast.fit(&mut start(k, covariance_type), &x).unwrap();
                 let unconstrained = fast
-                    .fit_accelerated(&mut Unconstrained(start(k, covariance_type)), &x)
+                    .fit(&mut Unconstrained(start(k, covariance_type)), &x)
                     .unwrap();
                 eprintln!(
                     "K = {k}, seed {seed}, {covariance_type}: plain EM {} E-steps; SQUAREM raw {} \

@@ -156,6 +156,25 @@ fn six_dimensional_full_and_tied_fits_are_bit_identical_too() {
 }
 
 #[test]
+fn accelerated_restarts_from_a_file_are_the_accelerated_in_memory_fit_bit_for_bit() {
+    let x = data(N, 2, 8);
+    let d = dir();
+    let path = d.path().join("x.f64");
+    write_binary(&path, &x);
+    for kind in [CovarianceType::Full, CovarianceType::Diag] {
+        let b = builder(kind).accelerate(gmm::Acceleration::Squarem);
+        let in_memory = b.fit(&x).unwrap();
+        let streamed = b
+            .fit_stream(&mut BinarySource::open(&path).unwrap())
+            .unwrap();
+        assert_bit_identical(&in_memory, &streamed);
+        assert_eq!(in_memory.report.e_steps, streamed.report.e_steps);
+        // SQUAREM cycles ran: more M-steps than iterations.
+        assert!(streamed.report.m_steps > streamed.report.iterations);
+    }
+}
+
+#[test]
 fn warm_start_is_bit_identical_even_when_the_file_exceeds_the_init_sample() {
     let x = data(N, 2, 4);
     let d = dir();

@@ -1,6 +1,6 @@
 //! Accelerated EM (SQUAREM) for mixtures: a family's parameters as a vector
 //! ([`ComponentParameters`]), and with it [`ParameterVector`] for [`Mixture`], so that
-//! [`Em::fit_accelerated`](em_core::Em::fit_accelerated) applies.
+//! [`Em::accelerate`](em_core::Em::accelerate) with [`Squarem`](em_core::Squarem) applies.
 //!
 //! The mixture's vector is the K weights π_k followed by each component's own vector, all
 //! **raw**: λ for [`Poisson`], the rate for [`Exponential`], (μ, σ²) for [`Gaussian`], the D
@@ -16,7 +16,7 @@
 //! [`Exponential`]'s rate cap — are kept from the component being set.
 //!
 //! ```
-//! use em_core::{Acceleration, Em};
+//! use em_core::{Em, Squarem};
 //! use mixture::{Mixture, Poisson};
 //!
 //! // Hasselblad's deaths per day: EM for this two-Poisson mixture is notoriously slow.
@@ -25,7 +25,7 @@
 //! let start = || Mixture::new(vec![0.5, 0.5], vec![Poisson::new(1.0)?, Poisson::new(3.0)?]);
 //! let em = Em::new().tol(1e-12).max_iter(10_000);
 //! let plain = em.fit(&mut start()?, &deaths[..])?;
-//! let fast = em.accelerate(Acceleration::Squarem).fit_accelerated(&mut start()?, &deaths[..])?;
+//! let fast = em.accelerate(Squarem).fit(&mut start()?, &deaths[..])?;
 //! assert!(fast.e_steps * 5 < plain.e_steps);
 //! assert!(fast.objective() >= plain.objective());
 //! # Ok::<(), em_core::EmError>(())

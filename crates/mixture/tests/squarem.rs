@@ -79,7 +79,7 @@ fn hasselblad_squarem_reaches_the_published_mle_with_5x_fewer_e_steps() {
     let mut fast = start();
     let report = em
         .accelerate(Acceleration::Squarem)
-        .fit_accelerated(&mut fast, &data[..])
+        .fit(&mut fast, &data[..])
         .unwrap();
     eprintln!(
         "Hasselblad, mixture::Mixture<Poisson> from π = (½, ½), λ = (1, 3): plain EM {} E-steps \
@@ -202,7 +202,7 @@ fn bernoulli_mixture_accelerated_fit_ends_where_plain_em_does() {
     let mut fast = start();
     let report = em
         .accelerate(Acceleration::Squarem)
-        .fit_accelerated(&mut fast, &data)
+        .fit(&mut fast, &data)
         .unwrap();
     eprintln!(
         "Bernoulli mixture: plain EM {} E-steps, SQUAREM {} E-steps ({} fallbacks)",

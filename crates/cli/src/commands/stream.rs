@@ -31,11 +31,6 @@ pub fn fit(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
             "--stream reads FILE again on every iteration, so it cannot read standard input; save it to a file first",
         ));
     }
-    if args.em.accelerate {
-        return Err(CliError::bad_input(
-            "--accelerate (SQUAREM) needs the data in memory; it cannot be used with --stream",
-        ));
-    }
     if args.plot.is_some() {
         return Err(CliError::bad_input(
             "--plot needs all the data in memory; it cannot be used with --stream",
