@@ -16,14 +16,14 @@
 //!    ([`ParameterVector::set_parameters`] accepted θ'), every E- and M-step on the way
 //!    succeeded, and its objective (log-likelihood + log-prior, from the chunked E-step) is at
 //!    least the objective at θ₂. Otherwise the cycle *falls back* to θ₂, the result of two
-//!    plain EM steps, and [`FitReport::fallbacks`] counts it.
+//!    plain EM steps, and [`FitReport::fallbacks`](crate::FitReport::fallbacks) counts it.
 //!
 //! So every cycle ends at least as high as its two plain EM steps, and the objective never
 //! decreases as long as the model's EM steps never decrease it (exact M-steps). The guard
 //! itself adds no decrease; what the plain steps may lose — rounding of the objective's
 //! evaluation once the optimum is reached (≈1e-14 relative for sums over a few thousand
 //! observations), or an M-step that is not an exact maximiser, such as a covariance ridge — is
-//! kept, exactly as plain EM keeps it, and recorded in [`FitReport::largest_decrease`]. (A
+//! kept, exactly as plain EM keeps it, and recorded in [`FitReport::largest_decrease`](crate::FitReport::largest_decrease). (A
 //! cycle that refused such a decrease would have to stay put, and an objective that is flat
 //! to rounding would then freeze the parameters short of the fixed point that plain EM's
 //! iterations still approach.)

@@ -10,7 +10,7 @@
 //! is O(chunk), whatever the number of observations; the price is one pass over the data per
 //! iteration (plus the one at the initial parameters).
 //!
-//! The in-memory driver ([`Em::fit`]) splits the data into batches of
+//! The in-memory driver ([`Em::fit`](crate::Em::fit)) splits the data into batches of
 //! [`chunk_size`](crate::EmOptions::chunk_size) observations and merges them by a left fold
 //! in batch order. The streaming driver asks the source for chunks of
 //! `chunk_size ×` [`BATCHES_PER_CHUNK`] observations, splits each chunk into batches of
@@ -22,7 +22,7 @@
 //! returns shorter chunks still gives a correct fit, merely rounded differently.
 //!
 //! Both drivers share one iteration loop, so convergence (`tol` on the change of the
-//! per-observation objective), `max_iter`, observers, restarts and the [`FitReport`] mean
+//! per-observation objective), `max_iter`, observers, restarts and the [`FitReport`](crate::FitReport) mean
 //! exactly the same. While a chunk is being E-stepped, the next one is read on another worker
 //! (so at most two chunks are in memory).
 //!
