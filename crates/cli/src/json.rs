@@ -259,17 +259,16 @@ impl ReportFile {
         n_rows: usize,
         log_likelihood: f64,
     ) -> Self {
-        let n = n_rows as f64;
         let p = model.n_parameters();
         ReportFile {
             model: ModelFile::from_model(model),
             log_likelihood,
-            mean_log_likelihood: log_likelihood / n,
+            mean_log_likelihood: log_likelihood / n_rows as f64,
             n_iter: report.iterations,
             converged: report.converged,
             trace: report.trace.iter().skip(1).copied().collect(),
-            bic: -2.0 * log_likelihood + p as f64 * n.ln(),
-            aic: -2.0 * log_likelihood + 2.0 * p as f64,
+            bic: em_core::criteria::bic(log_likelihood, p, n_rows),
+            aic: em_core::criteria::aic(log_likelihood, p),
             n_parameters: p,
         }
     }

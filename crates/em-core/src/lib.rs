@@ -76,6 +76,7 @@
 #![warn(missing_docs)]
 
 mod chunked;
+pub mod criteria;
 mod driver;
 mod error;
 mod model;

@@ -389,13 +389,13 @@ impl GaussianMixture {
     /// Bayesian information criterion −2 log L + p log N (lower is better, as scikit-learn).
     pub fn bic(&self, x: &DMatrix<f64>) -> Result<f64, EmError> {
         let ll = self.log_likelihood_total(x)?;
-        Ok(-2.0 * ll + self.n_parameters() as f64 * (x.nrows() as f64).ln())
+        Ok(em_core::criteria::bic(ll, self.n_parameters(), x.nrows()))
     }
 
     /// Akaike information criterion −2 log L + 2p (lower is better).
     pub fn aic(&self, x: &DMatrix<f64>) -> Result<f64, EmError> {
         let ll = self.log_likelihood_total(x)?;
-        Ok(-2.0 * ll + 2.0 * self.n_parameters() as f64)
+        Ok(em_core::criteria::aic(ll, self.n_parameters()))
     }
 
     /// Validates `x`, then runs `f` on the log-joint of each batch in parallel, returning the

@@ -302,13 +302,13 @@ impl<E: Emission> Hmm<E> {
     pub fn bic(&self, sequences: &[E::Sequence]) -> Result<f64, EmError> {
         let ll = self.log_likelihood_total(sequences)?;
         let steps = self.total_steps(sequences)?;
-        Ok(-2.0 * ll + self.n_parameters() as f64 * (steps as f64).ln())
+        Ok(em_core::criteria::bic(ll, self.n_parameters(), steps))
     }
 
     /// Akaike information criterion −2 log L + 2p.
     pub fn aic(&self, sequences: &[E::Sequence]) -> Result<f64, EmError> {
         let ll = self.log_likelihood_total(sequences)?;
-        Ok(-2.0 * ll + 2.0 * self.n_parameters() as f64)
+        Ok(em_core::criteria::aic(ll, self.n_parameters()))
     }
 
     /// Σ T over `sequences`, checking each.

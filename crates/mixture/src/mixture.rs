@@ -367,13 +367,17 @@ impl<C: Component> Mixture<C> {
     /// Bayesian information criterion −2 log L + p log N (lower is better).
     pub fn bic(&self, data: &C::Data) -> Result<f64, EmError> {
         let ll = self.log_likelihood_total(data)?;
-        Ok(-2.0 * ll + self.n_parameters() as f64 * (data.n_obs() as f64).ln())
+        Ok(em_core::criteria::bic(
+            ll,
+            self.n_parameters(),
+            data.n_obs(),
+        ))
     }
 
     /// Akaike information criterion −2 log L + 2p (lower is better).
     pub fn aic(&self, data: &C::Data) -> Result<f64, EmError> {
         let ll = self.log_likelihood_total(data)?;
-        Ok(-2.0 * ll + 2.0 * self.n_parameters() as f64)
+        Ok(em_core::criteria::aic(ll, self.n_parameters()))
     }
 
     /// The M-step: π_k = N_k / Σ N_j and each component from its statistics, starting each

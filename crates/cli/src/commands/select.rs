@@ -82,12 +82,11 @@ pub fn run(args: &SelectArgs, quiet: bool, out: &mut dyn Write) -> Result<(), Cl
             let (result, error) = match result {
                 Ok((f, ll)) => {
                     let p = f.model.n_parameters();
-                    let n = table.x.nrows() as f64;
                     let row = SelectFit {
                         log_likelihood: ll,
                         n_parameters: p,
-                        bic: -2.0 * ll + p as f64 * n.ln(),
-                        aic: -2.0 * ll + 2.0 * p as f64,
+                        bic: em_core::criteria::bic(ll, p, table.x.nrows()),
+                        aic: em_core::criteria::aic(ll, p),
                         converged: f.report.converged,
                         n_iter: f.report.iterations,
                     };

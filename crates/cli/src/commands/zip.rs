@@ -55,7 +55,7 @@ pub fn run(args: &ZipArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
     let m = &fitted.model;
     let n = counts.len();
     let ll = fitted.report.objective();
-    let p = m.n_parameters() as f64;
+    let p = m.n_parameters();
     let report = ZipReport {
         model: "zero_inflated_poisson",
         pi: m.pi(),
@@ -68,9 +68,9 @@ pub fn run(args: &ZipArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
         n_iter: fitted.report.iterations,
         converged: fitted.report.converged,
         trace: fitted.report.trace[1..].to_vec(),
-        bic: -2.0 * ll + p * (n as f64).ln(),
-        aic: -2.0 * ll + 2.0 * p,
-        n_parameters: m.n_parameters(),
+        bic: em_core::criteria::bic(ll, p, n),
+        aic: em_core::criteria::aic(ll, p),
+        n_parameters: p,
     };
     let json = serde_json::to_string_pretty(&report)
         .map_err(|e| CliError::failed(format!("cannot encode the report: {e}")))?;
