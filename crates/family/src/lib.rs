@@ -1,20 +1,38 @@
 //! # em-family
 //!
-//! The family layer: what a distribution family provides to the models built on it.
+//! The family layer: what a distribution family provides to the models built on it — densities
+//! of a batch, weighted sufficient statistics that merge across batches, the M-step and the
+//! expected complete-data log-density from statistics, sampling. It sits between `em-core`
+//! and the models so that mixtures (`mixture`, `gmm`) and hidden Markov models (`hmm`) share
+//! one implementation of each family instead of depending on one another.
 //!
-//! [`gaussian`] is the Gaussian machinery — K Gaussians with full, diagonal, spherical or
-//! tied covariances ([`Gaussians`]), evaluated on batches of rows by a vectorised kernel
-//! (Cholesky solves, never an inverse; branch-free `exp` and `ln`; AVX-512F, AVX2 and
-//! baseline builds picked at run time, giving the same bits), their sufficient statistics,
-//! M-step and conjugate prior. The `gmm` crate's mixtures and the `hmm` crate's Gaussian
-//! emissions both use it, so neither depends on the other.
+//! * [`gaussian`]: the Gaussian machinery — K Gaussians with full, diagonal, spherical or tied
+//!   covariances ([`Gaussians`]) evaluated on batches of rows by a vectorised kernel (Cholesky
+//!   solves, never an inverse; branch-free `exp` and `ln`; AVX-512F, AVX2 and baseline builds
+//!   picked at run time, all giving the same bits), their statistics, M-step and conjugate
+//!   prior. `gmm`'s mixtures and `hmm`'s Gaussian emissions are built on it.
+//! * [`Component`]: the one-component contract of the `mixture` crate, with
+//!   [`Observations`] (data stored one observation per row) and [`BinaryMatrix`]; the bundled
+//!   families — Poisson, exponential, 1-D Gaussian, multivariate Bernoulli — are in
+//!   [`families`].
 //!
 //! ```
 //! use em_core::Statistics;
-//! use em_family::{CovarianceType, Covariances, Gaussians};
+//! use em_family::families::Poisson;
+//! use em_family::{Component, CovarianceType, Covariances, Gaussians};
 //! use nalgebra::{dmatrix, dvector};
 //!
-//! // Two spherical Gaussians in 2-D, and the log-densities of three rows under each.
+//! // One family, one component: a weighted M-step from merged statistics.
+//! let counts = [0u64, 2, 4, 9];
+//! let mut poisson = Poisson::new(1.0)?;
+//! let mut stats = poisson.zero_stats(&counts[..]);
+//! for (&y, w) in counts.iter().zip([1.0, 1.0, 0.5, 0.5]) {
+//!     poisson.accumulate(&mut stats, w, y);
+//! }
+//! poisson.maximise(&stats, 0)?;
+//! assert_eq!(poisson.lambda(), (2.0 + 2.0 + 4.5) / 3.0); // Σγy / Σγ
+//!
+//! // K Gaussians in 2-D, spherical, and the log-densities of three rows under each.
 //! let g = Gaussians::new(
 //!     dmatrix![0.0, 0.0; 5.0, 5.0],
 //!     Covariances::Spherical(dvector![1.0, 2.0]),
@@ -25,9 +43,8 @@
 //! assert!(log_p[0] > log_p[3] && log_p[3 + 2] > log_p[2]);
 //!
 //! // One EM step with hard assignments: statistics of two batches, merged, then the M-step.
-//! let gamma = [1.0, 0.0, 0.0, 0.0, 1.0, 1.0]; // component-major: γ[k·3 + i]
-//! let mut stats = g.accumulate(&x, 0..3, &gamma, None, &mut scratch);
-//! stats.merge(&g.accumulate(&x, 0..0, &[], None, &mut scratch));
+//! let mut stats = g.accumulate(&x, 0..1, &[1.0, 0.0], None, &mut scratch);
+//! stats.merge(&g.accumulate(&x, 1..3, &[0.0, 0.0, 1.0, 1.0], None, &mut scratch));
 //! let next = g.maximise(&stats, 1e-6)?;
 //! assert_eq!(next.covariance_type(), CovarianceType::Spherical);
 //! assert_eq!(next.means().row(1), dmatrix![4.75, 5.25]);
@@ -36,6 +53,13 @@
 
 #![warn(missing_docs)]
 
+mod binary;
+mod component;
+pub mod families;
 pub mod gaussian;
+mod observations;
 
+pub use binary::BinaryMatrix;
+pub use component::{Component, Obs, OwnedData};
 pub use gaussian::{CovarianceType, Covariances, Gaussians};
+pub use observations::Observations;

@@ -33,12 +33,12 @@
 
 use em_core::{EmError, ParameterVector};
 
-use crate::component::Component;
-use crate::families::bernoulli::Bernoulli;
-use crate::families::exponential::Exponential;
-use crate::families::gaussian::Gaussian;
-use crate::families::poisson::Poisson;
 use crate::mixture::Mixture;
+use em_family::Component;
+use em_family::families::Bernoulli;
+use em_family::families::Exponential;
+use em_family::families::Gaussian;
+use em_family::families::Poisson;
 
 /// A family whose parameters can be read and written as a vector of reals, for
 /// [`ParameterVector`] on [`Mixture`].
