@@ -5,6 +5,8 @@
 //!
 //! - [`core`] (`em-core`): the [`LatentModel`](em_core::LatentModel) contract, the
 //!   [`Em`](em_core::Em) driver and the invariant checker;
+//! - [`family`] (`em-family`): the family layer — the one-component families and the
+//!   Gaussian machinery that mixtures and HMMs share;
 //! - [`gmm`]: Gaussian mixture models and the zero-inflated Poisson model;
 //! - [`mixture`]: mixtures of pluggable component families;
 //! - [`hmm`]: hidden Markov models (Baum–Welch) with Gaussian or categorical emissions.
@@ -15,6 +17,7 @@
 
 pub use em_core as core;
 pub use em_core::{EStep, Em, EmError, FitReport, Fitted, LatentModel, Statistics};
+pub use em_family as family;
 pub use gmm;
 pub use hmm;
 pub use mixture;

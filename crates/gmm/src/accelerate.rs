@@ -70,7 +70,7 @@
 use em_core::{EmError, ParameterVector};
 use nalgebra::{DMatrix, DVector};
 
-use crate::covariance::{CovarianceType, Covariances};
+use crate::gaussian::{CovarianceType, Covariances};
 use crate::mixture::GaussianMixture;
 use crate::two_component::TwoComponentMixture;
 use crate::validate::check_weights_sum;

@@ -4,10 +4,10 @@
 use em_core::{Acceleration, Em, EmError, Fitted, Observer, Silent, StdRng};
 use nalgebra::DMatrix;
 
-use crate::covariance::CovarianceType;
+use crate::gaussian::CovarianceType;
+use crate::gaussian::Prior;
 use crate::init::{Init, InitContext};
 use crate::mixture::GaussianMixture;
-use crate::prior::Prior;
 use crate::validate::{check_data, check_sample_weights};
 use crate::weighted::SampleWeighted;
 

@@ -5,13 +5,9 @@ use nalgebra::{DMatrix, DVector};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-use crate::covariance::CovarianceType;
-use crate::kernel;
+use crate::gaussian::{self, CovarianceType, GaussianStats, Prior, maximise};
 use crate::kmeans::{KMeans, kmeans_plus_plus, nearest_centre};
 use crate::mixture::GaussianMixture;
-use crate::mstep::maximise;
-use crate::prior::Prior;
-use crate::stats::GaussianStats;
 
 /// How a fit chooses its starting parameters. Every random method draws from the restart's
 /// own generator, so `n_init` restarts start from independent points.
@@ -126,10 +122,6 @@ fn from_responsibilities(
     fill: impl Fn(usize, &mut [f64]),
 ) -> Result<GaussianMixture, EmError> {
     let k = ctx.n_components;
-    let full = matches!(
-        ctx.covariance_type,
-        CovarianceType::Full | CovarianceType::Tied
-    );
     let mut total: Option<GaussianStats> = None;
     let mut gamma_row = vec![0.0; k];
     let mut scratch = Vec::new();
@@ -144,7 +136,8 @@ fn from_responsibilities(
             }
         }
         let weights = ctx.sample_weight.map(|w| &w[rows.clone()]);
-        let part = kernel::accumulate(x, &rows, &gamma, weights, full, &mut scratch);
+        let kind = ctx.covariance_type;
+        let part = gaussian::accumulate(x, rows, k, &gamma, weights, kind, &mut scratch);
         match &mut total {
             None => total = Some(part),
             Some(t) => t.merge(&part),

@@ -10,8 +10,9 @@
 //! iteration, with the same result ([`stream`]).
 //!
 //! The Gaussian machinery itself — K Gaussians evaluated on batches of rows, their weighted
-//! statistics and M-step — is public in [`gaussian`] for models with Gaussian parts other
-//! than mixtures (the `hmm` crate's emissions use it).
+//! statistics and M-step — lives in the family layer, [`em_family::gaussian`], re-exported
+//! here as [`gaussian`]; models with Gaussian parts other than mixtures (the `hmm` crate's
+//! emissions) use it from there.
 //!
 //! ```
 //! use gmm::GaussianMixture;
@@ -35,31 +36,24 @@
 #![warn(missing_docs)]
 
 pub mod accelerate;
-mod covariance;
-mod fastmath;
 mod fit;
-pub mod gaussian;
 mod init;
-mod kernel;
 pub mod kmeans;
 mod mixture;
-mod mstep;
-mod prior;
-mod stats;
 pub mod stream;
 mod two_component;
 mod validate;
 mod weighted;
 pub mod zip;
 
-pub use covariance::{CovarianceType, Covariances};
 pub use em_core::{Acceleration, EmError, FitReport, Fitted, ParameterVector};
+pub use em_family::gaussian;
 pub use fit::{GaussianMixtureBuilder, PriorChoice};
-pub use gaussian::Gaussians;
+pub use gaussian::{
+    CovarianceType, Covariances, GaussianStats, Gaussians, Prior, Scatter, ScatterForm,
+};
 pub use init::Init;
 pub use mixture::GaussianMixture;
-pub use prior::Prior;
-pub use stats::{GaussianStats, Scatter, ScatterForm};
 pub use two_component::TwoComponentMixture;
 pub use weighted::SampleWeighted;
 pub use zip::{ZeroInflatedPoisson, ZipStats};

@@ -9,12 +9,10 @@ use rand_distr::StandardNormal;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::covariance::{CovarianceType, Covariances, check_symmetric};
-use crate::gaussian::{Gaussians, check_means, check_reg_covar};
-use crate::kernel::{self, HALF_LN_2PI};
-use crate::mstep::maximise;
-use crate::prior::Prior;
-use crate::stats::GaussianStats;
+use crate::gaussian::{
+    self, CovarianceType, Covariances, GaussianStats, Gaussians, HALF_LN_2PI, Prior, check_means,
+    check_reg_covar, check_symmetric, cholesky, maximise,
+};
 use crate::validate::{check_data, check_weights_sum};
 
 /// Rows per batch for prediction and scoring (the driver uses its own chunk size for fits).
@@ -152,7 +150,7 @@ impl GaussianMixture {
                 });
             }
             check_symmetric(m, component, "given precisions")?;
-            let l = crate::covariance::cholesky(m, component, "given precisions")?;
+            let l = cholesky(m, component, "given precisions")?;
             let l_inv = l
                 .solve_lower_triangular(&DMatrix::identity(d, d))
                 .ok_or_else(|| EmError::NotPositiveDefinite {
@@ -298,7 +296,7 @@ impl GaussianMixture {
         self.per_row(x, |lj, c, out| {
             let mut lse = Vec::new();
             // normalise() leaves the row log-sum-exps in `lse`.
-            kernel::normalise(lj, c, None, &mut lse);
+            gaussian::normalise(lj, c, None, &mut lse);
             out.copy_from_slice(&lse);
         })
     }
@@ -320,7 +318,7 @@ impl GaussianMixture {
         let (n, k_count) = (x.nrows(), self.n_components());
         let parts = self.batches(x, |lj, c| {
             let mut lse = Vec::new();
-            kernel::normalise(lj, c, None, &mut lse);
+            gaussian::normalise(lj, c, None, &mut lse);
             lj.to_vec()
         })?;
         let mut out = DMatrix::zeros(n, k_count);
@@ -412,16 +410,15 @@ impl GaussianMixture {
             .map(|rows| {
                 let mut lj = vec![0.0; k_count * rows.len()];
                 let mut scratch = Vec::new();
-                kernel::log_joint(
+                let c = rows.len();
+                self.components.log_joint(
                     x,
-                    &rows,
-                    Some(&self.log_weights),
-                    self.components.means(),
-                    self.components.factored(),
+                    rows.clone(),
+                    &self.log_weights,
                     &mut lj,
                     &mut scratch,
                 );
-                (rows.start, f(&mut lj, rows.len()))
+                (rows.start, f(&mut lj, c))
             })
             .collect())
     }
@@ -446,7 +443,7 @@ impl GaussianMixture {
 
     /// The E-step over `rows`, with optional per-row sample weights for those rows.
     ///
-    /// The batch is processed in sub-blocks of [`kernel::block_rows`] rows, whose per-row
+    /// The batch is processed in sub-blocks of [`gaussian::block_rows`] rows, whose per-row
     /// buffers fit in cache, and their statistics merged in order.
     pub(crate) fn e_step_weighted(
         &self,
@@ -454,34 +451,24 @@ impl GaussianMixture {
         rows: Range<usize>,
         weights: Option<&[f64]>,
     ) -> EStep<GaussianStats> {
-        let full = matches!(
-            self.covariance_type(),
-            CovarianceType::Full | CovarianceType::Tied
-        );
+        let (k_count, kind) = (self.n_components(), self.covariance_type());
         let mut total = EStep {
-            stats: GaussianStats::zeros(self.n_components(), self.n_features(), full),
+            stats: GaussianStats::zeros(k_count, self.n_features(), kind),
             log_likelihood: 0.0,
             entropy: 0.0,
         };
         let (mut lj, mut scratch, mut lse) = (Vec::new(), Vec::new(), Vec::new());
-        let block = kernel::block_rows(self.n_features());
+        let block = gaussian::block_rows(self.n_features());
         for start in rows.clone().step_by(block) {
             let sub = start..start.saturating_add(block).min(rows.end);
             let c = sub.len();
-            lj.resize(self.n_components() * c, 0.0);
-            kernel::log_joint(
-                x,
-                &sub,
-                Some(&self.log_weights),
-                self.components.means(),
-                self.components.factored(),
-                &mut lj,
-                &mut scratch,
-            );
+            lj.resize(k_count * c, 0.0);
+            self.components
+                .log_joint(x, sub.clone(), &self.log_weights, &mut lj, &mut scratch);
             let offset = start - rows.start;
             let w = weights.map(|w| &w[offset..offset + c]);
-            let (log_likelihood, entropy) = kernel::normalise(&mut lj, c, w, &mut lse);
-            let stats = kernel::accumulate(x, &sub, &lj, w, full, &mut scratch);
+            let (log_likelihood, entropy) = gaussian::normalise(&mut lj, c, w, &mut lse);
+            let stats = gaussian::accumulate(x, sub, k_count, &lj, w, kind, &mut scratch);
             total.merge(&EStep {
                 stats,
                 log_likelihood,
@@ -499,7 +486,7 @@ impl GaussianMixture {
         covariances: Covariances,
         context: &str,
     ) -> Result<(), EmError> {
-        let components = Gaussians::factorise(means, covariances, context)?;
+        let components = Gaussians::new_in_context(means, covariances, context)?;
         self.log_weights = weights.iter().map(|w| w.ln()).collect();
         self.weights = weights;
         self.components = components;
@@ -543,14 +530,9 @@ impl LatentModel for GaussianMixture {
     }
 
     fn log_prior(&self) -> f64 {
-        self.prior.as_ref().map_or(0.0, |p| {
-            p.log_density(
-                &self.weights,
-                self.components.means(),
-                self.components.covariances(),
-                self.components.factored(),
-            )
-        })
+        self.prior
+            .as_ref()
+            .map_or(0.0, |p| p.log_density(&self.weights, &self.components))
     }
 }
 
@@ -564,7 +546,7 @@ fn expected_complete_log_likelihood(gm: &GaussianMixture, stats: &GaussianStats)
         if nk == 0.0 {
             continue;
         }
-        let quad = gm.components.quadratic(stats, k);
+        let quad = gm.components.expected_mahalanobis(stats, k);
         let log_det = gm.components.log_det(k);
         total +=
             nk * gm.log_weights[k] - nk * (d as f64 * HALF_LN_2PI + 0.5 * log_det) - 0.5 * quad;

@@ -10,10 +10,10 @@ use std::ops::Range;
 use em_core::{EStep, EmError, LatentModel};
 use nalgebra::{DMatrix, DVector, dvector};
 
-use crate::covariance::{CovarianceType, Covariances};
 use crate::fit::GaussianMixtureBuilder;
+use crate::gaussian::GaussianStats;
+use crate::gaussian::{CovarianceType, Covariances};
 use crate::mixture::GaussianMixture;
-use crate::stats::GaussianStats;
 
 /// (1 − α) N(μ₀, Σ₀) + α N(μ₁, Σ₁). Always valid: 0 < α < 1 and both covariances positive
 /// definite.

@@ -7,8 +7,8 @@ use std::ops::Range;
 use em_core::{EStep, EmError, LatentModel};
 use nalgebra::DMatrix;
 
+use crate::gaussian::GaussianStats;
 use crate::mixture::GaussianMixture;
-use crate::stats::GaussianStats;
 
 /// A [`GaussianMixture`] fitted with per-row sample weights (the EM problem the builder's
 /// `fit_weighted` solves; exposed so the invariant checker can run on it too).

@@ -8,7 +8,7 @@ use rand::Rng;
 ///
 /// [`Hmm`](crate::Hmm) runs the Markov-chain half of Baum–Welch (forward–backward, start and
 /// transition updates) for any family that implements this trait; the bundled families are
-/// [`Gaussian`](crate::Gaussian) (full or diagonal covariances) and
+/// [`Gaussian`](crate::Gaussian) (full, diagonal, spherical or tied covariances) and
 /// [`Categorical`](crate::Categorical). An implementation must keep three things consistent,
 /// and the invariant checker of [`em_core::testing`] verifies that it does:
 ///

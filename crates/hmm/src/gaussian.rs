@@ -1,115 +1,27 @@
-//! Gaussian emissions, p(x_t | z_t = s) = N(x_t | μ_s, Σ_s), with full or diagonal
-//! covariances, on sequences stored as T×D matrices (one step per row).
+//! Gaussian emissions, p(x_t | z_t = s) = N(x_t | μ_s, Σ_s), with full, diagonal, spherical
+//! or tied covariances, on sequences stored as T×D matrices (one step per row).
 //!
-//! The mathematics is the `gmm` crate's, shared with its mixtures through
-//! [`gmm::Gaussians`]: Cholesky factors (never an inverse) and their singular-pivot rule,
-//! log-densities by triangular solves along the contiguous columns of a sequence, per-state
-//! statistics (N_s, mean, centred scatter: [`GaussianStats`]) merged across sequences with
-//! the pairwise update of Chan, Golub and LeVeque (1979) so that data far from the origin
-//! keep full precision, and the maximum-likelihood M-step with the `reg_covar` ridge. This
-//! module adds what is particular to the HMM: the two covariance structures it supports,
-//! states as the components, sequences and their errors, and the random start.
+//! The mathematics is the family layer's, shared with the `gmm` crate's mixtures through
+//! [`em_family::Gaussians`]: Cholesky factors (never an inverse) and their singular-pivot
+//! rule, log-densities by triangular solves along the contiguous columns of a sequence,
+//! per-state statistics (N_s, mean, centred scatter: [`GaussianStats`]) merged across
+//! sequences with the pairwise update of Chan, Golub and LeVeque (1979) so that data far from
+//! the origin keep full precision, and the maximum-likelihood M-step with the `reg_covar`
+//! ridge. The covariance structures are the family's ([`CovarianceType`], [`Covariances`]),
+//! with the states as the components. This module adds what is particular to the HMM: states
+//! named in errors, sequences and their errors, and the random start.
 
 use em_core::{EmError, Statistics};
+use em_family::Gaussians;
 use nalgebra::{DMatrix, DVector};
 use rand::{Rng, RngExt};
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
-pub use gmm::{GaussianStats, Scatter};
+pub use em_family::gaussian::{CovarianceType, Covariances, GaussianStats, Scatter};
 
 use crate::emission::{Emission, bad_sequence, bad_step};
 use crate::model::Hmm;
-
-/// How the states' covariance matrices are constrained: the `full` and `diag` structures of
-/// [`gmm::CovarianceType`] (an HMM has no spherical or tied covariances).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CovarianceType {
-    /// Each state has its own general covariance matrix.
-    #[default]
-    Full,
-    /// Each state has its own diagonal covariance matrix.
-    Diag,
-}
-
-impl From<CovarianceType> for gmm::CovarianceType {
-    fn from(kind: CovarianceType) -> Self {
-        match kind {
-            CovarianceType::Full => gmm::CovarianceType::Full,
-            CovarianceType::Diag => gmm::CovarianceType::Diag,
-        }
-    }
-}
-
-/// The form of statistics a structure needs, so that
-/// `GaussianStats::zeros(s, d, CovarianceType::Diag)` works.
-impl From<CovarianceType> for gmm::ScatterForm {
-    fn from(kind: CovarianceType) -> Self {
-        gmm::CovarianceType::from(kind).into()
-    }
-}
-
-impl TryFrom<gmm::CovarianceType> for CovarianceType {
-    type Error = EmError;
-    /// `full` and `diag`; [`EmError::InvalidParameter`] for `spherical` and `tied`.
-    fn try_from(kind: gmm::CovarianceType) -> Result<Self, EmError> {
-        match kind {
-            gmm::CovarianceType::Full => Ok(CovarianceType::Full),
-            gmm::CovarianceType::Diag => Ok(CovarianceType::Diag),
-            other => Err(unsupported(other)),
-        }
-    }
-}
-
-/// The error for a covariance structure that an HMM does not support.
-fn unsupported(kind: gmm::CovarianceType) -> EmError {
-    EmError::InvalidParameter {
-        name: "covariance_type",
-        reason: format!("HMM emissions have full or diag covariances, not {kind}"),
-    }
-}
-
-/// The covariance parameters of the states.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Covariances {
-    /// S symmetric positive-definite matrices of D×D.
-    Full(Vec<DMatrix<f64>>),
-    /// S×D variances (row s = state s).
-    Diag(DMatrix<f64>),
-}
-
-impl Covariances {
-    /// The structure of these covariances.
-    pub fn covariance_type(&self) -> CovarianceType {
-        match self {
-            Covariances::Full(_) => CovarianceType::Full,
-            Covariances::Diag(_) => CovarianceType::Diag,
-        }
-    }
-}
-
-impl From<Covariances> for gmm::Covariances {
-    fn from(c: Covariances) -> Self {
-        match c {
-            Covariances::Full(m) => gmm::Covariances::Full(m),
-            Covariances::Diag(v) => gmm::Covariances::Diag(v),
-        }
-    }
-}
-
-impl TryFrom<gmm::Covariances> for Covariances {
-    type Error = EmError;
-    /// `full` and `diag`; [`EmError::InvalidParameter`] for `spherical` and `tied`.
-    fn try_from(c: gmm::Covariances) -> Result<Self, EmError> {
-        match c {
-            gmm::Covariances::Full(m) => Ok(Covariances::Full(m)),
-            gmm::Covariances::Diag(v) => Ok(Covariances::Diag(v)),
-            other => Err(unsupported(other.covariance_type())),
-        }
-    }
-}
 
 /// Gaussian emissions for S states in D dimensions; sequences are `DMatrix<f64>` with one
 /// step per row (T×D).
@@ -118,20 +30,26 @@ impl TryFrom<gmm::Covariances> for Covariances {
 /// factors are cached). The M-step is maximum likelihood, then the optional
 /// [`reg_covar`](Self::with_reg_covar) ridge.
 ///
+/// The four covariance structures: `full` (Σ_s), `diag` (a diagonal Σ_s), `spherical`
+/// (σ²_s I) and `tied` (one Σ shared by all states).
+///
 /// ```
-/// use hmm::{Covariances, Gaussian};
-/// use nalgebra::dmatrix;
+/// use hmm::{CovarianceType, Covariances, Gaussian};
+/// use nalgebra::{dmatrix, dvector};
 /// let g = Gaussian::new(dmatrix![0.0; 5.0], Covariances::Diag(dmatrix![1.0; 2.0]))?;
 /// assert_eq!((g.n_states(), g.n_features()), (2, 1));
+/// let tied = Gaussian::new(dmatrix![0.0, 0.0; 3.0, 3.0], Covariances::Tied(dmatrix![1.0, 0.5; 0.5, 2.0]))?;
+/// assert_eq!(tied.covariance(1), Some(dmatrix![1.0, 0.5; 0.5, 2.0]));
+/// let spherical = Gaussian::new(dmatrix![0.0; 3.0], Covariances::Spherical(dvector![1.0, 0.5]))?;
+/// assert_eq!(spherical.covariance_type(), CovarianceType::Spherical);
 /// # Ok::<(), em_core::EmError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "GaussianSpec", into = "GaussianSpec")]
 pub struct Gaussian {
-    covariances: Covariances,
     reg_covar: f64,
-    /// The means and (the same) covariances with their factors: all the mathematics.
-    gaussians: gmm::Gaussians,
+    /// The means and covariances with their factors: all the mathematics.
+    gaussians: Gaussians,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -151,28 +69,35 @@ impl TryFrom<GaussianSpec> for Gaussian {
 
 impl From<Gaussian> for GaussianSpec {
     fn from(g: Gaussian) -> Self {
+        let (means, covariances) = g.gaussians.into_parts();
         GaussianSpec {
-            means: g.gaussians.into_parts().0,
-            covariances: g.covariances,
+            means,
+            covariances,
             reg_covar: g.reg_covar,
         }
     }
 }
 
-/// `gmm` names the component of a covariance that is not positive definite; the HMM's
-/// message also says it is a state ("state 1, after the M-step: …").
-fn name_state(e: EmError) -> EmError {
-    match e {
+/// The family layer names the component of a covariance that is not positive definite; the
+/// HMM's message also says it is a state ("state 1, after the M-step: …"), or, for `tied`
+/// covariances (component 0), the covariance shared by all states.
+fn name_state(kind: CovarianceType) -> impl Fn(EmError) -> EmError {
+    move |e| match e {
         EmError::NotPositiveDefinite { component, detail } => EmError::NotPositiveDefinite {
             component,
-            detail: format!("state {component}, {detail}"),
+            detail: match kind {
+                CovarianceType::Tied => {
+                    format!("the tied covariance shared by all states, {detail}")
+                }
+                _ => format!("state {component}, {detail}"),
+            },
         },
         other => other,
     }
 }
 
 /// `dst[j·rows + i] = src[i·cols + j]`: a row-major rows×cols buffer made column-major
-/// (between the HMM's step-major layout and `gmm`'s component-major one).
+/// (between the HMM's step-major layout and the family layer's component-major one).
 fn transpose_into(src: &[f64], rows: usize, cols: usize, dst: &mut [f64]) {
     debug_assert_eq!((src.len(), dst.len()), (rows * cols, rows * cols));
     for (j, col) in dst.chunks_exact_mut(rows.max(1)).enumerate().take(cols) {
@@ -218,11 +143,14 @@ fn check_sequence(x: &DMatrix<f64>, d: usize, index: usize) -> Result<usize, EmE
 }
 
 impl Gaussian {
-    /// Gaussian emissions with means (S×D, row s = μ_s) and covariances of either structure.
+    /// Gaussian emissions with means (S×D, row s = μ_s) and covariances of any of the four
+    /// structures: S matrices of D×D (`full`), an S×D matrix of variances (`diag`), S
+    /// variances (`spherical`) or one D×D matrix shared by all states (`tied`).
     ///
     /// Fails with [`EmError::InvalidParameter`] for shapes that disagree or non-finite means,
-    /// and with [`EmError::NotPositiveDefinite`] naming the state for a covariance that is
-    /// not symmetric positive definite (or a variance ≤ 0).
+    /// and with [`EmError::NotPositiveDefinite`] naming the state (for `tied`: the shared
+    /// covariance, component 0) for a covariance that is not symmetric positive definite (or
+    /// a variance ≤ 0).
     pub fn new(means: DMatrix<f64>, covariances: Covariances) -> Result<Self, EmError> {
         let (s, d) = means.shape();
         if s == 0 || d == 0 {
@@ -240,6 +168,8 @@ impl Gaussian {
         let ok = match &covariances {
             Covariances::Full(c) => c.len() == s && c.iter().all(|m| m.shape() == (d, d)),
             Covariances::Diag(v) => v.shape() == (s, d),
+            Covariances::Spherical(v) => v.len() == s,
+            Covariances::Tied(m) => m.shape() == (d, d),
         };
         if !ok {
             return Err(EmError::InvalidParameter {
@@ -247,13 +177,16 @@ impl Gaussian {
                 reason: match covariances {
                     Covariances::Full(_) => format!("expected {s} matrices of {d}×{d}"),
                     Covariances::Diag(_) => format!("expected a {s}×{d} matrix of variances"),
+                    Covariances::Spherical(_) => format!("expected {s} variances, one per state"),
+                    Covariances::Tied(_) => {
+                        format!("expected one {d}×{d} matrix, shared by all states")
+                    }
                 },
             });
         }
-        let gaussians =
-            gmm::Gaussians::new(means, covariances.clone().into()).map_err(name_state)?;
+        let kind = covariances.covariance_type();
+        let gaussians = Gaussians::new(means, covariances).map_err(name_state(kind))?;
         Ok(Gaussian {
-            covariances,
             reg_covar: 0.0,
             gaussians,
         })
@@ -266,7 +199,7 @@ impl Gaussian {
     /// is **not a prior**: with `reg_covar > 0` the M-step is no longer the exact maximiser
     /// and the log-likelihood may (rarely, by tiny amounts) decrease.
     pub fn with_reg_covar(mut self, reg_covar: f64) -> Result<Self, EmError> {
-        gmm::gaussian::check_reg_covar(reg_covar)?;
+        em_family::gaussian::check_reg_covar(reg_covar)?;
         self.reg_covar = reg_covar;
         Ok(self)
     }
@@ -288,15 +221,16 @@ impl Gaussian {
 
     /// The covariances, in the form of their structure.
     pub fn covariances(&self) -> &Covariances {
-        &self.covariances
+        self.gaussians.covariances()
     }
 
     /// The covariance structure.
     pub fn covariance_type(&self) -> CovarianceType {
-        self.covariances.covariance_type()
+        self.gaussians.covariance_type()
     }
 
-    /// The full D×D covariance matrix of state `s`, or `None` if `s ≥ S`.
+    /// The full D×D covariance matrix of state `s` (whatever the structure), or `None` if
+    /// `s ≥ S`.
     pub fn covariance(&self, s: usize) -> Option<DMatrix<f64>> {
         (s < self.n_states()).then(|| {
             self.gaussians
@@ -310,9 +244,9 @@ impl Gaussian {
         self.reg_covar
     }
 
-    /// The states' Gaussians as the `gmm` crate's [`gmm::Gaussians`] (S components), which
-    /// evaluate them.
-    pub fn gaussians(&self) -> &gmm::Gaussians {
+    /// The states' Gaussians as the family layer's [`em_family::Gaussians`] (S components),
+    /// which evaluate them.
+    pub fn gaussians(&self) -> &Gaussians {
         &self.gaussians
     }
 }
@@ -333,7 +267,7 @@ impl Emission for Gaussian {
         check_sequence(sequence, self.n_features(), index)
     }
 
-    /// [`gmm::Gaussians::log_densities`] over the whole sequence (vectorised along its
+    /// [`Gaussians::log_densities`] over the whole sequence (vectorised along its
     /// feature columns), rearranged from state-major to step-major.
     fn log_densities(&self, x: &DMatrix<f64>, out: &mut [f64]) {
         let (t_len, s_count) = (x.nrows(), self.n_states());
@@ -347,7 +281,7 @@ impl Emission for Gaussian {
         GaussianStats::zeros(self.n_states(), self.n_features(), self.covariance_type())
     }
 
-    /// [`gmm::Gaussians::accumulate`] with the posteriors γ_t(s) as weights (per state: N_s,
+    /// [`Gaussians::accumulate`] with the posteriors γ_t(s) as weights (per state: N_s,
     /// the γ-weighted mean, shifted by the sequence's first value so that a constant feature
     /// has an exactly zero scatter, and the centred scatter), merged into `stats` with Chan's
     /// update.
@@ -363,22 +297,23 @@ impl Emission for Gaussian {
 
     /// Σ_s [N_s (−(D/2) log 2π − ½ log|Σ_s|) − ½ tr(Σ_s⁻¹ (M2_s + N_s δ_s δ_sᵀ))],
     /// δ_s = m_s − μ_s; NaN for statistics of another shape
-    /// ([`gmm::Gaussians::expected_log_density`]).
+    /// ([`Gaussians::expected_log_density`]).
     fn expected_log_density(&self, stats: &GaussianStats) -> f64 {
         self.gaussians.expected_log_density(stats)
     }
 
     /// μ_s = m_s and Σ_s = M2_s / N_s (+ `reg_covar` on the diagonal) for every state with
-    /// N_s > 0; a state with N_s = 0 keeps its parameters ([`gmm::Gaussians::maximise`]).
-    /// Fails with [`EmError::NotPositiveDefinite`] naming the state when a new covariance is
-    /// singular, and with [`EmError::InvalidParameter`] for statistics of another shape.
+    /// N_s > 0 (`diag`: the diagonal of M2_s / N_s; `spherical`: tr(M2_s) / (N_s D); `tied`:
+    /// Σ_s M2_s / Σ_s N_s); a state with N_s = 0 keeps its parameters
+    /// ([`Gaussians::maximise`]). Fails with [`EmError::NotPositiveDefinite`] naming the state
+    /// (or the tied covariance) when a new covariance is singular, and with
+    /// [`EmError::InvalidParameter`] for statistics of another shape.
     fn maximise(&mut self, stats: &GaussianStats) -> Result<(), EmError> {
-        let gaussians = self
+        let kind = self.covariance_type();
+        self.gaussians = self
             .gaussians
             .maximise(stats, self.reg_covar)
-            .map_err(name_state)?;
-        self.covariances = Covariances::try_from(gaussians.covariances().clone())?;
-        self.gaussians = gaussians;
+            .map_err(name_state(kind))?;
         Ok(())
     }
 
@@ -398,15 +333,17 @@ impl Emission for Gaussian {
 
     fn n_parameters(&self) -> usize {
         let (s, d) = (self.n_states(), self.n_features());
-        s * d + gmm::CovarianceType::from(self.covariance_type()).n_parameters(s, d)
+        s * d + self.covariance_type().n_parameters(s, d)
     }
 }
 
 impl Hmm<Gaussian> {
     /// A random starting point for EM on `sequences`: means at S steps chosen by k-means++
     /// seeding (uniform first pick, then proportional to the squared distance to the nearest
-    /// mean already chosen), every state's covariance the pooled covariance of all steps
-    /// (its diagonal for [`CovarianceType::Diag`]), uniform initial probabilities and
+    /// mean already chosen), every state's covariance the pooled covariance Σ of all steps
+    /// (its diagonal for [`CovarianceType::Diag`], the mean variance tr(Σ)/D for
+    /// [`CovarianceType::Spherical`], Σ itself once for [`CovarianceType::Tied`]), uniform
+    /// initial probabilities and
     /// transitions A = ½ I + 1/(2S). Use it as the initialiser of
     /// [`Em::fit_restarts`](em_core::Em::fit_restarts).
     ///
@@ -471,6 +408,10 @@ impl Hmm<Gaussian> {
             CovarianceType::Diag => {
                 Covariances::Diag(DMatrix::from_fn(n_states, d, |_, j| cov[(j, j)]))
             }
+            CovarianceType::Spherical => {
+                Covariances::Spherical(DVector::from_element(n_states, cov.trace() / d as f64))
+            }
+            CovarianceType::Tied => Covariances::Tied(cov),
         };
         let emission = Gaussian::new(means, covariances).map_err(|e| match e {
             EmError::NotPositiveDefinite { component, detail } => EmError::NotPositiveDefinite {

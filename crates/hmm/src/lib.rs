@@ -1,7 +1,9 @@
 //! # hmm
 //!
-//! Hidden Markov models — Gaussian (full or diagonal covariance) and categorical emissions —
-//! fitted by Baum–Welch, which is EM, on the [`em_core`] driver.
+//! Hidden Markov models — Gaussian (full, diagonal, spherical or tied covariances) and
+//! categorical emissions — fitted by Baum–Welch, which is EM, on the [`em_core`] driver. The
+//! Gaussian emissions are the family layer's Gaussians ([`em_family::Gaussians`]), shared
+//! with the `gmm` crate's mixtures.
 //!
 //! ```
 //! use em_core::Em;
@@ -64,8 +66,9 @@
 //! ## The M-step
 //!
 //! Maximum likelihood from the statistics: π ∝ initial counts, A_i· ∝ transition counts,
-//! and the emissions' own update (Gaussian: μ_s = m_s, Σ_s = M2_s / N_s, plus the optional
-//! `reg_covar` ridge, which is a numerical safeguard and not a prior; categorical:
+//! and the emissions' own update (Gaussian: μ_s = m_s, Σ_s = M2_s / N_s — its diagonal, its
+//! mean variance, or pooled over the states for `diag`, `spherical` and `tied` — plus the
+//! optional `reg_covar` ridge, which is a numerical safeguard and not a prior; categorical:
 //! B_s· ∝ symbol counts). Zero probabilities stay zero. A state that is never left keeps its
 //! transition row and one with no expected observations keeps its emission parameters: they
 //! do not enter the objective, so the M-step stays exact.
@@ -78,7 +81,8 @@
 //! "sequence 1: dimension mismatch …", "sequence 4: is empty"); single-sequence methods
 //! ([`Hmm::score`], [`Hmm::viterbi`] …) call their sequence 0. Invalid parameters are
 //! [`EmError::InvalidParameter`] naming `start`, `transitions` (and the row) or
-//! `emission_probabilities`, or [`EmError::NotPositiveDefinite`] naming the state.
+//! `emission_probabilities`, or [`EmError::NotPositiveDefinite`] naming the state (for tied
+//! covariances, the covariance shared by all states).
 
 #![warn(missing_docs)]
 
@@ -87,12 +91,14 @@ mod emission;
 mod forward_backward;
 mod gaussian;
 mod model;
+mod per_state;
 
 pub use categorical::{Categorical, CategoricalStats};
 pub use em_core::{Em, EmError, FitReport, Fitted};
 pub use emission::Emission;
 pub use gaussian::{CovarianceType, Covariances, Gaussian, GaussianStats, Scatter};
 pub use model::{Hmm, HmmStats};
+pub use per_state::{PerState, PerStateStats};
 
 /// An HMM with Gaussian emissions; sequences are `DMatrix<f64>`, one step per row.
 pub type GaussianHmm = Hmm<Gaussian>;

@@ -183,3 +183,40 @@ fn tolerance_is_per_step_not_per_sequence() {
     assert_eq!(report.n_obs, 132);
     assert_eq!(report.mean_objective(), report.objective() / 132.0);
 }
+
+#[test]
+fn spherical_and_tied_emissions_round_trip_through_json_and_count_their_parameters() {
+    let spherical = Gaussian::new(
+        dmatrix![0.0, 1.0; 4.0, -1.0; 2.0, 2.0],
+        Covariances::Spherical(dvector![0.5, 1.5, 1.0]),
+    )
+    .unwrap();
+    let tied = Gaussian::new(
+        dmatrix![0.0, 1.0; 4.0, -1.0; 2.0, 2.0],
+        Covariances::Tied(dmatrix![1.0, 0.2; 0.2, 0.7]),
+    )
+    .unwrap()
+    .with_reg_covar(1e-6)
+    .unwrap();
+    // 3 × 2 means + 3 variances; 3 × 2 means + one symmetric 2×2 matrix.
+    use hmm::Emission;
+    assert_eq!(spherical.n_parameters(), 6 + 3);
+    assert_eq!(tied.n_parameters(), 6 + 3);
+    assert_eq!(spherical.covariance(2), Some(dmatrix![1.0, 0.0; 0.0, 1.0]));
+    assert_eq!(tied.covariance(0), tied.covariance(2));
+    for g in [spherical, tied] {
+        let model = GaussianHmm::new(
+            dvector![0.2, 0.3, 0.5],
+            dmatrix![0.8, 0.1, 0.1; 0.1, 0.8, 0.1; 0.1, 0.1, 0.8],
+            g,
+        )
+        .unwrap();
+        let json = serde_json::to_string(&model).unwrap();
+        let kind = model.emission().covariance_type();
+        assert!(json.contains(&format!("\"{kind}\"")), "{json}");
+        let back: GaussianHmm = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, model);
+        // The whole model's count: 2 start + 3 × 2 transitions + the emissions'.
+        assert_eq!(model.n_parameters(), 2 + 6 + 9);
+    }
+}

@@ -402,3 +402,61 @@ fn statistics_of_the_wrong_shape_are_an_error_not_a_panic() {
     assert!(g.expected_complete_log_likelihood(&wrong).is_nan());
     assert!(g.e_step(&good_gaussian_data(), 2..9).is_err());
 }
+
+#[test]
+fn invalid_spherical_and_tied_parameters_are_named() {
+    let variance = Gaussian::new(
+        dmatrix![0.0, 0.0; 1.0, 1.0],
+        Covariances::Spherical(dvector![1.0, -0.5]),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(variance, EmError::NotPositiveDefinite { component: 1, .. }),
+        "{variance}"
+    );
+    assert!(variance.to_string().contains("state 1"), "{variance}");
+    // The tied covariance is no state's: the message names the shared covariance.
+    let tied = Gaussian::new(
+        dmatrix![0.0, 0.0; 1.0, 1.0],
+        Covariances::Tied(dmatrix![1.0, 1.0; 1.0, 1.0]),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(tied, EmError::NotPositiveDefinite { component: 0, .. }),
+        "{tied}"
+    );
+    assert!(tied.to_string().contains("shared by all states"), "{tied}");
+    invalid_parameter(
+        Gaussian::new(
+            dmatrix![0.0; 1.0],
+            Covariances::Spherical(dvector![1.0, 1.0, 1.0]),
+        )
+        .unwrap_err(),
+        "covariances",
+        "2 variances",
+    );
+    invalid_parameter(
+        Gaussian::new(
+            dmatrix![0.0, 0.0; 1.0, 1.0],
+            Covariances::Tied(dmatrix![1.0]),
+        )
+        .unwrap_err(),
+        "covariances",
+        "2×2",
+    );
+}
+
+#[test]
+fn a_tied_hmm_on_collinear_features_is_a_typed_error_naming_the_shared_covariance() {
+    // Feature 1 is twice feature 0 in every step: the pooled covariance is singular.
+    let data: Vec<DMatrix<f64>> = (0..3)
+        .map(|k| DMatrix::from_fn(30, 2, |t, j| ((t * 7 + k) % 11) as f64 * (j + 1) as f64))
+        .collect();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+    let e = GaussianHmm::random_start(2, CovarianceType::Tied, &data, &mut rng).unwrap_err();
+    assert!(
+        matches!(e, EmError::NotPositiveDefinite { component: 0, .. }),
+        "{e}"
+    );
+    assert!(e.to_string().contains("pooled covariance"), "{e}");
+}

@@ -57,6 +57,9 @@ fn flat_covariances(c: &Covariances) -> Vec<f64> {
     match c {
         Covariances::Full(ms) => ms.iter().flat_map(flat_rows).collect(),
         Covariances::Diag(m) => flat_rows(m),
+        // The fixtures are full and diag only.
+        Covariances::Spherical(v) => v.iter().copied().collect(),
+        Covariances::Tied(m) => flat_rows(m),
     }
 }
 

@@ -2,12 +2,12 @@
 //! data or from random responsibilities, for any family.
 
 use em_core::{Dataset, EmError, Initializer, StdRng};
-use rand::{Rng, RngExt};
+use rand::RngExt;
 use rand_distr::Exp1;
 
-use crate::component::Component;
 use crate::mixture::Mixture;
-use crate::observations::Observations;
+use em_family::Component;
+use em_family::Observations;
 
 /// The share of every observation's weight spread evenly over all components in the
 /// [`Strategy::Partition`] start: γ_ik = (1 − ε)·[row i in group k] + ε / K with ε = 0.1.
@@ -152,60 +152,5 @@ impl<C: Component> Initializer<Mixture<C>> for Start<C> {
             }
         }
         Mixture::maximise(|_| self.template.clone(), &stats)
-    }
-}
-
-/// Splits rows into `k` groups by the order of `values`: the sorted rows are cut near the
-/// quantiles j/K, each cut jittered uniformly by ±¼ of a group (so restarts differ but no
-/// group shrinks below about half its share). Ties keep row order.
-pub(crate) fn quantile_partition<R: Rng + ?Sized>(
-    values: &[f64],
-    k: usize,
-    rng: &mut R,
-) -> Vec<usize> {
-    let n = values.len();
-    let k = k.max(1);
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
-    let cuts: Vec<usize> = (1..k)
-        .map(|j| {
-            let u: f64 = rng.random();
-            let q = (j as f64 + 0.5 * u - 0.25) / k as f64;
-            ((q * n as f64).round() as usize).min(n)
-        })
-        .collect();
-    let mut groups = vec![0; n];
-    let mut g = 0;
-    for (pos, &i) in order.iter().enumerate() {
-        while g < cuts.len() && pos >= cuts[g] {
-            g += 1;
-        }
-        groups[i] = g;
-    }
-    groups
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rand::SeedableRng;
-
-    #[test]
-    fn quantile_partition_orders_groups_by_value() {
-        let values: Vec<f64> = (0..100).rev().map(f64::from).collect();
-        let mut rng = StdRng::seed_from_u64(1);
-        let g = quantile_partition(&values, 3, &mut rng);
-        // Larger values never land in a lower group.
-        for i in 0..100 {
-            for j in 0..100 {
-                if values[i] < values[j] {
-                    assert!(g[i] <= g[j]);
-                }
-            }
-        }
-        for k in 0..3 {
-            let size = g.iter().filter(|&&x| x == k).count();
-            assert!((16..=50).contains(&size), "group {k} has {size} rows");
-        }
     }
 }

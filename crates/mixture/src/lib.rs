@@ -32,27 +32,77 @@
 //!   [`Gaussian`] on reals (`[f64]`), [`Bernoulli`] on the rows of a [`BinaryMatrix`]. Each
 //!   module documents its M-step and its degenerate cases (λ = 0, p_d ∈ {0, 1}: kept, with
 //!   0 · log 0 = 0; a collapsed exponential or Gaussian: a typed error, or a variance floor).
+//!
+//! The one-component contract ([`Component`], [`Observations`], [`BinaryMatrix`]) and the
+//! bundled families live in the family layer, the `em-family` crate, so that other models
+//! (hidden Markov models, zero-inflated wrappers) can share them; they are re-exported here.
+//!
+//! ## Your own family
+//!
+//! A complete family, the geometric distribution P(y) = (1 − p)^y p on counts, as a mixture
+//! component checked by the EM invariant checker:
+//!
+//! ```
+//! use em_core::{EmError, Statistics};
+//! use mixture::{Component, OwnedData};
+//! use rand::{Rng, RngExt};
+//!
+//! #[derive(Debug, Clone, PartialEq)]
+//! struct Geometric { p: f64 }
+//!
+//! #[derive(Debug, Clone, Default)]
+//! struct GeoStats { n: f64, sum: f64 } // Σγ and Σγy
+//! impl Statistics for GeoStats {
+//!     fn merge(&mut self, later: &Self) { self.n += later.n; self.sum += later.sum; }
+//! }
+//!
+//! impl Component for Geometric {
+//!     type Data = [u64];
+//!     type Stats = GeoStats;
+//!     fn n_parameters(&self) -> usize { 1 }
+//!     fn ln_pdf(&self, y: u64) -> f64 {
+//!         let tail = if y == 0 { 0.0 } else { y as f64 * (1.0 - self.p).ln() }; // 0 · log 0 = 0
+//!         tail + self.p.ln()
+//!     }
+//!     fn zero_stats(&self, _: &[u64]) -> GeoStats { GeoStats::default() }
+//!     fn accumulate(&self, s: &mut GeoStats, w: f64, y: u64) { s.n += w; s.sum += w * y as f64; }
+//!     fn maximise(&mut self, s: &GeoStats, component: usize) -> Result<(), EmError> {
+//!         if !(s.n > 0.0) { return Err(EmError::EmptyComponent { component, weight: s.n }); }
+//!         self.p = s.n / (s.n + s.sum); // 1 / (1 + weighted mean), in (0, 1]
+//!         Ok(())
+//!     }
+//!     fn expected_ln_pdf(&self, s: &GeoStats) -> f64 {
+//!         // 0 · log 0 = 0: with p = 1 every weighted count is 0.
+//!         let tail = if s.sum > 0.0 { s.sum * (1.0 - self.p).ln() } else { 0.0 };
+//!         tail + s.n * self.p.ln()
+//!     }
+//!     fn sample_into<R: Rng + ?Sized>(&self, rng: &mut R, out: &mut Vec<u64>) {
+//!         let u: f64 = 1.0 - rng.random::<f64>(); // in (0, 1]
+//!         out.push(if self.p >= 1.0 { 0 } else { (u.ln() / (1.0 - self.p).ln()).floor() as u64 });
+//!     }
+//! }
+//!
+//! // It is now a mixture component like any bundled family:
+//! let counts: Vec<u64> = (0..300).map(|i| if i % 3 == 0 { 20 + i % 7 } else { i % 2 }).collect();
+//! let m = mixture::Mixture::new(vec![0.5, 0.5], vec![Geometric { p: 0.6 }, Geometric { p: 0.1 }])?;
+//! let check = em_core::testing::check_invariants(m, &counts[..], 20, Default::default())?;
+//! assert!(check.is_ok(), "{check}");
+//! # Ok::<(), EmError>(())
+//! ```
 
 #![warn(missing_docs)]
 
 pub mod accelerate;
-mod binary;
-mod component;
-pub mod families;
 mod init;
 mod mixture;
-mod observations;
 
 pub use accelerate::ComponentParameters;
-pub use binary::BinaryMatrix;
-pub use component::{Component, Obs, OwnedData};
 pub use em_core::{Em, EmError, FitReport, Fitted};
-pub use families::bernoulli::{Bernoulli, BernoulliStats};
-pub use families::exponential::{Exponential, ExponentialStats};
-pub use families::gaussian::{Gaussian, GaussianStats};
-pub use families::geometric::{Geometric, GeometricStats};
-pub use families::poisson::{Poisson, PoissonStats};
-pub use families::zero_inflated::{ZeroInflated, ZeroInflatedStats};
+pub use em_family::families;
+pub use em_family::families::{
+    Bernoulli, BernoulliStats, Exponential, ExponentialStats, Gaussian, GaussianStats, Geometric,
+    GeometricStats, Poisson, PoissonStats, ZeroInflated, ZeroInflatedStats,
+};
+pub use em_family::{BinaryMatrix, Component, Obs, Observations, OwnedData};
 pub use init::{PARTITION_SMOOTHING, Start, Strategy};
 pub use mixture::{Mixture, MixtureStats};
-pub use observations::Observations;

@@ -11,8 +11,8 @@ use nalgebra::DMatrix;
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
-use crate::component::{Component, Obs, OwnedData};
-use crate::observations::Observations;
+use em_family::Observations;
+use em_family::{Component, Obs, OwnedData};
 
 /// Rows per batch for prediction and scoring (fits use the driver's chunk size).
 const PREDICT_CHUNK: usize = 4096;

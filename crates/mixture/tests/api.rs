@@ -216,3 +216,16 @@ fn e_step_rejects_rows_outside_the_data() -> Result<(), EmError> {
     assert!(matches!(e, EmError::InvalidParameter { name: "rows", .. }));
     Ok(())
 }
+
+/// A capped exponential component responsible only for zeros settles at the cap inside a
+/// fitted mixture (formerly the `Exponential::with_max_rate` doc example, which now runs in
+/// the family crate without a mixture).
+#[test]
+fn capped_exponential_mixture_fits_all_zeros_at_the_cap() -> Result<(), EmError> {
+    let x = [0.0; 10]; // all zeros: no MLE without a cap
+    let capped = Exponential::default().with_max_rate(1e3)?;
+    let mut m = Mixture::new(vec![1.0], vec![capped])?;
+    Em::new().max_iter(5).fit(&mut m, &x[..])?;
+    assert_eq!(m.components()[0].rate(), 1e3);
+    Ok(())
+}

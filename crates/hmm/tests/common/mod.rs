@@ -54,6 +54,10 @@ pub fn gaussian_hmm(
         CovarianceType::Diag => Covariances::Diag(DMatrix::from_fn(s, d, |_, _| {
             0.3 + 2.0 * rng.random::<f64>()
         })),
+        CovarianceType::Spherical => {
+            Covariances::Spherical(DVector::from_fn(s, |_, _| 0.3 + 2.0 * rng.random::<f64>()))
+        }
+        CovarianceType::Tied => Covariances::Tied(spd(d, 1.0, rng)),
     };
     Hmm::new(
         DVector::from_vec(simplex(s, rng)),
@@ -113,6 +117,10 @@ pub fn gaussian_start(
         CovarianceType::Diag => Covariances::Diag(DMatrix::from_fn(s, d, |_, _| {
             var * (0.5 + rng.random::<f64>())
         })),
+        CovarianceType::Spherical => Covariances::Spherical(DVector::from_fn(s, |_, _| {
+            var * (0.5 + rng.random::<f64>())
+        })),
+        CovarianceType::Tied => Covariances::Tied(spd(d, var, rng)),
     };
     Hmm::new(
         DVector::from_vec(simplex(s, rng)),

@@ -4,26 +4,75 @@
 use em_core::EmError;
 use nalgebra::{DMatrix, DVector};
 
-use crate::covariance::{CovarianceType, Covariances};
-use crate::prior::Prior;
-use crate::stats::{GaussianStats, Scatter};
+use super::covariance::{CovarianceType, Covariances};
+use super::prior::Prior;
+use super::stats::{GaussianStats, Scatter};
 
-/// New weights, means and covariances.
-pub(crate) struct Maximised {
+/// The parameters of a Gaussian mixture that [`maximise`] gives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Maximised {
+    /// Mixing weights π (length K, summing to 1).
     pub weights: DVector<f64>,
+    /// Means, K×D (row k is μ_k).
     pub means: DMatrix<f64>,
+    /// Covariances of the requested structure.
     pub covariances: Covariances,
 }
 
-/// argmax over (π, μ, Σ) of E_q[log p(x, z | θ)] + log p(θ) for the statistics of q, then
-/// `reg_covar` added to every variance. With `reg_covar = 0` this is the exact maximiser.
-pub(crate) fn maximise(
+/// The M-step of a mixture of K Gaussians: argmax over (π, μ, Σ) of E_q[log p(x, z | θ)]
+/// (+ log p(θ) with a [`Prior`]: MAP-EM) for the statistics of q, then `reg_covar` added to
+/// every variance. With `reg_covar = 0` this is the exact maximiser. The covariances are
+/// not factorised here: build [`Gaussians`](super::Gaussians) from them, which rejects a
+/// singular one.
+///
+/// Without a prior, π_k = N_k / N, μ_k = m_k and Σ_k as in
+/// [`Gaussians::maximise`](super::Gaussians::maximise); the prior's posterior modes are those
+/// of Fraley & Raftery (2007).
+///
+/// ```
+/// use em_family::gaussian::{CovarianceType, Covariances, accumulate, maximise};
+/// use nalgebra::{dmatrix, dvector};
+/// let x = dmatrix![0.0; 2.0; 9.0; 11.0];
+/// let gamma = [1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0];
+/// let stats = accumulate(&x, 0..4, 2, &gamma, None, CovarianceType::Spherical, &mut Vec::new());
+/// let m = maximise(&stats, CovarianceType::Spherical, 0.0, None)?;
+/// assert_eq!(m.weights, dvector![0.5, 0.5]);
+/// assert_eq!(m.means, dmatrix![1.0; 10.0]);
+/// assert_eq!(m.covariances, Covariances::Spherical(dvector![1.0, 1.0]));
+/// # Ok::<(), em_core::EmError>(())
+/// ```
+///
+/// # Errors
+/// [`EmError::EmptyComponent`] for a component whose weight is not positive (N_k = 0 without
+/// a prior); [`EmError::InvalidParameter`] naming `stats` for statistics whose scatter does
+/// not suit `covariance_type` or whose shapes disagree, and naming `prior` for a prior of
+/// another dimension, and naming `reg_covar` unless it is finite and ≥ 0.
+pub fn maximise(
     stats: &GaussianStats,
     covariance_type: CovarianceType,
     reg_covar: f64,
     prior: Option<&Prior>,
 ) -> Result<Maximised, EmError> {
     let k_count = stats.n_components();
+    let d = stats.n_features();
+    if !stats.fits(k_count, d, covariance_type) {
+        return Err(EmError::InvalidParameter {
+            name: "stats",
+            reason: format!(
+                "statistics of {k_count} components in {d} features do not have the shapes or \
+                 the scatter form of {covariance_type} covariances"
+            ),
+        });
+    }
+    if let Some(p) = prior
+        && (p.mean.len() != d || p.scale.shape() != (d, d))
+    {
+        return Err(EmError::InvalidParameter {
+            name: "prior",
+            reason: format!("a prior for {d} features is needed"),
+        });
+    }
+    super::check_reg_covar(reg_covar)?;
     let total = stats.total();
     let alpha = prior.map_or(1.0, |p| p.weight_concentration);
     let weight_total = total + k_count as f64 * (alpha - 1.0);

@@ -1,6 +1,6 @@
-//! K Gaussians N(μ_k, Σ_k) evaluated on batches of rows: the machinery of
-//! [`GaussianMixture`](crate::GaussianMixture), public so that other models with Gaussian
-//! parts (the `hmm` crate's emissions, for one) use it instead of a copy.
+//! K Gaussians N(μ_k, Σ_k) evaluated on batches of rows: the Gaussian machinery shared by
+//! the `gmm` crate's `GaussianMixture` and the `hmm` crate's Gaussian emissions, so that
+//! neither keeps a copy.
 //!
 //! [`Gaussians`] holds validated means and covariances with their Cholesky factors (or
 //! precisions) cached, and provides the four pieces of an EM step for Gaussian parts:
@@ -18,9 +18,18 @@
 //! for the rows a..b of a batch (c = b − a of them), `buf[k·c + i]` belongs to component k
 //! and row a + i.
 //!
+//! Besides [`Gaussians`], the module provides the covariance structures ([`CovarianceType`],
+//! [`Covariances`]), the statistics ([`GaussianStats`]), the conjugate [`Prior`] of MAP-EM
+//! and the mixture M-step built on it ([`maximise`]), and the batch primitives a mixture's
+//! E-step is made of ([`Gaussians::log_joint`], [`normalise`], [`accumulate`]). The inner
+//! loops are written so that the compiler vectorises them (branch-free `exp` and `ln`, loops
+//! along the contiguous columns of the data, blocked triangular solves and GEMM for many
+//! features), and are compiled for AVX-512F, AVX2 and the baseline target, the widest the CPU
+//! has being picked at run time; all three give the same bits.
+//!
 //! ```
 //! use em_core::Statistics;
-//! use gmm::{Covariances, Gaussians};
+//! use em_family::gaussian::{Covariances, Gaussians};
 //! use nalgebra::dmatrix;
 //!
 //! let g = Gaussians::new(dmatrix![0.0; 4.0], Covariances::Diag(dmatrix![1.0; 2.0]))?;
@@ -52,19 +61,28 @@ use std::ops::Range;
 use em_core::EmError;
 use nalgebra::{DMatrix, DVector};
 
-use crate::covariance::{
-    CovarianceType, Covariances, Factor, Factored, check_resolution, check_symmetric,
-    mahalanobis_sq, trace_of_solve,
-};
-use crate::kernel::{self, HALF_LN_2PI};
-use crate::mstep::gaussian_parameters;
-use crate::stats::{GaussianStats, Scatter, ScatterForm};
+mod covariance;
+mod fastmath;
+mod kernel;
+mod mstep;
+mod prior;
+mod stats;
+
+pub use covariance::{CovarianceType, Covariances, check_symmetric, cholesky};
+pub use kernel::{HALF_LN_2PI, block_rows};
+pub use mstep::{Maximised, maximise};
+pub use prior::Prior;
+pub use stats::{GaussianStats, Scatter, ScatterForm};
+
+use covariance::{Factor, Factored, check_resolution, mahalanobis_sq, trace_of_solve};
+use mstep::gaussian_parameters;
 
 /// K Gaussians N(μ_k, Σ_k) in D dimensions, with their covariances factorised once.
 ///
 /// A value of this type is always valid: means finite, covariances of the right shapes,
-/// symmetric and positive definite. It is what a [`GaussianMixture`](crate::GaussianMixture)
-/// keeps besides its weights; see the [module documentation](self) for an example.
+/// symmetric and positive definite. It is what the `gmm` crate's `GaussianMixture` keeps
+/// besides its weights, and what the `hmm` crate's Gaussian emissions are; see the
+/// [module documentation](self) for an example.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Gaussians {
     means: DMatrix<f64>,
@@ -72,8 +90,17 @@ pub struct Gaussians {
     factored: Factored,
 }
 
-/// Checks that the means (K×D) have a component, a feature and finite values.
-pub(crate) fn check_means(means: &DMatrix<f64>) -> Result<(), EmError> {
+/// Checks means for K Gaussians in D dimensions (K×D, row k = μ_k): at least one component
+/// and one feature, and finite values; [`EmError::InvalidParameter`] naming `means` (and the
+/// component of a non-finite value) otherwise. The rule of [`Gaussians::new`].
+///
+/// ```
+/// use em_family::gaussian::check_means;
+/// use nalgebra::dmatrix;
+/// assert!(check_means(&dmatrix![0.0, 1.0; 2.0, 3.0]).is_ok());
+/// assert!(check_means(&dmatrix![0.0, 1.0; f64::NAN, 3.0]).is_err());
+/// ```
+pub fn check_means(means: &DMatrix<f64>) -> Result<(), EmError> {
     let (k, d) = means.shape();
     if k == 0 {
         return Err(EmError::InvalidParameter {
@@ -101,8 +128,8 @@ pub(crate) fn check_means(means: &DMatrix<f64>) -> Result<(), EmError> {
 /// takes the ridge.
 ///
 /// ```
-/// assert!(gmm::gaussian::check_reg_covar(1e-6).is_ok());
-/// assert!(gmm::gaussian::check_reg_covar(-1.0).is_err());
+/// assert!(em_family::gaussian::check_reg_covar(1e-6).is_ok());
+/// assert!(em_family::gaussian::check_reg_covar(-1.0).is_err());
 /// ```
 pub fn check_reg_covar(reg_covar: f64) -> Result<(), EmError> {
     if reg_covar >= 0.0 && reg_covar.is_finite() {
@@ -167,8 +194,24 @@ impl Gaussians {
         Self::new_in_context(means, covariances, "given covariances")
     }
 
-    /// [`new`](Self::new), naming `context` (where the covariances came from) in errors.
-    pub(crate) fn new_in_context(
+    /// [`new`](Self::new), naming `context` — where the covariances came from, such as
+    /// "after the M-step" or "at initialisation" — in errors instead of "given covariances":
+    /// the detail of a [`EmError::NotPositiveDefinite`] starts with `context`.
+    ///
+    /// ```
+    /// use em_core::EmError;
+    /// use em_family::gaussian::{Covariances, Gaussians};
+    /// use nalgebra::dmatrix;
+    /// let e = Gaussians::new_in_context(
+    ///     dmatrix![0.0; 1.0],
+    ///     Covariances::Diag(dmatrix![1.0; 0.0]),
+    ///     "after the M-step",
+    /// )
+    /// .unwrap_err();
+    /// assert!(matches!(e, EmError::NotPositiveDefinite { component: 1, ref detail }
+    ///     if detail.starts_with("after the M-step: ")));
+    /// ```
+    pub fn new_in_context(
         means: DMatrix<f64>,
         covariances: Covariances,
         context: &str,
@@ -179,8 +222,8 @@ impl Gaussians {
         Self::factorise(means, covariances, context)
     }
 
-    /// Factorises covariances whose shapes are known to be right (the mixture's M-step).
-    pub(crate) fn factorise(
+    /// Factorises covariances whose shapes have been checked.
+    fn factorise(
         means: DMatrix<f64>,
         covariances: Covariances,
         context: &str,
@@ -249,8 +292,20 @@ impl Gaussians {
         })
     }
 
-    /// log|Σ_k|.
-    pub(crate) fn log_det(&self, k: usize) -> f64 {
+    /// log|Σ_k|, from the cached Cholesky factor (or variances); NaN if `k ≥ K`.
+    ///
+    /// ```
+    /// use em_family::gaussian::{Covariances, Gaussians};
+    /// use nalgebra::{dmatrix, dvector};
+    /// let g = Gaussians::new(dmatrix![0.0, 0.0], Covariances::Spherical(dvector![2.0]))?;
+    /// assert!((g.log_det(0) - 2.0 * 2f64.ln()).abs() < 1e-15);
+    /// assert!(g.log_det(1).is_nan());
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
+    pub fn log_det(&self, k: usize) -> f64 {
+        if k >= self.n_components() {
+            return f64::NAN;
+        }
         match self.factored.factor {
             Factor::Tied(_) => self.factored.log_det[0],
             _ => self.factored.log_det[k],
@@ -279,6 +334,51 @@ impl Gaussians {
         kernel::log_joint(x, &rows, None, &self.means, &self.factored, out, scratch);
     }
 
+    /// Writes log π_k + log N(x_i | μ_k, Σ_k) — the log-joint of row i and component k in a
+    /// mixture with log-weights `log_weights` (length K) — to `out[k·c + i]`, as
+    /// [`log_densities`](Self::log_densities) does for the log-densities alone.
+    ///
+    /// ```
+    /// use em_family::gaussian::{Covariances, Gaussians};
+    /// use nalgebra::{dmatrix, dvector};
+    /// let g = Gaussians::new(dmatrix![0.0; 3.0], Covariances::Spherical(dvector![1.0, 1.0]))?;
+    /// let x = dmatrix![0.5; 2.0];
+    /// let log_w = [0.25f64.ln(), 0.75f64.ln()];
+    /// let (mut joint, mut density) = (vec![0.0; 4], vec![0.0; 4]);
+    /// g.log_joint(&x, 0..2, &log_w, &mut joint, &mut Vec::new());
+    /// g.log_densities(&x, 0..2, &mut density, &mut Vec::new());
+    /// assert!((joint[2 + 1] - (log_w[1] + density[2 + 1])).abs() < 1e-15);
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
+    ///
+    /// # Panics
+    /// If `x` does not have D columns, `rows` is not within `x`'s rows,
+    /// `log_weights.len() != K` or `out.len() != K · c`.
+    pub fn log_joint(
+        &self,
+        x: &DMatrix<f64>,
+        rows: Range<usize>,
+        log_weights: &[f64],
+        out: &mut [f64],
+        scratch: &mut Vec<f64>,
+    ) {
+        self.check_batch(x, &rows, out.len(), "out");
+        assert_eq!(
+            log_weights.len(),
+            self.n_components(),
+            "one log-weight per component"
+        );
+        kernel::log_joint(
+            x,
+            &rows,
+            Some(log_weights),
+            &self.means,
+            &self.factored,
+            out,
+            scratch,
+        );
+    }
+
     /// The statistics of the rows i of `x` in `rows` with weights `gamma[k·c + i]`
     /// (component-major, c = `rows.len()`: e.g. posterior probabilities γ_ik) and optional
     /// per-row sample weights w_i (length c) multiplying them: N_k = Σ_i w_i γ_ik, the
@@ -300,14 +400,8 @@ impl Gaussians {
         scratch: &mut Vec<f64>,
     ) -> GaussianStats {
         self.check_batch(x, &rows, gamma.len(), "gamma");
-        if let Some(w) = weights {
-            assert_eq!(w.len(), rows.len(), "one sample weight per row");
-        }
-        let form = ScatterForm::from(self.covariance_type());
-        if rows.is_empty() {
-            return GaussianStats::zeros(self.n_components(), self.n_features(), form);
-        }
-        kernel::accumulate(x, &rows, gamma, weights, form == ScatterForm::Full, scratch)
+        let (k, kind) = (self.n_components(), self.covariance_type());
+        accumulate(x, rows, k, gamma, weights, kind, scratch)
     }
 
     /// Asserts the shapes of a batch and its component-major buffer `name` of length `len`.
@@ -325,10 +419,31 @@ impl Gaussians {
         );
     }
 
-    /// tr(Σ_k⁻¹ (M2_k + N_k δ δᵀ)) with δ = m_k − μ_k: the quadratic part of
-    /// Σ_i γ_ik (x_i − μ_k)ᵀ Σ_k⁻¹ (x_i − μ_k).
-    pub(crate) fn quadratic(&self, stats: &GaussianStats, k: usize) -> f64 {
+    /// Σ_i γ_ik (x_i − μ_k)ᵀ Σ_k⁻¹ (x_i − μ_k) from the statistics of
+    /// [`accumulate`](Self::accumulate): tr(Σ_k⁻¹ (M2_k + N_k δ δᵀ)) with δ = m_k − μ_k, by
+    /// triangular solves. NaN if `k ≥ K` or for statistics of another shape (see
+    /// [`GaussianStats::fits`]).
+    ///
+    /// With [`log_det`](Self::log_det) it gives component k's term of
+    /// [`expected_log_density`](Self::expected_log_density), for models that add their own
+    /// terms per component (a mixture's N_k log π_k).
+    ///
+    /// ```
+    /// use em_family::gaussian::{Covariances, Gaussians};
+    /// use nalgebra::{dmatrix, dvector};
+    /// let g = Gaussians::new(dmatrix![0.0; 10.0], Covariances::Spherical(dvector![4.0, 1.0]))?;
+    /// let x = dmatrix![1.0; 3.0];
+    /// // Both rows in component 0: ((1 − 0)² + (3 − 0)²) / 4.
+    /// let stats = g.accumulate(&x, 0..2, &[1.0, 1.0, 0.0, 0.0], None, &mut Vec::new());
+    /// assert!((g.expected_mahalanobis(&stats, 0) - 2.5).abs() < 1e-14);
+    /// assert_eq!(g.expected_mahalanobis(&stats, 1), 0.0);
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
+    pub fn expected_mahalanobis(&self, stats: &GaussianStats, k: usize) -> f64 {
         let d = self.n_features();
+        if k >= self.n_components() || !stats.fits(self.n_components(), d, self.covariance_type()) {
+            return f64::NAN;
+        }
         let nk = stats.n[k];
         let delta = DVector::from_fn(d, |j, _| stats.means[(k, j)] - self.means[(k, j)]);
         match (&self.factored.factor, &stats.scatter) {
@@ -367,7 +482,7 @@ impl Gaussians {
                 continue;
             }
             total += -nk * (d as f64 * HALF_LN_2PI + 0.5 * self.log_det(k))
-                - 0.5 * self.quadratic(stats, k);
+                - 0.5 * self.expected_mahalanobis(stats, k);
         }
         total
     }
@@ -378,8 +493,7 @@ impl Gaussians {
     /// tr(M2_k) / (N_k D); `tied`: Σ_k M2_k / Σ_k N_k). A component with no weight
     /// (N_k = 0, or not finite) keeps its mean and covariance: they do not enter the objective.
     ///
-    /// These are the formulas of [`GaussianMixture`](crate::GaussianMixture)'s M-step without
-    /// a prior.
+    /// These are the formulas of the mixture M-step [`maximise`] without a prior.
     ///
     /// # Errors
     /// [`EmError::InvalidParameter`] naming `stats` for statistics of another shape or
@@ -419,4 +533,101 @@ impl Gaussians {
         }
         Self::new_in_context(means, covariances, "after the M-step")
     }
+}
+
+/// Turns the log-joint `log_joint` of a batch of `c` rows (component-major, K·c values:
+/// log π_k + log p(x_i | k), as [`Gaussians::log_joint`] writes it) into posterior
+/// probabilities γ_ik in place, leaves log p(x_i) = log Σ_k exp(log_joint[k·c + i]) in
+/// `log_marginal` (resized to c), and returns (Σ_i w_i log p(x_i), Σ_i w_i H(γ_i)) — the
+/// batch's log-likelihood and posterior entropy — with per-row sample weights w_i (length c;
+/// 1 without them).
+///
+/// The log-sum-exp is shifted by each row's maximum, so nothing underflows; `exp` and `ln`
+/// are this crate's vectorised versions (within 2 ulp of libm). Nothing here is specific to
+/// Gaussians: any mixture's E-step can use it.
+///
+/// ```
+/// use em_family::gaussian::normalise;
+/// // Two components, two rows: log-joints (component-major).
+/// let mut lj = vec![0.5f64.ln(), 0.1f64.ln(), 0.5f64.ln(), 0.3f64.ln()];
+/// let mut log_p = Vec::new();
+/// let (log_likelihood, entropy) = normalise(&mut lj, 2, None, &mut log_p);
+/// assert!((lj[0] - 0.5).abs() < 1e-15 && (lj[1] - 0.25).abs() < 1e-15);
+/// assert!((log_p[1] - 0.4f64.ln()).abs() < 1e-15);
+/// assert!((log_likelihood - (1f64.ln() + 0.4f64.ln())).abs() < 1e-15);
+/// assert!(entropy > 0.0);
+/// ```
+///
+/// # Panics
+/// If `c > 0` and `log_joint.len()` is not a multiple of `c`, or `weights` is not of
+/// length c.
+pub fn normalise(
+    log_joint: &mut [f64],
+    c: usize,
+    weights: Option<&[f64]>,
+    log_marginal: &mut Vec<f64>,
+) -> (f64, f64) {
+    if c == 0 {
+        log_marginal.clear();
+        return (0.0, 0.0);
+    }
+    assert_eq!(
+        log_joint.len() % c,
+        0,
+        "log_joint must hold K values per row"
+    );
+    if let Some(w) = weights {
+        assert_eq!(w.len(), c, "one sample weight per row");
+    }
+    kernel::normalise(log_joint, c, weights, log_marginal)
+}
+
+/// The statistics of `n_components` (K) components from the rows i of `x` in `rows` with
+/// weights `gamma[k·c + i]` (component-major, c = `rows.len()`) and optional per-row sample
+/// weights, keeping the scatter in the given form (a [`ScatterForm`], a [`CovarianceType`]
+/// or a `bool`, `true` for full scatter): what [`Gaussians::accumulate`] computes, for
+/// callers that have weights but no [`Gaussians`] yet (an initialisation from a partition).
+///
+/// ```
+/// use em_family::gaussian::{CovarianceType, accumulate};
+/// use nalgebra::dmatrix;
+/// let x = dmatrix![0.0; 2.0; 10.0];
+/// let gamma = [1.0, 1.0, 0.0, 0.0, 0.0, 1.0]; // rows 0, 1 → 0; row 2 → 1
+/// let stats = accumulate(&x, 0..3, 2, &gamma, None, CovarianceType::Diag, &mut Vec::new());
+/// assert_eq!(stats.n.as_slice(), &[2.0, 1.0]);
+/// assert_eq!(stats.means[(0, 0)], 1.0);
+/// assert_eq!(stats.scatter_diagonal(0)[0], 2.0);
+/// ```
+///
+/// # Panics
+/// If `rows` is not within `x`'s rows, `gamma.len() != K · c`, or `weights` is not of
+/// length c.
+pub fn accumulate(
+    x: &DMatrix<f64>,
+    rows: Range<usize>,
+    n_components: usize,
+    gamma: &[f64],
+    weights: Option<&[f64]>,
+    scatter: impl Into<ScatterForm>,
+    scratch: &mut Vec<f64>,
+) -> GaussianStats {
+    let form = scatter.into();
+    let c = rows.len();
+    assert!(
+        rows.start <= rows.end && rows.end <= x.nrows(),
+        "rows {rows:?} out of range for {} rows",
+        x.nrows()
+    );
+    if let Some(w) = weights {
+        assert_eq!(w.len(), c, "one sample weight per row");
+    }
+    assert_eq!(
+        gamma.len(),
+        n_components * c,
+        "gamma must hold K values per row"
+    );
+    if c == 0 {
+        return GaussianStats::zeros(n_components, x.ncols(), form);
+    }
+    kernel::accumulate(x, &rows, gamma, weights, form == ScatterForm::Full, scratch)
 }

@@ -10,34 +10,37 @@
 //! * **Empty component** (n = 0): [`EmError::EmptyComponent`].
 //!
 //! The family is written once, here, and works everywhere a family does: as the components of
-//! a [`Mixture`](crate::Mixture), as an HMM's emissions, and inside
-//! [`ZeroInflated`](crate::ZeroInflated).
+//! a mixture (`mixture::Mixture<Geometric>`), as an HMM's emissions
+//! (`hmm::PerState<Geometric>`), and inside [`ZeroInflated`](super::ZeroInflated).
 
 use em_core::{EmError, Statistics};
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
-use crate::accelerate::ComponentParameters;
+use super::quantile_partition;
 use crate::component::Component;
-use crate::init::quantile_partition;
+use crate::parameters::ComponentParameters;
 
 /// The geometric distribution with success probability p ∈ (0, 1], a component family on
 /// `u64` counts.
 ///
 /// ```
-/// use mixture::{Component, Geometric, Mixture};
+/// use em_family::Component;
+/// use em_family::families::Geometric;
 /// let g = Geometric::new(0.25)?;
 /// assert!((g.ln_pdf(2) - (0.75f64 * 0.75 * 0.25).ln()).abs() < 1e-15);
 /// assert_eq!(g.mean(), 3.0);
 /// assert!(Geometric::new(0.0).is_err());
 ///
-/// // A two-component geometric mixture, fitted by the mixture's EM.
-/// let counts: Vec<u64> = (0..400).map(|i| if i % 4 == 0 { 10 + i % 13 } else { i % 2 }).collect();
-/// let start = Mixture::new(vec![0.5, 0.5], vec![Geometric::new(0.6)?, Geometric::new(0.2)?])?;
-/// let fit = mixture::Mixture::fit(&counts[..], &mixture::Start::new(Geometric::default(), 2), &em_core::Em::new().tol(1e-10))?;
-/// let means: Vec<f64> = fit.model.components().iter().map(Geometric::mean).collect();
-/// assert!(means.iter().any(|&m| m < 1.0) && means.iter().any(|&m| m > 8.0));
-/// # let _ = start;
+/// // The weighted M-step: p = Σγ / (Σγ + Σγy) = 1 / (1 + weighted mean).
+/// let counts = [0u64, 1, 3, 8];
+/// let mut fitted = g.clone();
+/// let mut stats = g.zero_stats(&counts[..]);
+/// for &y in &counts {
+///     g.accumulate(&mut stats, 1.0, y);
+/// }
+/// fitted.maximise(&stats, 0)?;
+/// assert_eq!(fitted.p(), 4.0 / 16.0);
 /// # Ok::<(), em_core::EmError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -10,7 +10,7 @@
 use em_core::Statistics;
 use nalgebra::{DMatrix, DVector};
 
-use crate::covariance::CovarianceType;
+use super::covariance::CovarianceType;
 
 /// Which scatter statistics keep: the full D×D matrix of each component, or only its diagonal.
 ///

@@ -139,8 +139,22 @@ pub(crate) struct Factored {
 /// matrix is treated as singular (≈ 4500 ulps: far below any real conditional variance).
 const SINGULAR_PIVOT: f64 = 1e-12;
 
-/// The lower Cholesky factor of a symmetric matrix, or `NotPositiveDefinite` naming `component`.
-pub(crate) fn cholesky(
+/// The lower Cholesky factor L (M = L Lᵀ) of a symmetric positive-definite matrix `m`, or
+/// [`EmError::NotPositiveDefinite`] naming `component`, with a detail starting "`context`: ",
+/// when `m` has non-finite entries, is not positive definite, or is singular in all but name:
+/// a pivot L_jj² that is at most 10⁻¹² of the feature's own variance M_jj (a feature that is,
+/// to rounding, a linear combination of the features before it). Only the lower triangle of
+/// `m` is read; check symmetry first with [`check_symmetric`].
+///
+/// ```
+/// use em_family::gaussian::cholesky;
+/// use nalgebra::dmatrix;
+/// let l = cholesky(&dmatrix![4.0, 2.0; 2.0, 2.0], 0, "given covariances")?;
+/// assert_eq!(l, dmatrix![2.0, 0.0; 1.0, 1.0]);
+/// assert!(cholesky(&dmatrix![1.0, 1.0; 1.0, 1.0], 3, "given covariances").is_err());
+/// # Ok::<(), em_core::EmError>(())
+/// ```
+pub fn cholesky(
     m: &DMatrix<f64>,
     component: usize,
     context: &str,
@@ -170,12 +184,16 @@ pub(crate) fn cholesky(
 }
 
 /// Rejects a covariance (or precision) matrix that is not symmetric to 1e-10 relative to its
-/// largest entry, with `NotPositiveDefinite` naming `component`.
-pub(crate) fn check_symmetric(
-    m: &DMatrix<f64>,
-    component: usize,
-    context: &str,
-) -> Result<(), EmError> {
+/// largest entry, with [`EmError::NotPositiveDefinite`] naming `component` (detail starting
+/// "`context`: not symmetric") and the first entry that differs from its mirror image.
+///
+/// ```
+/// use em_family::gaussian::check_symmetric;
+/// use nalgebra::dmatrix;
+/// assert!(check_symmetric(&dmatrix![2.0, 1.0; 1.0, 2.0], 0, "given covariances").is_ok());
+/// assert!(check_symmetric(&dmatrix![2.0, 1.0; 0.0, 2.0], 0, "given covariances").is_err());
+/// ```
+pub fn check_symmetric(m: &DMatrix<f64>, component: usize, context: &str) -> Result<(), EmError> {
     let scale = m.amax().max(f64::MIN_POSITIVE);
     for i in 0..m.nrows() {
         for j in 0..i {

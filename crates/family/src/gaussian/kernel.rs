@@ -6,9 +6,11 @@
 //! vectorises, and no per-row allocation happens. Per-batch buffers are component-major:
 //! `buf[k·c + i]` is component k, row a + i.
 //!
-//! Each entry point is compiled twice, for the build's baseline and for AVX2, and picks one at
-//! run time ([`with_avx2`](crate::fastmath::with_avx2)). The arithmetic is the same in both (plain IEEE operations, no FMA,
-//! nothing reassociated), so they give the same bits; AVX2 only widens the vectors.
+//! Each entry point is compiled three times — for AVX-512F, for AVX2 and for the build's
+//! baseline — and picks the widest the CPU supports at run time (`with_avx2!` in the
+//! `fastmath` module). The arithmetic is the same in all three (plain IEEE operations, no
+//! FMA, nothing reassociated), so they give the same bits; the wider builds only widen the
+//! vectors.
 //!
 //! Large dimensions go through GEMM (nalgebra's, i.e. matrixmultiply): the triangular solve
 //! is blocked — forward substitution within a block of [`SOLVE_BLOCK`] features, one GEMM to update
@@ -20,11 +22,11 @@ use std::ops::Range;
 use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut, Dyn};
 use rayon::prelude::*;
 
-use crate::covariance::{Factor, Factored};
-use crate::fastmath::{
+use super::covariance::{Factor, Factored};
+use super::fastmath::{
     dot, exp, ln_in_place, shifted_dot, sum, weighted_square_deviation, with_avx2,
 };
-use crate::stats::{GaussianStats, Scatter};
+use super::stats::{GaussianStats, Scatter};
 
 /// nalgebra's threshold (0.35, `blas_uninit.rs`) above which `gemm` on dynamic matrices calls
 /// matrixmultiply. Below it nalgebra falls back to its own gemv loop, which mishandles
@@ -47,9 +49,17 @@ const GEMM_SCATTER_MIN_FEATURES: usize = 33;
 /// that the buffers a sub-block works on stay in the L1/L2 caches.
 const BLOCK_ELEMENTS: usize = 4096;
 
-/// Rows per sub-block of an E-step batch for D features (see [`BLOCK_ELEMENTS`]). Models
-/// that use GEMM keep whole batches: a GEMM wants a long inner dimension.
-pub(crate) fn block_rows(d: usize) -> usize {
+/// Rows per sub-block of an E-step batch for `d` features: a batch processed in sub-blocks
+/// of this many rows keeps its per-row buffers (D × rows doubles, about 32 KiB) in the L1/L2
+/// caches. From 33 features on, where the kernels use GEMM, it is `usize::MAX` (keep whole
+/// batches: a GEMM wants a long inner dimension).
+///
+/// ```
+/// use em_family::gaussian::block_rows;
+/// assert_eq!(block_rows(2), 2048);
+/// assert_eq!(block_rows(100), usize::MAX);
+/// ```
+pub fn block_rows(d: usize) -> usize {
     if d >= GEMM_SCATTER_MIN_FEATURES {
         usize::MAX
     } else {
@@ -62,8 +72,8 @@ pub(crate) fn block_rows(d: usize) -> usize {
 /// Rows per block of [`normalise`], so that its per-block buffers stay in the L1 cache.
 const NORMALISE_ROWS: usize = 512;
 
-/// ½ log 2π.
-pub(crate) const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
+/// ½ log 2π: a Gaussian's log-density is −(D · ½ log 2π) − ½ log|Σ| − ½ (x − μ)ᵀ Σ⁻¹ (x − μ).
+pub const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
 
 /// The contiguous slice of feature `j` for `rows`.
 #[inline]
@@ -558,8 +568,7 @@ fn scatter_full(wdx: &[f64], dx: &[f64], c: usize, d: usize, out: &mut DMatrix<f
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Covariances;
-    use crate::gaussian::Gaussians;
+    use crate::gaussian::{Covariances, Gaussians};
     use rand::rngs::StdRng;
     use rand::{RngExt, SeedableRng};
 

@@ -9,13 +9,14 @@ use em_core::Dataset;
 /// A collection of observations that a [`Component`](crate::Component) family is fitted on.
 ///
 /// Observations are addressed by row; the driver splits the data into consecutive row ranges
-/// and the mixture reads each observation with [`obs`](Observations::obs). Scalar families use
+/// and the model (a mixture of the `mixture` crate, say) reads each observation with
+/// [`obs`](Observations::obs). Scalar families use
 /// a plain slice (`[f64]`, `[u64]`), where one observation is one element; the multivariate
 /// Bernoulli family uses a [`BinaryMatrix`](crate::BinaryMatrix), where one observation is a
 /// row `&[bool]`.
 ///
 /// ```
-/// use mixture::Observations;
+/// use em_family::Observations;
 /// let counts: &[u64] = &[3, 0, 7];
 /// assert_eq!(counts.obs(2), 7);
 /// assert_eq!(counts.n_features(), 1);

@@ -21,14 +21,15 @@ use rand::{Rng, RngExt};
 use rand_distr::Exp1;
 use serde::{Deserialize, Serialize};
 
+use super::quantile_partition;
 use crate::component::Component;
-use crate::init::quantile_partition;
 
 /// The exponential distribution with rate r > 0 (mean 1/r), a component family on `f64`
 /// observations ≥ 0.
 ///
 /// ```
-/// use mixture::{Component, Exponential};
+/// use em_family::Component;
+/// use em_family::families::Exponential;
 /// let e = Exponential::new(2.0)?;
 /// assert!((e.ln_pdf(1.5) - (2.0f64.ln() - 3.0)).abs() < 1e-15);
 /// assert!(Exponential::check_obs(-0.1, 4).is_err());
@@ -106,13 +107,17 @@ impl Exponential {
     /// zeros settles at the cap instead of failing.
     ///
     /// ```
-    /// use em_core::{Em, LatentModel};
-    /// use mixture::{Exponential, Mixture};
-    /// let x = vec![0.0; 10]; // all zeros: no MLE without a cap
-    /// let capped = Exponential::default().with_max_rate(1e3)?;
-    /// let mut m = Mixture::new(vec![1.0], vec![capped])?;
-    /// Em::new().max_iter(5).fit(&mut m, &x[..])?;
-    /// assert_eq!(m.components()[0].rate(), 1e3);
+    /// use em_family::Component;
+    /// use em_family::families::Exponential;
+    /// let x = [0.0; 10]; // all zeros: no MLE without a cap
+    /// let mut capped = Exponential::default().with_max_rate(1e3)?;
+    /// let mut stats = capped.zero_stats(&x[..]);
+    /// for &v in &x {
+    ///     capped.accumulate(&mut stats, 1.0, v);
+    /// }
+    /// capped.maximise(&stats, 0)?;
+    /// assert_eq!(capped.rate(), 1e3);
+    /// assert!(Exponential::default().maximise(&stats, 0).is_err()); // uncapped: no maximiser
     /// # Ok::<(), em_core::EmError>(())
     /// ```
     ///

@@ -28,7 +28,8 @@ use crate::component::Component;
 /// family on the rows of a [`BinaryMatrix`].
 ///
 /// ```
-/// use mixture::{Bernoulli, Component};
+/// use em_family::Component;
+/// use em_family::families::Bernoulli;
 /// let b = Bernoulli::new(vec![0.9, 0.2, 1.0])?;
 /// let ln = b.ln_pdf(&[true, false, true]);
 /// assert!((ln - (0.9f64.ln() + 0.8f64.ln())).abs() < 1e-15); // log 1 = 0 for the last
@@ -65,8 +66,8 @@ impl From<Bernoulli> for BernoulliSpec {
 }
 
 impl Default for Bernoulli {
-    /// One coordinate with p = ½. As a [`Start`](crate::Start) template its dimension does
-    /// not matter: the M-step takes D from the data.
+    /// One coordinate with p = ½. As the template of a start (the `mixture` crate's `Start`)
+    /// its dimension does not matter: the M-step takes D from the data.
     fn default() -> Self {
         Bernoulli {
             p: vec![0.5],

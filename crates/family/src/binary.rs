@@ -13,7 +13,7 @@ use crate::Observations;
 /// reject any other value with its row and column.
 ///
 /// ```
-/// use mixture::BinaryMatrix;
+/// use em_family::BinaryMatrix;
 /// let x = BinaryMatrix::from_f64(2, 3, &[1.0, 0.0, 1.0, 0.0, 0.0, 1.0])?;
 /// assert_eq!(x.row(1), Some(&[false, false, true][..]));
 /// let err = BinaryMatrix::from_f64(1, 2, &[1.0, 0.5]).unwrap_err();

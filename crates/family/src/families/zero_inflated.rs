@@ -6,7 +6,8 @@
 //! responsibility, an HMM state posterior, or 1 on its own), the posterior of a structural
 //! zero is r = π / f(0) for y = 0 and 0 otherwise. So a zero-inflated family is an ordinary
 //! [`Component`] and works wherever a family does — on its own (a one-component
-//! [`Mixture`](crate::Mixture)), as the components of a mixture, as an HMM's emissions.
+//! `mixture::Mixture`), as the components of a mixture, as an HMM's emissions
+//! (`hmm::PerState`).
 //!
 //! * **Statistics**: n = Σγ, z = Σγr (structural zeros), c = Σγ(1 − r) (count draws), the
 //!   count family's statistics accumulated with weights γ(1 − r), and h = Σγ H(r), the entropy
@@ -25,22 +26,29 @@ use em_core::{EmError, Statistics};
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
-use crate::accelerate::ComponentParameters;
 use crate::component::{Component, OwnedData};
+use crate::parameters::ComponentParameters;
 
 /// A count family C with zero inflation π ∈ [0, 1].
 ///
 /// ```
-/// use mixture::{Component, Mixture, Poisson, Start, ZeroInflated};
+/// use em_family::Component;
+/// use em_family::families::{Poisson, ZeroInflated};
 ///
-/// // The zero-inflated Poisson, on its own: a one-component mixture of it.
 /// let zip = ZeroInflated::new(0.3, Poisson::new(2.0)?)?;
-/// assert!((zip.ln_pdf(0) - (0.3 + 0.7 * (-2.0f64).exp()).ln()).abs() < 1e-15);
-/// let counts: Vec<u64> = (0..500).map(|i| if i % 3 == 0 { 0 } else { 1 + i % 4 }).collect();
-/// let mut model = Mixture::new(vec![1.0], vec![zip])?;
-/// em_core::Em::new().tol(1e-12).max_iter(1000).fit(&mut model, &counts[..])?;
-/// let fitted = &model.components()[0];
-/// assert!(fitted.pi() > 0.2 && fitted.pi() < 0.4, "{}", fitted.pi());
+/// let f0 = 0.3 + 0.7 * (-2.0f64).exp();
+/// assert!((zip.ln_pdf(0) - f0.ln()).abs() < 1e-15);
+/// assert!((zip.structural_zero_probability() - 0.3 / f0).abs() < 1e-15);
+///
+/// // One EM step on its own: the inner E-step happens in `accumulate`.
+/// let counts = [0u64, 0, 0, 1, 2, 4];
+/// let mut stats = zip.zero_stats(&counts[..]);
+/// for &y in &counts {
+///     zip.accumulate(&mut stats, 1.0, y);
+/// }
+/// let mut next = zip.clone();
+/// next.maximise(&stats, 0)?;
+/// assert!((next.pi() - 3.0 * zip.structural_zero_probability() / 6.0).abs() < 1e-15);
 /// # Ok::<(), em_core::EmError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -17,13 +17,14 @@ use rand_distr::Distribution;
 use serde::{Deserialize, Serialize};
 use statrs::function::factorial::ln_factorial;
 
+use super::quantile_partition;
 use crate::component::Component;
-use crate::init::quantile_partition;
 
 /// The Poisson distribution with rate λ ≥ 0, a component family on `u64` counts.
 ///
 /// ```
-/// use mixture::{Component, Poisson};
+/// use em_family::Component;
+/// use em_family::families::Poisson;
 /// let p = Poisson::new(2.0)?;
 /// assert!((p.ln_pdf(3) - (8.0f64 / 6.0 * (-2.0f64).exp()).ln()).abs() < 1e-12);
 /// // λ = 0 is allowed: a point mass at 0.

@@ -18,10 +18,11 @@
 //! deterministic.
 
 /// Defines `pub(crate) fn $name` with the signature of the `#[inline(always)]` function
-/// `$body`, running `$body` compiled for AVX2 when the CPU has it and for the baseline target
-/// otherwise (the detection is cached by the standard library). The AVX2 copy is never
-/// inlined into its caller, so LLVM vectorises it on its own, not as part of a larger function
-/// (inside one, it chose two-lane vectors for the reductions below).
+/// `$body`, compiled three times — for AVX-512F, for AVX2 and for the build's baseline target
+/// — and running the widest copy the CPU supports (on x86-64; elsewhere only the baseline
+/// exists; the detection is cached by the standard library). The AVX-512F and AVX2 copies are
+/// never inlined into their caller, so LLVM vectorises each on its own, not as part of a
+/// larger function (inside one, it chose two-lane vectors for the reductions below).
 macro_rules! with_avx2 {
     ($(#[$doc:meta])* fn $name:ident = $body:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?) => {
         $(#[$doc])*

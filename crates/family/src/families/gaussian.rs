@@ -21,15 +21,16 @@ use rand::{Rng, RngExt};
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
-use super::HALF_LN_2PI;
+use super::quantile_partition;
 use crate::component::Component;
-use crate::init::quantile_partition;
+use crate::gaussian::HALF_LN_2PI;
 
 /// The Gaussian N(μ, σ²) on `f64` observations, with an optional variance floor for the
 /// M-step.
 ///
 /// ```
-/// use mixture::{Component, Gaussian};
+/// use em_family::Component;
+/// use em_family::families::Gaussian;
 /// let g = Gaussian::new(1.0, 4.0)?;
 /// let expected = -0.5 * (2.0 * std::f64::consts::PI * 4.0).ln() - 0.5 * 0.25;
 /// assert!((g.ln_pdf(2.0) - expected).abs() < 1e-15);

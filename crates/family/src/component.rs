@@ -1,5 +1,5 @@
-//! The contract between a distribution family and the mixture: what one component must
-//! provide for the mixture's EM to work.
+//! The contract between a one-component distribution family and the models built on it: what
+//! one component must provide for a mixture's EM to work.
 
 use std::fmt;
 use std::ops::Range;
@@ -15,7 +15,8 @@ pub type Obs<'a, C> = <<C as Component>::Data as Observations>::Obs<'a>;
 /// The owned data type of family `C` (`Vec<f64>`, `Vec<u64>`, [`BinaryMatrix`](crate::BinaryMatrix)).
 pub type OwnedData<C> = <<C as Component>::Data as Observations>::Owned;
 
-/// A distribution family f(x | θ) that can be a component of a [`Mixture`](crate::Mixture).
+/// A distribution family f(x | θ) that can be a component of a mixture (the `mixture` crate's
+/// `Mixture<C>`).
 ///
 /// A family provides what EM needs from one component, and nothing about mixing:
 ///
@@ -39,7 +40,7 @@ pub type OwnedData<C> = <<C as Component>::Data as Observations>::Owned;
 /// (a Poisson rate or a Bernoulli probability of 0 or 1), the convention is 0 · log 0 = 0:
 /// a term with zero weight contributes 0, never NaN.
 ///
-/// The mixture guarantees that the E-step only passes observations that
+/// A mixture guarantees that the E-step only passes observations that
 /// [`check_obs`](Self::check_obs) accepted and whose dimension matches
 /// [`n_features`](Self::n_features), and that `maximise` only sees statistics with positive
 /// total weight; a family still returns a typed error rather than panicking when handed
@@ -49,7 +50,7 @@ pub type OwnedData<C> = <<C as Component>::Data as Observations>::Owned;
 ///
 /// ```
 /// use em_core::{EmError, Statistics};
-/// use mixture::{Component, OwnedData};
+/// use em_family::{Component, OwnedData};
 /// use rand::{Rng, RngExt};
 ///
 /// #[derive(Debug, Clone, PartialEq)]
@@ -87,13 +88,27 @@ pub type OwnedData<C> = <<C as Component>::Data as Observations>::Owned;
 ///     }
 /// }
 ///
-/// // It is now a mixture component like any bundled family:
-/// let counts: Vec<u64> = (0..300).map(|i| if i % 3 == 0 { 20 + i % 7 } else { i % 2 }).collect();
-/// let m = mixture::Mixture::new(vec![0.5, 0.5], vec![Geometric { p: 0.6 }, Geometric { p: 0.1 }])?;
-/// let check = em_core::testing::check_invariants(m, &counts[..], 20, Default::default())?;
-/// assert!(check.is_ok(), "{check}");
+/// // The contract: Σγ log f from the statistics equals the sum of weighted log-densities,
+/// // and the M-step increases it.
+/// let counts = [0u64, 3, 1, 0, 7];
+/// let gamma = [0.5, 1.0, 0.25, 1.0, 0.75];
+/// let mut g = Geometric { p: 0.9 };
+/// let mut stats = g.zero_stats(&counts[..]);
+/// for (&y, &w) in counts.iter().zip(&gamma) {
+///     g.accumulate(&mut stats, w, y);
+/// }
+/// let direct: f64 = counts.iter().zip(&gamma).map(|(&y, &w)| w * g.ln_pdf(y)).sum();
+/// assert!((g.expected_ln_pdf(&stats) - direct).abs() < 1e-12);
+/// let before = g.expected_ln_pdf(&stats);
+/// g.maximise(&stats, 0)?;
+/// assert!(g.expected_ln_pdf(&stats) > before);
 /// # Ok::<(), EmError>(())
 /// ```
+///
+/// It is then a mixture component like any bundled family: `mixture::Mixture::new(weights,
+/// vec![Geometric { p: 0.6 }, Geometric { p: 0.1 }])` fits by EM, and the invariant checker of
+/// [`em_core::testing`] verifies the identity above (the `mixture` crate's documentation
+/// runs this example end to end).
 pub trait Component: Clone + fmt::Debug + Send + Sync {
     /// How the family's observations are stored; a batch is a range of its rows.
     type Data: Observations + ?Sized;
@@ -160,7 +175,8 @@ pub trait Component: Clone + fmt::Debug + Send + Sync {
     fn sample_into<R: Rng + ?Sized>(&self, rng: &mut R, out: &mut OwnedData<Self>);
 
     /// A starting partition of the rows of `data` into `k` groups (a group index `< k` per
-    /// row), from which [`Start`](crate::Start) builds initial components. The default draws
+    /// row), from which a start (the `mixture` crate's `Start`) builds initial components. The
+    /// default draws
     /// every row's group uniformly at random; the bundled scalar families split the sorted
     /// values at jittered quantiles, the Bernoulli family groups rows around random seed rows.
     fn initial_partition<R: Rng + ?Sized>(

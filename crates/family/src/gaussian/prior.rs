@@ -16,10 +16,11 @@ use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 use statrs::function::gamma::ln_gamma;
 
-use crate::covariance::{
-    Covariances, Factor, Factored, cholesky, log_det_from_cholesky, mahalanobis_sq, trace_of_solve,
+use super::Gaussians;
+use super::covariance::{
+    Covariances, Factor, cholesky, log_det_from_cholesky, mahalanobis_sq, trace_of_solve,
 };
-use crate::kernel::HALF_LN_2PI;
+use super::kernel::HALF_LN_2PI;
 
 /// Hyper-parameters of the conjugate prior (see the module documentation for the model).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -113,15 +114,30 @@ impl Prior {
         Ok(())
     }
 
-    /// log p(π, μ, Σ) of the given parameters (with all normalising constants).
-    pub(crate) fn log_density(
-        &self,
-        weights: &DVector<f64>,
-        means: &DMatrix<f64>,
-        covariances: &Covariances,
-        factored: &Factored,
-    ) -> f64 {
+    /// log p(π, μ, Σ) of mixture weights `weights` (length K) and the components
+    /// `gaussians`, with all normalising constants: the term MAP-EM adds to the objective.
+    /// NaN when the shapes disagree (weights not of length K, a prior of another dimension).
+    ///
+    /// ```
+    /// use em_family::gaussian::{Covariances, Gaussians, Prior};
+    /// use nalgebra::{dmatrix, dvector};
+    /// let x = dmatrix![0.0, 1.0; 1.0, 0.5; 2.0, 2.5; 4.0, 3.0];
+    /// let prior = Prior::mclust_default(&x, 2)?;
+    /// let g = Gaussians::new(dmatrix![0.5, 0.5; 3.0, 3.0], Covariances::Spherical(dvector![1.0, 1.0]))?;
+    /// assert!(prior.log_density(&dvector![0.5, 0.5], &g).is_finite());
+    /// assert!(prior.log_density(&dvector![1.0], &g).is_nan());
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
+    pub fn log_density(&self, weights: &DVector<f64>, gaussians: &Gaussians) -> f64 {
+        let (means, covariances, factored) = (
+            gaussians.means(),
+            gaussians.covariances(),
+            gaussians.factored(),
+        );
         let (k_count, d) = means.shape();
+        if weights.len() != k_count || self.mean.len() != d || self.scale.shape() != (d, d) {
+            return f64::NAN;
+        }
         let df = d as f64;
         let (kappa, nu) = (self.mean_precision, self.dof);
         let alpha = self.weight_concentration;
