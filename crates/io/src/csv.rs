@@ -16,7 +16,7 @@ use nalgebra::DMatrix;
 /// One field, trimmed and with surrounding double quotes removed.
 ///
 /// ```
-/// assert_eq!(gmm::stream::csv::clean_field(r#" "1.5" "#), "1.5");
+/// assert_eq!(em_io::csv::clean_field(r#" "1.5" "#), "1.5");
 /// ```
 pub fn clean_field(field: &str) -> &str {
     let f = field.trim();
@@ -64,7 +64,7 @@ pub enum RecordError {
 /// error).
 ///
 /// ```
-/// use gmm::stream::csv::{parse_record, RecordError};
+/// use em_io::csv::{parse_record, RecordError};
 /// let mut v = Vec::new();
 /// parse_record(" 1, \"2e1\"", 2, &mut v)?;
 /// assert_eq!(v, [1.0, 20.0]);
@@ -119,9 +119,8 @@ impl std::fmt::Display for RecordError {
 
 impl std::error::Error for RecordError {}
 
-/// A numeric CSV file read chunk by chunk, for
-/// [`GaussianMixtureBuilder::fit_stream`](crate::GaussianMixtureBuilder::fit_stream) and
-/// [`em_core::Em::fit_stream`]: one
+/// A numeric CSV file read chunk by chunk, for a streamed fit (`gmm`'s
+/// `GaussianMixtureBuilder::fit_stream`, [`em_core::Em::fit_stream`]): one
 /// observation per line (see the [module docs](self) for the rules), yielding `DMatrix<f64>`
 /// chunks of exactly the requested number of rows (but the last).
 ///
@@ -132,7 +131,7 @@ impl std::error::Error for RecordError {}
 ///
 /// ```
 /// use em_core::ChunkSource;
-/// use gmm::stream::CsvSource;
+/// use em_io::csv::CsvSource;
 /// let text = "a,b\n1,2\n\n3,4\n5,6\n";
 /// let mut csv = CsvSource::new(std::io::Cursor::new(text), "t.csv")?;
 /// assert_eq!(csv.columns(), ["a", "b"]);
