@@ -1,30 +1,35 @@
-//! Reading numeric CSV files: one observation per line, comma-separated, with or without a
-//! header line, blank lines skipped. Every error names the file, the line and the column.
+//! Numeric CSV read whole into memory: a [`Table`] (the matrix, column names, and the file line
+//! of every row). The rules are those of [`csv`](crate::csv), which the streamed
+//! [`CsvSource`](crate::CsvSource) reads files with too. Every error names the file, the line
+//! and the column.
 //!
 //! A file is read twice, line by line: once to count its lines, then to parse them straight
 //! into a column-major matrix of that capacity. Peak memory is the matrix itself (plus one
 //! line), not the text, a row-major copy and the matrix, which for a large file was five times
 //! the data.
+//!
+//! ```
+//! let t = em_io::table::parse("eruptions,waiting\n3.6,79\n\n1.8,54\n", "faithful.csv")?;
+//! assert_eq!(t.columns, ["eruptions", "waiting"]);
+//! assert_eq!(t.x, nalgebra::dmatrix![3.6, 79.0; 1.8, 54.0]);
+//! assert_eq!(t.lines.line(1), 4); // the blank line 3 is skipped
+//! assert_eq!(t.describe(), "2 rows × 2 columns (eruptions, waiting)");
+//! # Ok::<(), em_io::ReadError>(())
+//! ```
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-use gmm::stream::csv::{RecordError, clean_field, is_header, parse_record};
 use nalgebra::DMatrix;
 
-use crate::error::CliError;
-
-/// R's `datasets::faithful` (272 eruptions of Old Faithful: `eruptions`, `waiting`), compiled
-/// into the binary: what `em fit` and `em select` use when no FILE is given.
-pub const FAITHFUL_CSV: &str = include_str!("../../../data/faithful.csv");
-
-/// How the bundled data are named in messages and summaries.
-pub const FAITHFUL_NAME: &str = "the bundled Old Faithful data";
+use crate::csv::{RecordError, clean_field, is_header, parse_record};
+use crate::error::ReadError;
 
 /// A numeric table read from CSV.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
-    /// Where it came from, as messages should name it (a path, `<stdin>`, or the bundled data).
+    /// Where it came from, as messages should name it (a path, `<stdin>`, or the name given to
+    /// [`parse`]).
     pub source: String,
     /// Column names: the header's, or `x0`, `x1`, … when the file has none.
     pub columns: Vec<String>,
@@ -81,46 +86,38 @@ impl Table {
     }
 }
 
-/// The bundled Old Faithful data.
-pub fn faithful() -> Table {
-    // The bundled file is well-formed; a failure here would be a build defect, and is still
-    // reported rather than panicking.
-    parse(FAITHFUL_CSV, FAITHFUL_NAME).unwrap_or_else(|_| Table {
-        source: FAITHFUL_NAME.into(),
-        columns: vec![],
-        has_header: false,
-        x: DMatrix::zeros(0, 0),
-        lines: LineMap::default(),
-    })
-}
-
-/// Reads and parses a CSV file; `-` reads standard input (which is read into memory first, as
-/// it cannot be read twice).
-pub fn read(path: &Path) -> Result<Table, CliError> {
-    if path.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .map_err(|e| CliError::bad_input(format!("cannot read standard input: {e}")))?;
-        let text = String::from_utf8(buf).map_err(|e| {
-            CliError::bad_input(format!(
-                "<stdin>: not UTF-8 text (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
-            ))
-        })?;
-        return parse(&text, "<stdin>");
-    }
+/// Reads and parses a CSV file (see the [module docs](self)).
+///
+/// ```
+/// let path = std::env::temp_dir().join(format!("em-io-read-doc-{}.csv", std::process::id()));
+/// std::fs::write(&path, "1,2\n3,4\n").map_err(|e| em_io::ReadError::Open {
+///     origin: path.display().to_string(), reason: e.to_string() })?;
+/// let t = em_io::table::read(&path)?;
+/// assert_eq!((t.x.nrows(), t.x.ncols(), t.has_header), (2, 2, false));
+/// assert_eq!(t.columns, ["x0", "x1"]);
+/// # std::fs::remove_file(&path).ok();
+/// # Ok::<(), em_io::ReadError>(())
+/// ```
+pub fn read(path: impl AsRef<Path>) -> Result<Table, ReadError> {
+    let path = path.as_ref();
     let source = path.display().to_string();
     let open = || {
         std::fs::File::open(path)
             .map(|f| BufReader::with_capacity(1 << 16, f))
-            .map_err(|e| CliError::bad_input(format!("cannot read {source}: {e}")))
+            .map_err(|e| ReadError::Open {
+                origin: source.clone(),
+                reason: e.to_string(),
+            })
     };
-    let read_error = |e: std::io::Error| CliError::bad_input(format!("cannot read {source}: {e}"));
-    let capacity = count_lines(open()?).map_err(read_error)?;
+    let read_error = |line: Option<u64>, e: std::io::Error| ReadError::Read {
+        origin: source.clone(),
+        line,
+        reason: e.to_string(),
+    };
+    let capacity = count_lines(open()?).map_err(|e| read_error(None, e))?;
     let mut reader = open()?;
     let mut line_no = 0;
-    let mut next_line = |buf: &mut String| -> Result<Option<usize>, CliError> {
+    let mut next_line = |buf: &mut String| -> Result<Option<usize>, ReadError> {
         buf.clear();
         line_no += 1;
         match reader.read_line(buf) {
@@ -131,13 +128,32 @@ pub fn read(path: &Path) -> Result<Table, CliError> {
                 buf.truncate(trimmed);
                 Ok(Some(line_no))
             }
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Err(CliError::bad_input(
-                format!("{source}: line {line_no}: not UTF-8 text"),
-            )),
-            Err(e) => Err(read_error(e)),
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Err(ReadError::NotUtf8 {
+                origin: source.clone(),
+                line: Some(line_no as u64),
+                offset: None,
+            }),
+            Err(e) => Err(read_error(Some(line_no as u64), e)),
         }
     };
     parse_lines(&mut next_line, capacity, &source)
+}
+
+/// Reads standard input to its end (it cannot be read twice, so it is held in memory) and
+/// parses it; messages name it `<stdin>`.
+pub fn read_stdin() -> Result<Table, ReadError> {
+    let mut buf = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut buf)
+        .map_err(|e| ReadError::Stdin {
+            reason: e.to_string(),
+        })?;
+    let text = String::from_utf8(buf).map_err(|e| ReadError::NotUtf8 {
+        origin: "<stdin>".into(),
+        line: None,
+        offset: Some(e.utf8_error().valid_up_to()),
+    })?;
+    parse(&text, "<stdin>")
 }
 
 /// Lines of the file that are not blank (ASCII whitespace only): an upper bound on its
@@ -166,11 +182,12 @@ fn count_lines(mut reader: impl BufRead) -> std::io::Result<usize> {
 ///
 /// The first non-blank line is a header when any of its non-empty fields is not a number. Every later
 /// non-blank line must have as many fields as the first, each a finite number. The record rules
-/// are the library's ([`gmm::stream::csv`]), which the streaming fit reads files with too.
-pub fn parse(text: &str, source: &str) -> Result<Table, CliError> {
+/// are those of [`crate::csv`], which the streamed [`CsvSource`](crate::CsvSource) reads files
+/// with too.
+pub fn parse(text: &str, source: &str) -> Result<Table, ReadError> {
     let capacity = text.lines().filter(|l| !l.trim().is_empty()).count();
     let mut lines = text.lines().enumerate();
-    let mut next_line = |buf: &mut String| -> Result<Option<usize>, CliError> {
+    let mut next_line = |buf: &mut String| -> Result<Option<usize>, ReadError> {
         Ok(lines.next().map(|(i, l)| {
             buf.clear();
             buf.push_str(l);
@@ -185,17 +202,17 @@ pub fn parse(text: &str, source: &str) -> Result<Table, CliError> {
 /// the number of non-blank lines. Values go straight into a column-major matrix of `capacity`
 /// rows, compacted in place to the rows found.
 fn parse_lines(
-    next_line: &mut dyn FnMut(&mut String) -> Result<Option<usize>, CliError>,
+    next_line: &mut dyn FnMut(&mut String) -> Result<Option<usize>, ReadError>,
     capacity: usize,
     source: &str,
-) -> Result<Table, CliError> {
+) -> Result<Table, ReadError> {
     let mut line = String::new();
     let (first_no, first) = loop {
         match next_line(&mut line)? {
             None => {
-                return Err(CliError::bad_input(format!(
-                    "{source}: the file is empty (no data rows)"
-                )));
+                return Err(ReadError::Empty {
+                    origin: source.to_string(),
+                });
             }
             Some(no) => {
                 // A byte-order mark may open the file.
@@ -218,41 +235,44 @@ fn parse_lines(
     } else {
         (0..width).map(|j| format!("x{j}")).collect()
     };
-    let column_label = |j: usize| {
-        if has_header && !columns[j].is_empty() {
-            format!("column {} ({})", j + 1, columns[j])
-        } else {
-            format!("column {}", j + 1)
+    let record_error = |error: RecordError, line_no: usize, row: usize| {
+        let (column, label) = match &error {
+            RecordError::Ragged { found } => (*found.min(&width), None),
+            RecordError::NotANumber { column, .. } | RecordError::NonFinite { column, .. } => (
+                *column,
+                (has_header && !columns[*column].is_empty()).then(|| columns[*column].clone()),
+            ),
+        };
+        ReadError::Record {
+            origin: source.to_string(),
+            line: line_no as u64,
+            row,
+            column,
+            label,
+            width,
+            first_line: first_no as u64,
+            error: Box::new(error),
         }
     };
-    let record_error = |e: RecordError, line_no: usize| {
-        CliError::bad_input(match &e {
-            RecordError::Ragged { found } => format!(
-                "{source}: line {line_no}, column {}: {e}, expected {width} as on line {first_no}",
-                found.min(&width) + 1
-            ),
-            RecordError::NotANumber { column, .. } | RecordError::NonFinite { column, .. } => {
-                format!("{source}: line {line_no}, {}: {e}", column_label(*column))
-            }
-        })
-    };
     let stride = capacity.max(1);
-    let size = stride.checked_mul(width).ok_or_else(|| {
-        CliError::bad_input(format!(
-            "{source}: too large ({capacity} lines × {width} columns)"
-        ))
-    })?;
+    let size = stride
+        .checked_mul(width)
+        .ok_or_else(|| ReadError::TooLarge {
+            origin: source.to_string(),
+            lines: capacity,
+            columns: width,
+        })?;
     let mut values = vec![0.0; size];
     let mut row = Vec::with_capacity(width);
     let mut lines = LineMap::default();
     let mut n = 0usize;
-    let mut store = |line_no: usize, text: &str, n: &mut usize| -> Result<(), CliError> {
+    let mut store = |line_no: usize, text: &str, n: &mut usize| -> Result<(), ReadError> {
         row.clear();
-        parse_record(text, width, &mut row).map_err(|e| record_error(e, line_no))?;
+        parse_record(text, width, &mut row).map_err(|e| record_error(e, line_no, *n))?;
         if *n == stride {
-            return Err(CliError::bad_input(format!(
-                "{source}: the file changed while it was read (more lines than at first)"
-            )));
+            return Err(ReadError::Changed {
+                origin: source.to_string(),
+            });
         }
         for (j, v) in row.iter().enumerate() {
             values[j * stride + *n] = *v;
@@ -270,9 +290,10 @@ fn parse_lines(
         }
     }
     if n == 0 {
-        return Err(CliError::bad_input(format!(
-            "{source}: no data rows (only a header, on line {first_no})"
-        )));
+        return Err(ReadError::HeaderOnly {
+            origin: source.to_string(),
+            header_line: first_no as u64,
+        });
     }
     // Columns of stride `capacity` → columns of length n, moving each one left in order.
     for j in 1..width {
@@ -293,7 +314,7 @@ mod tests {
     use super::*;
 
     fn err(text: &str) -> String {
-        parse(text, "t.csv").unwrap_err().message
+        parse(text, "t.csv").unwrap_err().to_string()
     }
 
     #[test]
@@ -347,7 +368,7 @@ mod tests {
     }
 
     /// Writes `text` to a temporary file and reads it with [`read`].
-    fn read_text(text: &str) -> Result<Table, CliError> {
+    fn read_text(text: &str) -> Result<Table, ReadError> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.csv");
         std::fs::write(&path, text).unwrap();
@@ -371,14 +392,17 @@ mod tests {
                     assert_eq!(a.columns, b.columns);
                     assert_eq!(a.lines, b.lines);
                 }
-                (Err(a), Err(b)) => assert!(a.message.ends_with(&b.message[6..]), "{text:?}"),
+                (Err(a), Err(b)) => {
+                    let (a, b) = (a.to_string(), b.to_string());
+                    assert!(a.ends_with(&b[6..]), "{text:?}");
+                }
                 (a, b) => panic!("{text:?}: file {a:?} vs text {b:?}"),
             }
         }
         assert_eq!(
             read_text("a,b\n1,2\n3,x\n")
                 .unwrap_err()
-                .message
+                .to_string()
                 .split(": ")
                 .nth(1),
             Some("line 3, column 2 (b)")
@@ -388,7 +412,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bin.csv");
         std::fs::write(&path, bad).unwrap();
-        let message = read(&path).unwrap_err().message;
+        let message = read(&path).unwrap_err().to_string();
         assert!(
             message.ends_with("bin.csv: line 3: not UTF-8 text"),
             "{message}"
@@ -406,13 +430,5 @@ mod tests {
             "one entry per run of consecutive lines"
         );
         assert_eq!(LineMap::default().line(5), 6);
-    }
-
-    #[test]
-    fn bundled_faithful_data_parse() {
-        let t = faithful();
-        assert_eq!(t.x.shape(), (272, 2));
-        assert_eq!(t.columns, vec!["eruptions", "waiting"]);
-        assert_eq!(t.x[(0, 0)], 3.6);
     }
 }
