@@ -1,10 +1,11 @@
-//! Numeric CSV, record by record: the parsing rules shared with the `em` command line, and a
+//! Numeric CSV, record by record: the rules, the one parser that both CSV readers use (the
+//! in-memory [`table`](crate::table) and the streamed [`CsvSource`]), and [`CsvSource`], a
 //! [`ChunkSource`] that reads a file chunk by chunk.
 //!
 //! The rules: comma-separated fields, each trimmed and stripped of surrounding double quotes;
 //! blank lines are skipped; the first non-blank line is a header when any of its non-empty
 //! fields is not a number; every data line has as many fields as the first line, each a
-//! number. A UTF-8 byte-order mark is ignored.
+//! finite number. A UTF-8 byte-order mark opening the file is ignored.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
@@ -12,6 +13,8 @@ use std::path::Path;
 
 use em_core::{ChunkSource, EmError};
 use nalgebra::DMatrix;
+
+use crate::error::ReadError;
 
 /// One field, trimmed and with surrounding double quotes removed.
 ///
@@ -119,15 +122,213 @@ impl std::fmt::Display for RecordError {
 
 impl std::error::Error for RecordError {}
 
+/// The layout the first non-blank line fixes: the column names (the header's, or `x0`, `x1`, …)
+/// and the number of columns every record must have. Both readers take it from
+/// [`Layout::new`] and parse records with [`Layout::record`].
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Layout {
+    pub(crate) columns: Vec<String>,
+    pub(crate) has_header: bool,
+    /// The one-based line of the first non-blank line (named in ragged-row messages).
+    pub(crate) first_line: u64,
+}
+
+impl Layout {
+    /// The layout of a file whose first non-blank line, `text`, is on line `first_line`.
+    pub(crate) fn new(text: &str, first_line: u64) -> Layout {
+        let has_header = is_header(text);
+        let fields = text.split(',').map(clean_field);
+        let columns = if has_header {
+            fields.map(str::to_string).collect()
+        } else {
+            (0..fields.count()).map(|j| format!("x{j}")).collect()
+        };
+        Layout {
+            columns,
+            has_header,
+            first_line,
+        }
+    }
+
+    /// Number of columns.
+    pub(crate) fn width(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// Parses the record `text` (on line `line`, the `row`-th data row, both counted from the
+    /// file's start) onto `out` (left unchanged on error); errors name `origin`, the line, the
+    /// column and its header name.
+    #[inline]
+    pub(crate) fn record(
+        &self,
+        origin: &str,
+        text: &str,
+        line: u64,
+        row: usize,
+        out: &mut Vec<f64>,
+    ) -> Result<(), ReadError> {
+        parse_record(text, self.width(), out).map_err(|e| self.record_error(origin, line, row, e))
+    }
+
+    #[cold]
+    fn record_error(&self, origin: &str, line: u64, row: usize, error: RecordError) -> ReadError {
+        let width = self.width();
+        let (column, label) = match &error {
+            RecordError::Ragged { found } => ((*found).min(width), None),
+            RecordError::NotANumber { column, .. } | RecordError::NonFinite { column, .. } => {
+                let name = &self.columns[*column];
+                (
+                    *column,
+                    (self.has_header && !name.is_empty()).then(|| name.clone()),
+                )
+            }
+        };
+        ReadError::Record {
+            origin: origin.to_string(),
+            line,
+            row,
+            column,
+            label,
+            width,
+            first_line: self.first_line,
+            error: Box::new(error),
+        }
+    }
+}
+
+/// Lines of CSV text, as both readers see them: one at a time, numbered from 1, without the
+/// line ending, and without a byte-order mark on line 1.
+pub(crate) trait Lines {
+    /// Moves to the next line and returns its number, or `None` at the end.
+    fn advance(&mut self) -> Result<Option<u64>, ReadError>;
+
+    /// The current line.
+    fn text(&self) -> &str;
+
+    /// Moves to the next line that is not blank (whitespace only) and returns its number.
+    fn next_record(&mut self) -> Result<Option<u64>, ReadError> {
+        while let Some(line) = self.advance()? {
+            if !self.text().trim().is_empty() {
+                return Ok(Some(line));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// The lines of a text held in memory.
+pub(crate) struct TextLines<'a> {
+    lines: std::str::Lines<'a>,
+    line_no: u64,
+    text: &'a str,
+}
+
+impl<'a> TextLines<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        TextLines {
+            lines: text.lines(),
+            line_no: 0,
+            text: "",
+        }
+    }
+}
+
+impl Lines for TextLines<'_> {
+    fn advance(&mut self) -> Result<Option<u64>, ReadError> {
+        let Some(text) = self.lines.next() else {
+            return Ok(None);
+        };
+        self.line_no += 1;
+        self.text = if self.line_no == 1 {
+            text.strip_prefix('\u{feff}').unwrap_or(text)
+        } else {
+            text
+        };
+        Ok(Some(self.line_no))
+    }
+
+    fn text(&self) -> &str {
+        self.text
+    }
+}
+
+/// The lines of a file (or any reader), read one at a time through a buffer: a line that is not
+/// UTF-8 or a failed read is an error naming `origin` and the line.
+#[derive(Debug)]
+pub(crate) struct LineReader<R> {
+    pub(crate) reader: BufReader<R>,
+    pub(crate) origin: String,
+    line: String,
+    /// Number of the current line (the last one read).
+    pub(crate) line_no: u64,
+    /// Byte offsets, from where reading started, of the current line's start and of its end.
+    pub(crate) line_start: u64,
+    pub(crate) offset: u64,
+}
+
+impl<R: Read> LineReader<R> {
+    pub(crate) fn new(reader: R, origin: impl Into<String>) -> Self {
+        LineReader {
+            reader: BufReader::with_capacity(1 << 16, reader),
+            origin: origin.into(),
+            line: String::new(),
+            line_no: 0,
+            line_start: 0,
+            offset: 0,
+        }
+    }
+}
+
+impl<R: Read> Lines for LineReader<R> {
+    fn advance(&mut self) -> Result<Option<u64>, ReadError> {
+        self.line.clear();
+        let n = self.reader.read_line(&mut self.line).map_err(|e| {
+            let (origin, line) = (self.origin.clone(), Some(self.line_no + 1));
+            if e.kind() == std::io::ErrorKind::InvalidData {
+                ReadError::NotUtf8 {
+                    origin,
+                    line,
+                    offset: None,
+                }
+            } else {
+                ReadError::Read {
+                    origin,
+                    line,
+                    reason: e.to_string(),
+                }
+            }
+        })?;
+        if n == 0 {
+            return Ok(None);
+        }
+        self.line_no += 1;
+        self.line_start = self.offset;
+        self.offset += n as u64;
+        let end = self.line.strip_suffix('\n').unwrap_or(&self.line);
+        let end = end.strip_suffix('\r').unwrap_or(end).len();
+        self.line.truncate(end);
+        if self.line_no == 1 && self.line.starts_with('\u{feff}') {
+            self.line.drain(..'\u{feff}'.len_utf8());
+        }
+        Ok(Some(self.line_no))
+    }
+
+    fn text(&self) -> &str {
+        &self.line
+    }
+}
+
 /// A numeric CSV file read chunk by chunk, for a streamed fit (`gmm`'s
 /// `GaussianMixtureBuilder::fit_stream`, [`em_core::Em::fit_stream`]): one
 /// observation per line (see the [module docs](self) for the rules), yielding `DMatrix<f64>`
 /// chunks of exactly the requested number of rows (but the last).
 ///
 /// Only the header is read when the source is opened; every value is validated as it is
-/// read. A field that is not a number is an [`EmError::Io`] naming the file, the line (1-based)
-/// and the column (1-based); NaN or ±∞ is an [`EmError::NonFinite`] naming the observation by
-/// its global (0-based) row and column. The input must be seekable (a file, not a pipe).
+/// read, by the parser of the in-memory [`table`](crate::table) reader. Errors are that
+/// reader's [`ReadError`]s, converted to the [`EmError`] of the [`ChunkSource`] trait: a field
+/// that is not a number is an [`EmError::Io`] naming the file, the line (1-based) and the
+/// column (1-based); NaN or ±∞ is an [`EmError::NonFinite`] naming the observation by its
+/// global (0-based) row and column. The input must be seekable (a file, not a pipe).
 ///
 /// ```
 /// use em_core::ChunkSource;
@@ -144,19 +345,13 @@ impl std::error::Error for RecordError {}
 /// ```
 #[derive(Debug)]
 pub struct CsvSource<R> {
-    reader: BufReader<R>,
-    name: String,
-    columns: Vec<String>,
-    has_header: bool,
+    lines: LineReader<R>,
+    layout: Layout,
     /// Byte offset and 1-based line number of the first data line's start (after the header).
     data_start: u64,
     data_start_line: u64,
-    /// Line number of the last line read, and global index of the next observation.
-    line_no: u64,
+    /// Global index of the next observation.
     row: usize,
-    /// The line that fixed the width (for the ragged-row message).
-    first_line: u64,
-    line: String,
     values: Vec<f64>,
 }
 
@@ -164,10 +359,12 @@ impl CsvSource<File> {
     /// Opens a CSV file (reading its first line only).
     pub fn open(path: impl AsRef<Path>) -> Result<Self, EmError> {
         let path = path.as_ref();
-        let name = path.display().to_string();
-        let file =
-            File::open(path).map_err(|e| io_error(&name, None, format!("cannot open: {e}")))?;
-        CsvSource::new(file, name)
+        let origin = path.display().to_string();
+        let file = File::open(path).map_err(|e| ReadError::Open {
+            origin: origin.clone(),
+            reason: e.to_string(),
+        })?;
+        CsvSource::new(file, origin)
     }
 }
 
@@ -176,158 +373,92 @@ impl<R: Read + Seek> CsvSource<R> {
     /// non-blank line to find the header and the number of columns; a file with no such line is
     /// an [`EmError::Io`] ("the file is empty").
     pub fn new(reader: R, name: impl Into<String>) -> Result<Self, EmError> {
+        let mut lines = LineReader::new(reader, name);
+        seek(&mut lines, 0, 0)?;
+        let Some(first_line) = lines.next_record()? else {
+            return Err(ReadError::Empty {
+                origin: lines.origin,
+            }
+            .into());
+        };
+        let layout = Layout::new(lines.text(), first_line);
+        let (data_start, data_start_line) = if layout.has_header {
+            (lines.offset, first_line + 1)
+        } else {
+            (lines.line_start, first_line)
+        };
         let mut s = CsvSource {
-            reader: BufReader::with_capacity(1 << 16, reader),
-            name: name.into(),
-            columns: Vec::new(),
-            has_header: false,
-            data_start: 0,
-            data_start_line: 1,
-            line_no: 0,
+            lines,
+            layout,
+            data_start,
+            data_start_line,
             row: 0,
-            first_line: 0,
-            line: String::new(),
             values: Vec::new(),
         };
-        s.reader
-            .seek(SeekFrom::Start(0))
-            .map_err(|e| io_error(&s.name, None, format!("cannot seek: {e}")))?;
-        let mut offset = 0u64;
-        loop {
-            let start = offset;
-            let n = s.read_line()?;
-            if n == 0 {
-                return Err(io_error(
-                    &s.name,
-                    None,
-                    "the file is empty (no data rows)".into(),
-                ));
-            }
-            offset += n as u64;
-            let text = s.line.strip_prefix('\u{feff}').unwrap_or(&s.line);
-            if text.trim().is_empty() {
-                continue;
-            }
-            s.first_line = s.line_no;
-            s.has_header = is_header(text);
-            let fields: Vec<&str> = text.split(',').map(clean_field).collect();
-            s.columns = if s.has_header {
-                fields.iter().map(|f| f.to_string()).collect()
-            } else {
-                (0..fields.len()).map(|j| format!("x{j}")).collect()
-            };
-            (s.data_start, s.data_start_line) = if s.has_header {
-                (offset, s.line_no + 1)
-            } else {
-                (start, s.line_no)
-            };
-            break;
-        }
         s.rewind()?;
         Ok(s)
     }
 
     /// Column names: the header's, or `x0`, `x1`, … without one.
     pub fn columns(&self) -> &[String] {
-        &self.columns
+        &self.layout.columns
     }
 
     /// Number of columns (features).
     pub fn n_columns(&self) -> usize {
-        self.columns.len()
+        self.layout.width()
     }
 
     /// Whether the first non-blank line is a header.
     pub fn has_header(&self) -> bool {
-        self.has_header
+        self.layout.has_header
     }
 
     /// The name used in errors.
     pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// Reads one line into `self.line` (0 at the end), counting it.
-    fn read_line(&mut self) -> Result<usize, EmError> {
-        self.line.clear();
-        let n = self.reader.read_line(&mut self.line).map_err(|e| {
-            let reason = if e.kind() == std::io::ErrorKind::InvalidData {
-                "not UTF-8 text".to_string()
-            } else {
-                format!("cannot read: {e}")
-            };
-            io_error(&self.name, Some(self.line_no + 1), reason)
-        })?;
-        if n > 0 {
-            self.line_no += 1;
-        }
-        Ok(n)
-    }
-
-    fn column_label(&self, j: usize) -> Option<&str> {
-        (self.has_header && !self.columns[j].is_empty()).then(|| self.columns[j].as_str())
+        &self.lines.origin
     }
 }
 
-fn io_error(name: &str, line: Option<u64>, reason: String) -> EmError {
-    EmError::Io {
-        origin: name.to_string(),
-        line,
-        column: None,
-        reason,
-    }
+/// Moves `lines` to byte `offset`, the start of line `line_no + 1`.
+fn seek<R: Read + Seek>(
+    lines: &mut LineReader<R>,
+    offset: u64,
+    line_no: u64,
+) -> Result<(), ReadError> {
+    lines
+        .reader
+        .seek(SeekFrom::Start(offset))
+        .map_err(|e| ReadError::Seek {
+            origin: lines.origin.clone(),
+            reason: e.to_string(),
+        })?;
+    (lines.line_no, lines.line_start, lines.offset) = (line_no, offset, offset);
+    Ok(())
 }
 
 impl<R: Read + Seek> ChunkSource for CsvSource<R> {
     type Chunk = DMatrix<f64>;
 
     fn rewind(&mut self) -> Result<(), EmError> {
-        self.reader
-            .seek(SeekFrom::Start(self.data_start))
-            .map_err(|e| io_error(&self.name, None, format!("cannot seek: {e}")))?;
-        self.line_no = self.data_start_line - 1;
+        seek(&mut self.lines, self.data_start, self.data_start_line - 1)?;
         self.row = 0;
         Ok(())
     }
 
     fn next_chunk(&mut self, max_obs: usize) -> Result<Option<DMatrix<f64>>, EmError> {
-        let width = self.columns.len();
+        let width = self.layout.width();
         let max_obs = max_obs.max(1);
         let mut values = std::mem::take(&mut self.values);
         values.clear();
         let mut n = 0usize;
         while n < max_obs {
-            if self.read_line()? == 0 {
+            let Some(line) = self.lines.next_record()? else {
                 break;
-            }
-            let text = self.line.strip_prefix('\u{feff}').unwrap_or(&self.line);
-            if text.trim().is_empty() {
-                continue;
-            }
-            if let Err(e) = parse_record(text.trim_end_matches(['\n', '\r']), width, &mut values) {
-                return Err(match e {
-                    RecordError::NonFinite { column, value, .. } => EmError::NonFinite {
-                        row: self.row + n,
-                        column,
-                        value,
-                    },
-                    RecordError::Ragged { found } => EmError::Io {
-                        origin: self.name.clone(),
-                        line: Some(self.line_no),
-                        column: Some(found.min(width) + 1),
-                        reason: format!("{e}, expected {width} as on line {}", self.first_line),
-                    },
-                    RecordError::NotANumber { column, .. } => EmError::Io {
-                        origin: self.name.clone(),
-                        line: Some(self.line_no),
-                        column: Some(column + 1),
-                        reason: match self.column_label(column) {
-                            Some(label) => format!("{e} (column {label:?})"),
-                            None => e.to_string(),
-                        },
-                    },
-                });
-            }
+            };
+            let (origin, text) = (&self.lines.origin, self.lines.text());
+            self.layout
+                .record(origin, text, line, self.row + n, &mut values)?;
             n += 1;
         }
         if n == 0 {
@@ -338,5 +469,132 @@ impl<R: Read + Seek> ChunkSource for CsvSource<R> {
         self.row += n;
         self.values = values;
         Ok(Some(chunk))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table;
+    use std::io::Cursor;
+
+    /// Every row of `text` through the streamed reader, in chunks of 2.
+    fn stream(text: &str) -> Result<(Vec<String>, DMatrix<f64>), EmError> {
+        let mut csv = CsvSource::new(Cursor::new(text), "t.csv")?;
+        csv.rewind()?;
+        let mut rows = Vec::new();
+        while let Some(chunk) = csv.next_chunk(2)? {
+            rows.extend(chunk.row_iter().map(|r| r.into_owned()));
+        }
+        let x = if rows.is_empty() {
+            DMatrix::zeros(0, csv.n_columns())
+        } else {
+            DMatrix::from_rows(&rows)
+        };
+        Ok((csv.columns().to_vec(), x))
+    }
+
+    #[test]
+    fn streamed_and_in_memory_readers_agree_on_rows_and_errors() {
+        for text in [
+            "a,b\n1,2\n3,4\n",
+            "\u{feff}a,b\r\n\r\n1,2\r\n  \r\n3,4",
+            "\u{feff}1,2\n3,4\n\n\n5,6",
+            "\n\n\"x\"\n1\n\n2\n 3 \n",
+            "a,b\n1,2\n3,x\n",
+            "a,\n1,2\n3,x\n",
+            "1,2\n\n3\n",
+            "1,2\n3,4,5\n",
+            "a,b\n1,2\nnan,4\n",
+            "1,1e999\n",
+            "1,2\n\u{feff}3,4\n",
+            "",
+            "\n \n",
+        ] {
+            let memory = table::parse(text, "t.csv");
+            match (stream(text), memory) {
+                (Ok((columns, x)), Ok(t)) => {
+                    assert_eq!(columns, t.columns, "{text:?}");
+                    assert_eq!(x, t.x, "{text:?}");
+                }
+                // Debug, not ==, so that NaN values compare equal.
+                (Err(s), Err(m)) => {
+                    assert_eq!(
+                        format!("{s:?}"),
+                        format!("{:?}", EmError::from(m)),
+                        "{text:?}"
+                    )
+                }
+                (s, m) => panic!("{text:?}: streamed {s:?} vs in memory {m:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_ignored_only_at_the_start_of_the_file() {
+        let t = table::parse("\u{feff}a,b\n1,2\n", "t.csv").unwrap();
+        assert_eq!(t.columns, ["a", "b"]);
+        let e = table::parse("a,b\n1,2\n\u{feff}3,4\n", "t.csv").unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ReadError::Record {
+                    line: 3,
+                    column: 0,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(stream("a,b\n1,2\n\u{feff}3,4\n").is_err());
+    }
+
+    #[test]
+    fn streamed_errors_keep_line_and_column_as_fields() {
+        let e = stream("a,b\n1,2\n3,x\n").unwrap_err();
+        assert_eq!(
+            e,
+            EmError::Io {
+                origin: "t.csv".into(),
+                line: Some(3),
+                column: Some(2),
+                reason: "\"x\" is not a number (column \"b\")".into(),
+            }
+        );
+        assert_eq!(
+            stream("1,2\n3\n").unwrap_err().to_string(),
+            "t.csv, line 2, column 2: ragged row with 1 field, expected 2 as on line 1"
+        );
+        assert!(matches!(
+            stream("1,2\n3,4\n5,inf\n").unwrap_err(),
+            EmError::NonFinite { row: 2, column: 1, value } if value == f64::INFINITY
+        ));
+        assert_eq!(
+            stream("").unwrap_err().to_string(),
+            "t.csv: the file is empty (no data rows)"
+        );
+        let mut bad = b"1,2\n".to_vec();
+        bad.extend_from_slice(&[0xff, b'\n']);
+        let mut csv = CsvSource::new(Cursor::new(bad), "bin.csv").unwrap();
+        csv.rewind().unwrap();
+        assert_eq!(
+            csv.next_chunk(10).unwrap_err().to_string(),
+            "bin.csv, line 2: not UTF-8 text"
+        );
+    }
+
+    #[test]
+    fn rewinding_rereads_the_same_rows_after_a_header_or_not() {
+        for text in ["a,b\n\n1,2\n3,4\n", "\n1,2\n3,4\n"] {
+            let mut csv = CsvSource::new(Cursor::new(text), "t.csv").unwrap();
+            for _ in 0..2 {
+                csv.rewind().unwrap();
+                assert_eq!(
+                    csv.next_chunk(10).unwrap().unwrap(),
+                    nalgebra::dmatrix![1.0, 2.0; 3.0, 4.0]
+                );
+                assert_eq!(csv.next_chunk(10).unwrap(), None);
+            }
+        }
     }
 }

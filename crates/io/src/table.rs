@@ -17,12 +17,13 @@
 //! # Ok::<(), em_io::ReadError>(())
 //! ```
 
+use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use nalgebra::DMatrix;
 
-use crate::csv::{RecordError, clean_field, is_header, parse_record};
+use crate::csv::{Layout, LineReader, Lines, TextLines};
 use crate::error::ReadError;
 
 /// A numeric table read from CSV.
@@ -100,43 +101,21 @@ impl Table {
 /// ```
 pub fn read(path: impl AsRef<Path>) -> Result<Table, ReadError> {
     let path = path.as_ref();
-    let source = path.display().to_string();
+    let origin = path.display().to_string();
     let open = || {
-        std::fs::File::open(path)
-            .map(|f| BufReader::with_capacity(1 << 16, f))
-            .map_err(|e| ReadError::Open {
-                origin: source.clone(),
-                reason: e.to_string(),
-            })
+        File::open(path).map_err(|e| ReadError::Open {
+            origin: origin.clone(),
+            reason: e.to_string(),
+        })
     };
-    let read_error = |line: Option<u64>, e: std::io::Error| ReadError::Read {
-        origin: source.clone(),
-        line,
-        reason: e.to_string(),
-    };
-    let capacity = count_lines(open()?).map_err(|e| read_error(None, e))?;
-    let mut reader = open()?;
-    let mut line_no = 0;
-    let mut next_line = |buf: &mut String| -> Result<Option<usize>, ReadError> {
-        buf.clear();
-        line_no += 1;
-        match reader.read_line(buf) {
-            Ok(0) => Ok(None),
-            Ok(_) => {
-                let trimmed = buf.strip_suffix('\n').unwrap_or(buf);
-                let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed).len();
-                buf.truncate(trimmed);
-                Ok(Some(line_no))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Err(ReadError::NotUtf8 {
-                origin: source.clone(),
-                line: Some(line_no as u64),
-                offset: None,
-            }),
-            Err(e) => Err(read_error(Some(line_no as u64), e)),
-        }
-    };
-    parse_lines(&mut next_line, capacity, &source)
+    let capacity =
+        count_lines(BufReader::with_capacity(1 << 16, open()?)).map_err(|e| ReadError::Read {
+            origin: origin.clone(),
+            line: None,
+            reason: e.to_string(),
+        })?;
+    let mut lines = LineReader::new(open()?, origin.as_str());
+    parse_lines(&mut lines, capacity, &origin)
 }
 
 /// Reads standard input to its end (it cannot be read twice, so it is held in memory) and
@@ -186,74 +165,21 @@ fn count_lines(mut reader: impl BufRead) -> std::io::Result<usize> {
 /// with too.
 pub fn parse(text: &str, source: &str) -> Result<Table, ReadError> {
     let capacity = text.lines().filter(|l| !l.trim().is_empty()).count();
-    let mut lines = text.lines().enumerate();
-    let mut next_line = |buf: &mut String| -> Result<Option<usize>, ReadError> {
-        Ok(lines.next().map(|(i, l)| {
-            buf.clear();
-            buf.push_str(l);
-            i + 1
-        }))
-    };
-    parse_lines(&mut next_line, capacity, source)
+    parse_lines(&mut TextLines::new(text), capacity, source)
 }
 
-/// The parser behind [`read`] and [`parse`]: `next_line` puts the next line (without its line
-/// ending) into the buffer and returns its number, or `None` at the end; `capacity` is at least
-/// the number of non-blank lines. Values go straight into a column-major matrix of `capacity`
-/// rows, compacted in place to the rows found.
-fn parse_lines(
-    next_line: &mut dyn FnMut(&mut String) -> Result<Option<usize>, ReadError>,
-    capacity: usize,
-    source: &str,
-) -> Result<Table, ReadError> {
-    let mut line = String::new();
-    let (first_no, first) = loop {
-        match next_line(&mut line)? {
-            None => {
-                return Err(ReadError::Empty {
-                    origin: source.to_string(),
-                });
-            }
-            Some(no) => {
-                // A byte-order mark may open the file.
-                let text = if no == 1 {
-                    line.strip_prefix('\u{feff}').unwrap_or(&line)
-                } else {
-                    &line
-                };
-                if !text.trim().is_empty() {
-                    break (no, text.to_string());
-                }
-            }
-        }
-    };
-    let first_fields: Vec<&str> = first.split(',').map(clean_field).collect();
-    let has_header = is_header(&first);
-    let width = first_fields.len();
-    let columns: Vec<String> = if has_header {
-        first_fields.iter().map(|s| s.to_string()).collect()
-    } else {
-        (0..width).map(|j| format!("x{j}")).collect()
-    };
-    let record_error = |error: RecordError, line_no: usize, row: usize| {
-        let (column, label) = match &error {
-            RecordError::Ragged { found } => (*found.min(&width), None),
-            RecordError::NotANumber { column, .. } | RecordError::NonFinite { column, .. } => (
-                *column,
-                (has_header && !columns[*column].is_empty()).then(|| columns[*column].clone()),
-            ),
-        };
-        ReadError::Record {
+/// The parser behind [`read`] and [`parse`]: `capacity` is at least the number of non-blank
+/// lines. The layout comes from the first non-blank line and every record is parsed by
+/// [`Layout::record`], as in the streamed [`CsvSource`](crate::CsvSource). Values go straight
+/// into a column-major matrix of `capacity` rows, compacted in place to the rows found.
+fn parse_lines(lines: &mut impl Lines, capacity: usize, source: &str) -> Result<Table, ReadError> {
+    let Some(first_line) = lines.next_record()? else {
+        return Err(ReadError::Empty {
             origin: source.to_string(),
-            line: line_no as u64,
-            row,
-            column,
-            label,
-            width,
-            first_line: first_no as u64,
-            error: Box::new(error),
-        }
+        });
     };
+    let layout = Layout::new(lines.text(), first_line);
+    let width = layout.width();
     let stride = capacity.max(1);
     let size = stride
         .checked_mul(width)
@@ -264,35 +190,33 @@ fn parse_lines(
         })?;
     let mut values = vec![0.0; size];
     let mut row = Vec::with_capacity(width);
-    let mut lines = LineMap::default();
+    let mut line_map = LineMap::default();
     let mut n = 0usize;
-    let mut store = |line_no: usize, text: &str, n: &mut usize| -> Result<(), ReadError> {
+    let mut store = |line: u64, text: &str| -> Result<(), ReadError> {
         row.clear();
-        parse_record(text, width, &mut row).map_err(|e| record_error(e, line_no, *n))?;
-        if *n == stride {
+        layout.record(source, text, line, n, &mut row)?;
+        if n == stride {
             return Err(ReadError::Changed {
                 origin: source.to_string(),
             });
         }
         for (j, v) in row.iter().enumerate() {
-            values[j * stride + *n] = *v;
+            values[j * stride + n] = *v;
         }
-        lines.push(*n, line_no);
-        *n += 1;
+        line_map.push(n, line as usize);
+        n += 1;
         Ok(())
     };
-    if !has_header {
-        store(first_no, &first, &mut n)?;
+    if !layout.has_header {
+        store(first_line, lines.text())?;
     }
-    while let Some(line_no) = next_line(&mut line)? {
-        if !line.trim().is_empty() {
-            store(line_no, &line, &mut n)?;
-        }
+    while let Some(line) = lines.next_record()? {
+        store(line, lines.text())?;
     }
     if n == 0 {
         return Err(ReadError::HeaderOnly {
             origin: source.to_string(),
-            header_line: first_no as u64,
+            header_line: first_line,
         });
     }
     // Columns of stride `capacity` → columns of length n, moving each one left in order.
@@ -302,10 +226,10 @@ fn parse_lines(
     values.truncate(n * width);
     Ok(Table {
         source: source.to_string(),
-        columns,
-        has_header,
         x: DMatrix::from_vec(n, width, values),
-        lines,
+        lines: line_map,
+        columns: layout.columns,
+        has_header: layout.has_header,
     })
 }
 
