@@ -19,8 +19,8 @@
 //!   iterations — for any number of rows;
 //! - with a data-driven initialisation (k-means, k-means++, random), the initialiser runs on
 //!   a uniform *reservoir sample* of [`StreamOptions::init_sample`] rows drawn in one extra pass
-//!   (as does [`PriorChoice::MclustDefault`], whose prior is
-//!   computed from the sample). When the file has at most that many rows, the sample is the
+//!   (as does [`PriorChoice::MclustDefault`](crate::PriorChoice::MclustDefault), whose prior
+//!   is computed from the sample). When the file has at most that many rows, the sample is the
 //!   whole data in order, and the fit is again the in-memory fit bit for bit; with more rows,
 //!   the starting point is that of the sample (usually close), and EM then runs on all rows.
 //!
