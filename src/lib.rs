@@ -6,6 +6,7 @@
 //! - [`core`] (`em-core`): the [`LatentModel`](em_core::LatentModel) contract, the
 //!   [`Em`](em_core::Em) driver and the invariant checker;
 //! - [`gmm`]: Gaussian mixture models and the zero-inflated Poisson model;
+//! - [`io`] (`em-io`): reading data — numeric CSV in memory or streamed, a binary table format;
 //! - [`mixture`]: mixtures of pluggable component families;
 //! - [`hmm`]: hidden Markov models (Baum–Welch) with Gaussian or categorical emissions.
 //!
@@ -15,6 +16,7 @@
 
 pub use em_core as core;
 pub use em_core::{EStep, Em, EmError, FitReport, Fitted, LatentModel, Statistics};
+pub use em_io as io;
 pub use gmm;
 pub use hmm;
 pub use mixture;
