@@ -176,11 +176,8 @@ impl Layout {
         let (column, label) = match &error {
             RecordError::Ragged { found } => ((*found).min(width), None),
             RecordError::NotANumber { column, .. } | RecordError::NonFinite { column, .. } => {
-                let name = &self.columns[*column];
-                (
-                    *column,
-                    (self.has_header && !name.is_empty()).then(|| name.clone()),
-                )
+                let name = self.columns.get(*column).filter(|name| !name.is_empty());
+                (*column, name.filter(|_| self.has_header).cloned())
             }
         };
         ReadError::Record {
