@@ -8,6 +8,7 @@
 //! - [`family`] (`em-family`): the family layer — the one-component families and the
 //!   Gaussian machinery that mixtures and HMMs share;
 //! - [`gmm`]: Gaussian mixture models and the zero-inflated Poisson model;
+//! - [`io`] (`em-io`): reading data — numeric CSV in memory or streamed, a binary table format;
 //! - [`mixture`]: mixtures of pluggable component families;
 //! - [`hmm`]: hidden Markov models (Baum–Welch) with Gaussian or categorical emissions.
 //!
@@ -18,6 +19,7 @@
 pub use em_core as core;
 pub use em_core::{EStep, Em, EmError, FitReport, Fitted, LatentModel, Statistics};
 pub use em_family as family;
+pub use em_io as io;
 pub use gmm;
 pub use hmm;
 pub use mixture;

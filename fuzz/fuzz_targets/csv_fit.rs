@@ -1,4 +1,4 @@
-//! Arbitrary bytes → `em_cli::csv::parse` → if the text parses, a small bounded fit
+//! Arbitrary bytes → `em_cli::data::parse` → if the text parses, a small bounded fit
 //! (K ≤ 3, max_iter ≤ 20) with every covariance type, then the report and its JSON round
 //! trip, as `em fit --output` would. It must never panic: every input is a table or a
 //! `CliError`, every fit a model or an `EmError`.
@@ -8,7 +8,7 @@
 #![no_main]
 
 use em_cli::CliError;
-use em_cli::csv::parse;
+use em_cli::data::parse;
 use em_cli::json::{ReportFile, parse_model};
 use gmm::{CovarianceType, GaussianMixture, Init};
 use libfuzzer_sys::fuzz_target;
@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&config, rest)) = data.split_first() else {
         return;
     };
-    // `csv::read` rejects non-UTF-8 before parsing; so does this.
+    // `data::read` rejects non-UTF-8 before parsing; so does this.
     let Ok(text) = std::str::from_utf8(rest) else {
         return;
     };

@@ -66,6 +66,12 @@ impl CliError {
         }
     }
 
+    /// An error reading a data file: always bad input (exit status 2), with the reader's
+    /// message (file, line and column).
+    pub fn from_read(e: em_io::ReadError) -> Self {
+        CliError::bad_input(e.to_string())
+    }
+
     /// An I/O error while writing output: a closed pipe is not an error, anything else is a
     /// failure naming `what` was being written.
     pub fn from_write(e: std::io::Error, what: &str) -> Self {
@@ -88,6 +94,12 @@ impl fmt::Display for CliError {
 }
 
 impl std::error::Error for CliError {}
+
+impl From<em_io::ReadError> for CliError {
+    fn from(e: em_io::ReadError) -> Self {
+        CliError::from_read(e)
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,7 @@
 //! | module | job |
 //! | --- | --- |
 //! | [`args`] | the command line as clap parses it |
-//! | [`csv`] | reading numeric CSV (header detection, errors naming line and column) |
+//! | [`data`] | the data: a CSV file (read by `em_io::table`), standard input, or the bundled data |
 //! | [`json`] | the JSON model/report format of `--output`, `--init` and `--model` |
 //! | [`commands`] | one module per subcommand: `fit`, `select`, `predict`, `sample` |
 //! | [`summary`] | the human-readable summary and the model-selection table |
@@ -30,7 +30,7 @@
 
 pub mod args;
 pub mod commands;
-pub mod csv;
+pub mod data;
 pub mod error;
 pub mod json;
 pub mod output;

@@ -1,12 +1,12 @@
 //! Inputs found by the fuzz targets in `fuzz/` (see `fuzz/README.md`), fed through the same
-//! paths as the targets: CSV bytes → `em_cli::csv::parse` → a small fit with every covariance
+//! paths as the targets: CSV bytes → `em_cli::data::parse` → a small fit with every covariance
 //! type → the report and its JSON round trip; and bytes → `em_cli::json::parse_model`. The
 //! seed inputs in `fuzz/seeds/` run here too, so the harness itself stays tested in CI.
 
 use std::path::Path;
 
 use em_cli::CliError;
-use em_cli::csv::parse;
+use em_cli::data::parse;
 use em_cli::json::{ModelFile, ReportFile, parse_model};
 use gmm::{CovarianceType, Covariances, GaussianMixture, Init};
 use nalgebra::{DMatrix, DVector};

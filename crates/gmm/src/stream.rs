@@ -3,9 +3,9 @@
 //!
 //! A Gaussian's E-step only produces sufficient statistics (N_k, means, scatter), which merge
 //! across chunks, so memory stays O(chunk) whatever the number of rows — at the cost of one
-//! pass over the file per iteration. The sources here read numeric [CSV](CsvSource) and a
-//! simple [binary format](binary) (little-endian `f64` rows after a 16-byte header; several
-//! times faster to read than CSV, see [`csv_to_binary`]); any other
+//! pass over the file per iteration. The sources re-exported here from `em-io` read numeric
+//! [CSV](CsvSource) and a simple [binary format](binary) (little-endian `f64` rows after a
+//! 16-byte header; several times faster to read than CSV, see [`csv_to_binary`]); any other
 //! [`ChunkSource`] of `DMatrix<f64>` chunks works too.
 //!
 //! # What gives the same result as the in-memory fit
@@ -19,8 +19,8 @@
 //!   iterations — for any number of rows;
 //! - with a data-driven initialisation (k-means, k-means++, random), the initialiser runs on
 //!   a uniform *reservoir sample* of [`StreamOptions::init_sample`] rows drawn in one extra pass
-//!   (as does [`PriorChoice::MclustDefault`], whose prior is
-//!   computed from the sample). When the file has at most that many rows, the sample is the
+//!   (as does [`PriorChoice::MclustDefault`](crate::PriorChoice::MclustDefault), whose prior
+//!   is computed from the sample). When the file has at most that many rows, the sample is the
 //!   whole data in order, and the fit is again the in-memory fit bit for bit; with more rows,
 //!   the starting point is that of the sample (usually close), and EM then runs on all rows.
 //!
@@ -56,16 +56,17 @@
 //! # Ok::<(), em_core::EmError>(())
 //! ```
 
-pub mod binary;
-pub mod csv;
+// The readers live in `em-io`; these re-exports keep `gmm::stream::{CsvSource, …}` and
+// `gmm::stream::{csv, binary}::…` working.
+pub use em_io::{binary, csv};
 
 use em_core::stream::BATCHES_PER_CHUNK;
 use em_core::{ChunkSource, EmError, Fitted, Observer, Silent, StdRng, restart_seed};
 use nalgebra::DMatrix;
 use rand::{RngExt, SeedableRng};
 
-pub use binary::{BinarySource, BinaryWriter, csv_to_binary, is_binary_file};
-pub use csv::CsvSource;
+pub use em_io::binary::{BinarySource, BinaryWriter, csv_to_binary, is_binary_file};
+pub use em_io::csv::CsvSource;
 
 use crate::fit::GaussianMixtureBuilder;
 use crate::mixture::GaussianMixture;

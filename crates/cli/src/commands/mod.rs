@@ -14,7 +14,7 @@ use std::path::Path;
 use gmm::{Acceleration, CovarianceType, GaussianMixture, GaussianMixtureBuilder, Init};
 
 use crate::args::{Cli, Command, EmArgs, InitArg};
-use crate::csv::{self, Table};
+use crate::data::{self, Table};
 use crate::error::CliError;
 
 /// Runs a parsed command line, writing results to `out` (standard output) and notes,
@@ -33,8 +33,8 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<(), CliError> {
 /// The CSV file, or the bundled Old Faithful data when there is none.
 pub(crate) fn load_data(file: Option<&Path>) -> Result<Table, CliError> {
     match file {
-        Some(p) => csv::read(p),
-        None => Ok(csv::faithful()),
+        Some(p) => data::read(p),
+        None => Ok(data::faithful()),
     }
 }
 

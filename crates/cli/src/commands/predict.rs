@@ -5,7 +5,7 @@ use std::io::Write;
 
 use crate::args::PredictArgs;
 use crate::commands::{csv_number, write_line};
-use crate::csv;
+use crate::data;
 use crate::error::CliError;
 use crate::json;
 
@@ -13,7 +13,7 @@ use crate::json;
 /// `p0 … p{K-1}` after it.
 pub fn run(args: &PredictArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let model = json::read_model(&args.model)?;
-    let table = csv::read(&args.file)?;
+    let table = data::read(&args.file)?;
     if table.x.ncols() != model.n_features() {
         return Err(CliError::bad_input(format!(
             "{} has {} column{}, but the model in {} has {} features",

@@ -8,7 +8,7 @@ use gmm::zip::counts_from_f64;
 use serde::Serialize;
 
 use crate::args::ZipArgs;
-use crate::csv::{self, Table};
+use crate::data::{self, Table};
 use crate::error::CliError;
 use crate::output::{self, note};
 
@@ -42,8 +42,8 @@ pub fn run(args: &ZipArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
         output::check_writable(p, "--output")?;
     }
     let table = match &args.file {
-        Some(p) => csv::read(p)?,
-        None => csv::parse(DOCTOR_VISITS_CSV, DOCTOR_VISITS_NAME)?,
+        Some(p) => data::read(p)?,
+        None => data::parse(DOCTOR_VISITS_CSV, DOCTOR_VISITS_NAME)?,
     };
     let counts = counts_of(&table)?;
     let em = Em::new().tol(args.tol).max_iter(args.max_iter);

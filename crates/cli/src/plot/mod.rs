@@ -169,7 +169,7 @@ pub fn padded(lo: f64, hi: f64, share: f64) -> std::ops::Range<f64> {
 /// A short name for a data source in titles: the file name of a path, `Old Faithful` for the
 /// bundled data.
 pub fn short_name(source: &str) -> String {
-    if source == crate::csv::FAITHFUL_NAME {
+    if source == crate::data::FAITHFUL_NAME {
         return "Old Faithful".into();
     }
     Path::new(source)

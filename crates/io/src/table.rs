@@ -1,30 +1,36 @@
-//! Reading numeric CSV files: one observation per line, comma-separated, with or without a
-//! header line, blank lines skipped. Every error names the file, the line and the column.
+//! Numeric CSV read whole into memory: a [`Table`] (the matrix, column names, and the file line
+//! of every row). The rules are those of [`csv`](crate::csv), which the streamed
+//! [`CsvSource`](crate::CsvSource) reads files with too. Every error names the file, the line
+//! and the column.
 //!
 //! A file is read twice, line by line: once to count its lines, then to parse them straight
 //! into a column-major matrix of that capacity. Peak memory is the matrix itself (plus one
 //! line), not the text, a row-major copy and the matrix, which for a large file was five times
 //! the data.
+//!
+//! ```
+//! let t = em_io::table::parse("eruptions,waiting\n3.6,79\n\n1.8,54\n", "faithful.csv")?;
+//! assert_eq!(t.columns, ["eruptions", "waiting"]);
+//! assert_eq!(t.x, nalgebra::dmatrix![3.6, 79.0; 1.8, 54.0]);
+//! assert_eq!(t.lines.line(1), 4); // the blank line 3 is skipped
+//! assert_eq!(t.describe(), "2 rows × 2 columns (eruptions, waiting)");
+//! # Ok::<(), em_io::ReadError>(())
+//! ```
 
+use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-use gmm::stream::csv::{RecordError, clean_field, is_header, parse_record};
 use nalgebra::DMatrix;
 
-use crate::error::CliError;
-
-/// R's `datasets::faithful` (272 eruptions of Old Faithful: `eruptions`, `waiting`), compiled
-/// into the binary: what `em fit` and `em select` use when no FILE is given.
-pub const FAITHFUL_CSV: &str = include_str!("../../../data/faithful.csv");
-
-/// How the bundled data are named in messages and summaries.
-pub const FAITHFUL_NAME: &str = "the bundled Old Faithful data";
+use crate::csv::{Layout, LineReader, Lines, TextLines};
+use crate::error::ReadError;
 
 /// A numeric table read from CSV.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
-    /// Where it came from, as messages should name it (a path, `<stdin>`, or the bundled data).
+    /// Where it came from, as messages should name it (a path, `<stdin>`, or the name given to
+    /// [`parse`]).
     pub source: String,
     /// Column names: the header's, or `x0`, `x1`, … when the file has none.
     pub columns: Vec<String>,
@@ -81,63 +87,52 @@ impl Table {
     }
 }
 
-/// The bundled Old Faithful data.
-pub fn faithful() -> Table {
-    // The bundled file is well-formed; a failure here would be a build defect, and is still
-    // reported rather than panicking.
-    parse(FAITHFUL_CSV, FAITHFUL_NAME).unwrap_or_else(|_| Table {
-        source: FAITHFUL_NAME.into(),
-        columns: vec![],
-        has_header: false,
-        x: DMatrix::zeros(0, 0),
-        lines: LineMap::default(),
-    })
+/// Reads and parses a CSV file (see the [module docs](self)).
+///
+/// ```
+/// let path = std::env::temp_dir().join(format!("em-io-read-doc-{}.csv", std::process::id()));
+/// std::fs::write(&path, "1,2\n3,4\n").map_err(|e| em_io::ReadError::Open {
+///     origin: path.display().to_string(), reason: e.to_string() })?;
+/// let t = em_io::table::read(&path)?;
+/// assert_eq!((t.x.nrows(), t.x.ncols(), t.has_header), (2, 2, false));
+/// assert_eq!(t.columns, ["x0", "x1"]);
+/// # std::fs::remove_file(&path).ok();
+/// # Ok::<(), em_io::ReadError>(())
+/// ```
+pub fn read(path: impl AsRef<Path>) -> Result<Table, ReadError> {
+    let path = path.as_ref();
+    let origin = path.display().to_string();
+    let open = || {
+        File::open(path).map_err(|e| ReadError::Open {
+            origin: origin.clone(),
+            reason: e.to_string(),
+        })
+    };
+    let capacity =
+        count_lines(BufReader::with_capacity(1 << 16, open()?)).map_err(|e| ReadError::Read {
+            origin: origin.clone(),
+            line: None,
+            reason: e.to_string(),
+        })?;
+    let mut lines = LineReader::new(open()?, origin.as_str());
+    parse_lines(&mut lines, capacity, &origin)
 }
 
-/// Reads and parses a CSV file; `-` reads standard input (which is read into memory first, as
-/// it cannot be read twice).
-pub fn read(path: &Path) -> Result<Table, CliError> {
-    if path.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .map_err(|e| CliError::bad_input(format!("cannot read standard input: {e}")))?;
-        let text = String::from_utf8(buf).map_err(|e| {
-            CliError::bad_input(format!(
-                "<stdin>: not UTF-8 text (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
-            ))
+/// Reads standard input to its end (it cannot be read twice, so it is held in memory) and
+/// parses it; messages name it `<stdin>`.
+pub fn read_stdin() -> Result<Table, ReadError> {
+    let mut buf = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut buf)
+        .map_err(|e| ReadError::Stdin {
+            reason: e.to_string(),
         })?;
-        return parse(&text, "<stdin>");
-    }
-    let source = path.display().to_string();
-    let open = || {
-        std::fs::File::open(path)
-            .map(|f| BufReader::with_capacity(1 << 16, f))
-            .map_err(|e| CliError::bad_input(format!("cannot read {source}: {e}")))
-    };
-    let read_error = |e: std::io::Error| CliError::bad_input(format!("cannot read {source}: {e}"));
-    let capacity = count_lines(open()?).map_err(read_error)?;
-    let mut reader = open()?;
-    let mut line_no = 0;
-    let mut next_line = |buf: &mut String| -> Result<Option<usize>, CliError> {
-        buf.clear();
-        line_no += 1;
-        match reader.read_line(buf) {
-            Ok(0) => Ok(None),
-            Ok(_) => {
-                let trimmed = buf.strip_suffix('\n').unwrap_or(buf);
-                let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed).len();
-                buf.truncate(trimmed);
-                Ok(Some(line_no))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Err(CliError::bad_input(
-                format!("{source}: line {line_no}: not UTF-8 text"),
-            )),
-            Err(e) => Err(read_error(e)),
-        }
-    };
-    parse_lines(&mut next_line, capacity, &source)
+    let text = String::from_utf8(buf).map_err(|e| ReadError::NotUtf8 {
+        origin: "<stdin>".into(),
+        line: None,
+        offset: Some(e.utf8_error().valid_up_to()),
+    })?;
+    parse(&text, "<stdin>")
 }
 
 /// Lines of the file that are not blank (ASCII whitespace only): an upper bound on its
@@ -166,113 +161,63 @@ fn count_lines(mut reader: impl BufRead) -> std::io::Result<usize> {
 ///
 /// The first non-blank line is a header when any of its non-empty fields is not a number. Every later
 /// non-blank line must have as many fields as the first, each a finite number. The record rules
-/// are the library's ([`gmm::stream::csv`]), which the streaming fit reads files with too.
-pub fn parse(text: &str, source: &str) -> Result<Table, CliError> {
+/// are those of [`crate::csv`], which the streamed [`CsvSource`](crate::CsvSource) reads files
+/// with too.
+pub fn parse(text: &str, source: &str) -> Result<Table, ReadError> {
     let capacity = text.lines().filter(|l| !l.trim().is_empty()).count();
-    let mut lines = text.lines().enumerate();
-    let mut next_line = |buf: &mut String| -> Result<Option<usize>, CliError> {
-        Ok(lines.next().map(|(i, l)| {
-            buf.clear();
-            buf.push_str(l);
-            i + 1
-        }))
-    };
-    parse_lines(&mut next_line, capacity, source)
+    parse_lines(&mut TextLines::new(text), capacity, source)
 }
 
-/// The parser behind [`read`] and [`parse`]: `next_line` puts the next line (without its line
-/// ending) into the buffer and returns its number, or `None` at the end; `capacity` is at least
-/// the number of non-blank lines. Values go straight into a column-major matrix of `capacity`
-/// rows, compacted in place to the rows found.
-fn parse_lines(
-    next_line: &mut dyn FnMut(&mut String) -> Result<Option<usize>, CliError>,
-    capacity: usize,
-    source: &str,
-) -> Result<Table, CliError> {
-    let mut line = String::new();
-    let (first_no, first) = loop {
-        match next_line(&mut line)? {
-            None => {
-                return Err(CliError::bad_input(format!(
-                    "{source}: the file is empty (no data rows)"
-                )));
-            }
-            Some(no) => {
-                // A byte-order mark may open the file.
-                let text = if no == 1 {
-                    line.strip_prefix('\u{feff}').unwrap_or(&line)
-                } else {
-                    &line
-                };
-                if !text.trim().is_empty() {
-                    break (no, text.to_string());
-                }
-            }
-        }
+/// The parser behind [`read`] and [`parse`]: `capacity` is at least the number of non-blank
+/// lines. The layout comes from the first non-blank line and every record is parsed by
+/// [`Layout::record`], as in the streamed [`CsvSource`](crate::CsvSource). Values go straight
+/// into a column-major matrix of `capacity` rows, compacted in place to the rows found.
+fn parse_lines(lines: &mut impl Lines, capacity: usize, source: &str) -> Result<Table, ReadError> {
+    let Some(first_line) = lines.next_record()? else {
+        return Err(ReadError::Empty {
+            origin: source.to_string(),
+        });
     };
-    let first_fields: Vec<&str> = first.split(',').map(clean_field).collect();
-    let has_header = is_header(&first);
-    let width = first_fields.len();
-    let columns: Vec<String> = if has_header {
-        first_fields.iter().map(|s| s.to_string()).collect()
-    } else {
-        (0..width).map(|j| format!("x{j}")).collect()
-    };
-    let column_label = |j: usize| {
-        if has_header && !columns[j].is_empty() {
-            format!("column {} ({})", j + 1, columns[j])
-        } else {
-            format!("column {}", j + 1)
-        }
-    };
-    let record_error = |e: RecordError, line_no: usize| {
-        CliError::bad_input(match &e {
-            RecordError::Ragged { found } => format!(
-                "{source}: line {line_no}, column {}: {e}, expected {width} as on line {first_no}",
-                found.min(&width) + 1
-            ),
-            RecordError::NotANumber { column, .. } | RecordError::NonFinite { column, .. } => {
-                format!("{source}: line {line_no}, {}: {e}", column_label(*column))
-            }
-        })
-    };
+    let layout = Layout::new(lines.text(), first_line);
+    let width = layout.width();
     let stride = capacity.max(1);
-    let size = stride.checked_mul(width).ok_or_else(|| {
-        CliError::bad_input(format!(
-            "{source}: too large ({capacity} lines × {width} columns)"
-        ))
-    })?;
+    let size = stride
+        .checked_mul(width)
+        .ok_or_else(|| ReadError::TooLarge {
+            origin: source.to_string(),
+            lines: capacity,
+            columns: width,
+        })?;
     let mut values = vec![0.0; size];
     let mut row = Vec::with_capacity(width);
-    let mut lines = LineMap::default();
+    let mut line_map = LineMap::default();
     let mut n = 0usize;
-    let mut store = |line_no: usize, text: &str, n: &mut usize| -> Result<(), CliError> {
+    let mut store = |line: u64, text: &str| -> Result<(), ReadError> {
         row.clear();
-        parse_record(text, width, &mut row).map_err(|e| record_error(e, line_no))?;
-        if *n == stride {
-            return Err(CliError::bad_input(format!(
-                "{source}: the file changed while it was read (more lines than at first)"
-            )));
+        layout.record(source, text, line, n, &mut row)?;
+        if n == stride {
+            return Err(ReadError::Changed {
+                origin: source.to_string(),
+            });
         }
         for (j, v) in row.iter().enumerate() {
-            values[j * stride + *n] = *v;
+            values[j * stride + n] = *v;
         }
-        lines.push(*n, line_no);
-        *n += 1;
+        line_map.push(n, line as usize);
+        n += 1;
         Ok(())
     };
-    if !has_header {
-        store(first_no, &first, &mut n)?;
+    if !layout.has_header {
+        store(first_line, lines.text())?;
     }
-    while let Some(line_no) = next_line(&mut line)? {
-        if !line.trim().is_empty() {
-            store(line_no, &line, &mut n)?;
-        }
+    while let Some(line) = lines.next_record()? {
+        store(line, lines.text())?;
     }
     if n == 0 {
-        return Err(CliError::bad_input(format!(
-            "{source}: no data rows (only a header, on line {first_no})"
-        )));
+        return Err(ReadError::HeaderOnly {
+            origin: source.to_string(),
+            header_line: first_line,
+        });
     }
     // Columns of stride `capacity` → columns of length n, moving each one left in order.
     for j in 1..width {
@@ -281,10 +226,10 @@ fn parse_lines(
     values.truncate(n * width);
     Ok(Table {
         source: source.to_string(),
-        columns,
-        has_header,
         x: DMatrix::from_vec(n, width, values),
-        lines,
+        lines: line_map,
+        columns: layout.columns,
+        has_header: layout.has_header,
     })
 }
 
@@ -293,7 +238,7 @@ mod tests {
     use super::*;
 
     fn err(text: &str) -> String {
-        parse(text, "t.csv").unwrap_err().message
+        parse(text, "t.csv").unwrap_err().to_string()
     }
 
     #[test]
@@ -347,7 +292,7 @@ mod tests {
     }
 
     /// Writes `text` to a temporary file and reads it with [`read`].
-    fn read_text(text: &str) -> Result<Table, CliError> {
+    fn read_text(text: &str) -> Result<Table, ReadError> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.csv");
         std::fs::write(&path, text).unwrap();
@@ -371,14 +316,17 @@ mod tests {
                     assert_eq!(a.columns, b.columns);
                     assert_eq!(a.lines, b.lines);
                 }
-                (Err(a), Err(b)) => assert!(a.message.ends_with(&b.message[6..]), "{text:?}"),
+                (Err(a), Err(b)) => {
+                    let (a, b) = (a.to_string(), b.to_string());
+                    assert!(a.ends_with(&b[6..]), "{text:?}");
+                }
                 (a, b) => panic!("{text:?}: file {a:?} vs text {b:?}"),
             }
         }
         assert_eq!(
             read_text("a,b\n1,2\n3,x\n")
                 .unwrap_err()
-                .message
+                .to_string()
                 .split(": ")
                 .nth(1),
             Some("line 3, column 2 (b)")
@@ -388,7 +336,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bin.csv");
         std::fs::write(&path, bad).unwrap();
-        let message = read(&path).unwrap_err().message;
+        let message = read(&path).unwrap_err().to_string();
         assert!(
             message.ends_with("bin.csv: line 3: not UTF-8 text"),
             "{message}"
@@ -406,13 +354,5 @@ mod tests {
             "one entry per run of consecutive lines"
         );
         assert_eq!(LineMap::default().line(5), 6);
-    }
-
-    #[test]
-    fn bundled_faithful_data_parse() {
-        let t = faithful();
-        assert_eq!(t.x.shape(), (272, 2));
-        assert_eq!(t.columns, vec!["eruptions", "waiting"]);
-        assert_eq!(t.x[(0, 0)], 3.6);
     }
 }

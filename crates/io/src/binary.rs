@@ -20,7 +20,7 @@ use std::path::Path;
 use em_core::{ChunkSource, EmError};
 use nalgebra::DMatrix;
 
-use super::csv::CsvSource;
+use crate::csv::CsvSource;
 
 /// The first eight bytes of every file of this format.
 pub const MAGIC: [u8; 8] = *b"EMF64LE1";
@@ -43,7 +43,7 @@ fn io_error(name: &str, reason: String) -> EmError {
 ///
 /// ```
 /// use em_core::ChunkSource;
-/// use gmm::stream::{BinarySource, BinaryWriter};
+/// use em_io::binary::{BinarySource, BinaryWriter};
 /// use std::io::Cursor;
 ///
 /// let mut w = BinaryWriter::new(Cursor::new(Vec::new()), 2, "mem")?;
