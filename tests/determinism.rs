@@ -316,11 +316,11 @@ fn fit_family<C, I>(
     seed: u64,
     n_init: usize,
     threads: usize,
-) -> Result<Fitted<Mixture<C>>, EmError>
+) -> Result<Fitted<Mixture<Vec<C>>>, EmError>
 where
     C: em::mixture::Component,
-    I: Initializer<Mixture<C>>,
-    Mixture<C>: LatentModel<Data = C::Data>,
+    I: Initializer<Mixture<Vec<C>>>,
+    Mixture<Vec<C>>: LatentModel<Data = C::Data>,
 {
     Mixture::fit(data, init, &family_em(seed, n_init, threads))
 }

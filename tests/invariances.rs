@@ -279,7 +279,7 @@ fn zip_fit_does_not_depend_on_row_order() {
 /// on `data` reordered, and from `start` with its components reversed; `params` flattens
 /// a component for comparison (on scale `scale`).
 fn family_case<C: Component>(
-    start: Mixture<C>,
+    start: Mixture<Vec<C>>,
     data: &C::Data,
     reordered: &C::Data,
     params: impl Fn(&C) -> Vec<f64>,
@@ -533,7 +533,7 @@ fn gaussian_and_exponential_families_follow_a_change_of_units() {
                 .collect();
             let y: Vec<f64> = x.iter().map(|v| a * v + b).collect();
             let params = [(0.3, -3.0, 2.0), (0.3, 1.0, 1.0), (0.4, 4.0, 3.0)];
-            let start = |a: f64, b: f64| -> Result<Mixture<Gaussian>, EmError> {
+            let start = |a: f64, b: f64| -> Result<Mixture<Vec<Gaussian>>, EmError> {
                 Mixture::new(
                     params.iter().map(|p| p.0).collect(),
                     params
@@ -571,7 +571,7 @@ fn gaussian_and_exponential_families_follow_a_change_of_units() {
                 .map(|i| rng.sample::<f64, _>(Exp1) * [0.2, 3.0][i % 2])
                 .collect();
             let u: Vec<f64> = t.iter().map(|v| s * v).collect();
-            let start = |s: f64| -> Result<Mixture<Exponential>, EmError> {
+            let start = |s: f64| -> Result<Mixture<Vec<Exponential>>, EmError> {
                 Mixture::new(
                     vec![0.6, 0.4],
                     vec![Exponential::new(4.0 / s)?, Exponential::new(0.5 / s)?],

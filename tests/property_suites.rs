@@ -674,7 +674,7 @@ fn gaussian_mixture_family_keeps_em_invariants() {
             };
             let second_moment = x.iter().map(|v| v * v).sum::<f64>() / x.len() as f64;
             let smallest_over = |scale: f64| {
-                move |m: &Mixture<Gaussian>| {
+                move |m: &Mixture<Vec<Gaussian>>| {
                     m.components()
                         .iter()
                         .map(|g| g.variance() / scale)

@@ -8,7 +8,7 @@ use em::gmm::ZeroInflatedPoisson;
 use em::mixture::{Mixture, Poisson, ZeroInflated};
 use rand::SeedableRng;
 
-fn wrapped(zip: &ZeroInflatedPoisson) -> Mixture<ZeroInflated<Poisson>> {
+fn wrapped(zip: &ZeroInflatedPoisson) -> Mixture<Vec<ZeroInflated<Poisson>>> {
     let counts = Poisson::new(zip.lambda()).unwrap();
     Mixture::new(
         vec![1.0],

@@ -56,12 +56,14 @@
 mod binary;
 mod component;
 pub mod families;
+mod family;
 pub mod gaussian;
 mod observations;
 mod parameters;
 
 pub use binary::BinaryMatrix;
 pub use component::{Component, Obs, OwnedData};
+pub use family::{ComponentStats, Family, mixture_weights, symmetric_dirichlet_log_density};
 pub use gaussian::{CovarianceType, Covariances, Gaussians};
 pub use observations::Observations;
 pub use parameters::ComponentParameters;

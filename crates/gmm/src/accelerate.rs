@@ -73,7 +73,6 @@ use nalgebra::{DMatrix, DVector};
 use crate::gaussian::{CovarianceType, Covariances};
 use crate::mixture::GaussianMixture;
 use crate::two_component::TwoComponentMixture;
-use crate::validate::check_weights_sum;
 use crate::weighted::SampleWeighted;
 use crate::zip::ZeroInflatedPoisson;
 
@@ -183,7 +182,7 @@ impl ParameterVector for GaussianMixture {
         }
         let (weights, rest) = theta.split_at(k_count);
         let (means, cov) = rest.split_at(k_count * d);
-        check_weights_sum(weights)?;
+        mixture::check_weights(weights, k_count)?;
         let weights = DVector::from_column_slice(weights);
         let means = DMatrix::from_row_slice(k_count, d, means);
         let tri = d * (d + 1) / 2;

@@ -49,7 +49,7 @@ impl LatentModel for SampleWeighted<'_> {
             Some(w) => Some(&w[rows.clone()]),
             None => None,
         };
-        Ok(self.model.e_step_weighted(x, rows, weights))
+        self.model.e_step_weighted(x, rows, weights)
     }
 
     fn m_step(&mut self, stats: &GaussianStats) -> Result<(), EmError> {

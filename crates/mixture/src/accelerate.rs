@@ -37,7 +37,7 @@ pub use em_family::ComponentParameters;
 
 use crate::mixture::Mixture;
 
-impl<C: ComponentParameters> ParameterVector for Mixture<C> {
+impl<C: ComponentParameters> ParameterVector for Mixture<Vec<C>> {
     /// The K weights, then each component's [`ComponentParameters::parameters`].
     fn parameters(&self) -> Vec<f64> {
         let mut out = self.weights().to_vec();

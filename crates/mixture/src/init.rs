@@ -6,8 +6,8 @@ use rand::RngExt;
 use rand_distr::Exp1;
 
 use crate::mixture::Mixture;
-use em_family::Component;
 use em_family::Observations;
+use em_family::{Component, Family};
 
 /// The share of every observation's weight spread evenly over all components in the
 /// [`Strategy::Partition`] start: γ_ik = (1 − ε)·[row i in group k] + ε / K with ε = 0.1.
@@ -85,12 +85,12 @@ impl<C: Component> Start<C> {
     }
 }
 
-impl<C: Component> Initializer<Mixture<C>> for Start<C> {
+impl<C: Component> Initializer<Mixture<Vec<C>>> for Start<C> {
     /// # Errors
     /// [`EmError::InvalidParameter`] (`n_components`) for K = 0, [`EmError::EmptyData`],
     /// [`EmError::TooFewObservations`] for N < K, the family's support errors, and the M-step's
     /// errors for a degenerate start.
-    fn initialize(&self, data: &C::Data, rng: &mut StdRng) -> Result<Mixture<C>, EmError> {
+    fn initialize(&self, data: &C::Data, rng: &mut StdRng) -> Result<Mixture<Vec<C>>, EmError> {
         let k_count = self.n_components;
         if k_count == 0 {
             return Err(EmError::InvalidParameter {
@@ -98,7 +98,7 @@ impl<C: Component> Initializer<Mixture<C>> for Start<C> {
                 reason: "at least one component is needed".into(),
             });
         }
-        Mixture::<C>::check_data(data)?;
+        Mixture::<Vec<C>>::check_family_data(data)?;
         let n = data.n_obs();
         if n < k_count {
             return Err(EmError::TooFewObservations {
@@ -107,7 +107,7 @@ impl<C: Component> Initializer<Mixture<C>> for Start<C> {
             });
         }
         let prototypes = vec![self.template.clone(); k_count];
-        let mut stats = Mixture::zero_stats_for(&prototypes, data);
+        let mut stats = prototypes.zero_stats(data);
         let mut add = |k: usize, w: f64, i: usize| {
             stats.weights[k] += w;
             self.template
@@ -151,6 +151,6 @@ impl<C: Component> Initializer<Mixture<C>> for Start<C> {
                 }
             }
         }
-        Mixture::maximise(|_| self.template.clone(), &stats)
+        Mixture::maximise(prototypes, &stats)
     }
 }

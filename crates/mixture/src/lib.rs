@@ -105,4 +105,4 @@ pub use em_family::families::{
 };
 pub use em_family::{BinaryMatrix, Component, Obs, Observations, OwnedData};
 pub use init::{PARTITION_SMOOTHING, Start, Strategy};
-pub use mixture::{Mixture, MixtureStats};
+pub use mixture::{Mixture, MixtureStats, check_weights};

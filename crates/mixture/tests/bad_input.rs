@@ -11,7 +11,7 @@ fn em() -> Em {
     Em::new().tol(1e-8).max_iter(200).n_init(2).seed(5)
 }
 
-fn exponential_pair() -> Result<Mixture<Exponential>, EmError> {
+fn exponential_pair() -> Result<Mixture<Vec<Exponential>>, EmError> {
     Mixture::new(
         vec![0.5, 0.5],
         vec![Exponential::new(1.0)?, Exponential::new(5.0)?],
@@ -208,7 +208,7 @@ fn empty_data_is_empty_data_error() -> Result<(), EmError> {
 
 #[test]
 fn zero_components_is_invalid_parameter() {
-    let e = Mixture::<Poisson>::new(vec![], vec![]).unwrap_err();
+    let e = Mixture::<Vec<Poisson>>::new(vec![], vec![]).unwrap_err();
     assert!(matches!(
         e,
         EmError::InvalidParameter {
@@ -310,11 +310,11 @@ fn component_parameters_out_of_range_are_invalid_parameter() -> Result<(), EmErr
 #[test]
 fn deserialising_invalid_parameters_fails() {
     let bad = r#"{"weights":[0.5,0.6],"components":[{"lambda":1.0},{"lambda":2.0}]}"#;
-    assert!(serde_json::from_str::<Mixture<Poisson>>(bad).is_err());
+    assert!(serde_json::from_str::<Mixture<Vec<Poisson>>>(bad).is_err());
     let bad = r#"{"weights":[1.0],"components":[{"lambda":-1.0}]}"#;
-    assert!(serde_json::from_str::<Mixture<Poisson>>(bad).is_err());
+    assert!(serde_json::from_str::<Mixture<Vec<Poisson>>>(bad).is_err());
     let bad = r#"{"weights":[1.0],"components":[{"mean":0.0,"variance":0.0}]}"#;
-    assert!(serde_json::from_str::<Mixture<Gaussian>>(bad).is_err());
+    assert!(serde_json::from_str::<Mixture<Vec<Gaussian>>>(bad).is_err());
 }
 
 // --- degenerate fits ------------------------------------------------------------------------

@@ -10,7 +10,10 @@ use rand::SeedableRng;
 
 const CHUNKS: [usize; 5] = [1, 7, 256, 1000, 4999];
 
-fn assert_chunking_exact<C: Component>(model: &Mixture<C>, data: &C::Data) -> Result<(), EmError> {
+fn assert_chunking_exact<C: Component>(
+    model: &Mixture<Vec<C>>,
+    data: &C::Data,
+) -> Result<(), EmError> {
     let mut worst = 0.0_f64;
     for chunk in CHUNKS {
         let d = chunking_discrepancy(model, data, chunk)?;
@@ -30,7 +33,7 @@ fn assert_chunking_exact<C: Component>(model: &Mixture<C>, data: &C::Data) -> Re
     Ok(())
 }
 
-fn data_len<C: Component>(_: &Mixture<C>, data: &C::Data) -> usize {
+fn data_len<C: Component>(_: &Mixture<Vec<C>>, data: &C::Data) -> usize {
     em_core::Dataset::n_obs(data)
 }
 

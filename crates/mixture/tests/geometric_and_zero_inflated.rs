@@ -178,12 +178,12 @@ fn models_round_trip_through_serde_and_validate_on_load() {
     )
     .unwrap();
     let text = serde_json::to_string(&m).unwrap();
-    let back: Mixture<ZeroInflated<Geometric>> = serde_json::from_str(&text).unwrap();
+    let back: Mixture<Vec<ZeroInflated<Geometric>>> = serde_json::from_str(&text).unwrap();
     assert_eq!(back, m);
     let bad = text.replace("0.4", "1.5");
-    assert!(serde_json::from_str::<Mixture<ZeroInflated<Geometric>>>(&bad).is_err());
+    assert!(serde_json::from_str::<Mixture<Vec<ZeroInflated<Geometric>>>>(&bad).is_err());
     let bad_pi = text.replace("0.2", "-0.2");
-    assert!(serde_json::from_str::<Mixture<ZeroInflated<Geometric>>>(&bad_pi).is_err());
+    assert!(serde_json::from_str::<Mixture<Vec<ZeroInflated<Geometric>>>>(&bad_pi).is_err());
 }
 
 #[test]

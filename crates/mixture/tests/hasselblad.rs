@@ -21,12 +21,12 @@ fn deaths() -> Vec<u64> {
 }
 
 /// A symmetric-ish start far from the MLE: π = (½, ½), λ = (1, 3).
-fn start() -> Result<Mixture<Poisson>, EmError> {
+fn start() -> Result<Mixture<Vec<Poisson>>, EmError> {
     Mixture::new(vec![0.5, 0.5], vec![Poisson::new(1.0)?, Poisson::new(3.0)?])
 }
 
 /// (p, λ1, λ2) with λ1 the larger rate, whatever the component order.
-fn parameters(m: &Mixture<Poisson>) -> (f64, f64, f64) {
+fn parameters(m: &Mixture<Vec<Poisson>>) -> (f64, f64, f64) {
     let c = m.components();
     let (hi, lo) = if c[0].lambda() > c[1].lambda() {
         (0, 1)

@@ -27,7 +27,10 @@ fn em() -> Em {
 }
 
 /// The mixture with components sorted by `key`.
-fn sorted<C: Component>(m: &Mixture<C>, key: impl Fn(&C) -> f64) -> Result<Mixture<C>, EmError> {
+fn sorted<C: Component>(
+    m: &Mixture<Vec<C>>,
+    key: impl Fn(&C) -> f64,
+) -> Result<Mixture<Vec<C>>, EmError> {
     let mut order: Vec<usize> = (0..m.n_components()).collect();
     order.sort_by(|&a, &b| key(&m.components()[a]).total_cmp(&key(&m.components()[b])));
     Mixture::new(
@@ -76,7 +79,7 @@ fn poisson_mixture_recovers_three_rates_from_10000_draws() -> Result<(), EmError
     let fit = Mixture::fit(&y[..], &Start::new(Poisson::default(), 3), &em())?;
     let m = sorted(&fit.model, Poisson::lambda)?;
 
-    let build = |t: &[f64]| -> Result<Mixture<Poisson>, EmError> {
+    let build = |t: &[f64]| -> Result<Mixture<Vec<Poisson>>, EmError> {
         Mixture::new(
             weights(&t[..2]),
             t[2..]
@@ -117,7 +120,7 @@ fn exponential_mixture_recovers_two_rates_from_10000_draws() -> Result<(), EmErr
     let fit = Mixture::fit(&x[..], &Start::new(Exponential::default(), 2), &em())?;
     let m = sorted(&fit.model, Exponential::rate)?;
 
-    let build = |t: &[f64]| -> Result<Mixture<Exponential>, EmError> {
+    let build = |t: &[f64]| -> Result<Mixture<Vec<Exponential>>, EmError> {
         Mixture::new(
             weights(&t[..1]),
             t[1..]
@@ -159,7 +162,7 @@ fn gaussian_mixture_recovers_three_components_from_10000_draws() -> Result<(), E
     let fit = Mixture::fit(&x[..], &Start::new(Gaussian::default(), 3), &em())?;
     let m = sorted(&fit.model, Gaussian::mean)?;
 
-    let build = |t: &[f64]| -> Result<Mixture<Gaussian>, EmError> {
+    let build = |t: &[f64]| -> Result<Mixture<Vec<Gaussian>>, EmError> {
         Mixture::new(
             weights(&t[..2]),
             (0..3)
@@ -212,7 +215,7 @@ fn bernoulli_mixture_recovers_two_profiles_from_10000_draws() -> Result<(), EmEr
     // The first profile has the higher p_1.
     let m = sorted(&fit.model, |b| -b.p()[0])?;
 
-    let build = |t: &[f64]| -> Result<Mixture<Bernoulli>, EmError> {
+    let build = |t: &[f64]| -> Result<Mixture<Vec<Bernoulli>>, EmError> {
         Mixture::new(
             weights(&t[..1]),
             vec![

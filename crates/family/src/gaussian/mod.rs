@@ -62,6 +62,7 @@ use em_core::EmError;
 use nalgebra::{DMatrix, DVector};
 
 mod covariance;
+mod family;
 mod fastmath;
 mod kernel;
 mod mstep;
@@ -69,6 +70,7 @@ mod prior;
 mod stats;
 
 pub use covariance::{CovarianceType, Covariances, check_symmetric, cholesky};
+pub use family::{GaussianDraws, GaussianFamily, check_data};
 pub use kernel::{HALF_LN_2PI, block_rows};
 pub use mstep::{Maximised, maximise};
 pub use prior::Prior;

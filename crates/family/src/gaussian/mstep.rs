@@ -73,20 +73,8 @@ pub fn maximise(
         });
     }
     super::check_reg_covar(reg_covar)?;
-    let total = stats.total();
-    let alpha = prior.map_or(1.0, |p| p.weight_concentration);
-    let weight_total = total + k_count as f64 * (alpha - 1.0);
-    let mut weights = DVector::zeros(k_count);
-    for k in 0..k_count {
-        let w = (stats.n[k] + alpha - 1.0) / weight_total;
-        if !(w > 0.0 && w.is_finite()) {
-            return Err(EmError::EmptyComponent {
-                component: k,
-                weight: stats.n[k],
-            });
-        }
-        weights[k] = w;
-    }
+    let weights =
+        crate::family::mixture_weights(stats.n.as_slice(), prior.map(|p| p.weight_concentration))?;
     let (means, covariances) = gaussian_parameters(stats, covariance_type, reg_covar, prior);
     Ok(Maximised {
         weights,

@@ -129,22 +129,31 @@ impl Prior {
     /// # Ok::<(), em_core::EmError>(())
     /// ```
     pub fn log_density(&self, weights: &DVector<f64>, gaussians: &Gaussians) -> f64 {
+        if weights.len() != gaussians.n_components() {
+            return f64::NAN;
+        }
+        crate::family::symmetric_dirichlet_log_density(
+            self.weight_concentration,
+            weights.as_slice(),
+        ) + self.log_density_components(gaussians)
+    }
+
+    /// The normal / inverse-Wishart (or inverse-gamma) part of [`Prior::log_density`]: the
+    /// log-density of the means and covariances alone, without the Dirichlet on the weights
+    /// (which a mixture adds). NaN for Gaussians of another dimension.
+    pub fn log_density_components(&self, gaussians: &Gaussians) -> f64 {
         let (means, covariances, factored) = (
             gaussians.means(),
             gaussians.covariances(),
             gaussians.factored(),
         );
         let (k_count, d) = means.shape();
-        if weights.len() != k_count || self.mean.len() != d || self.scale.shape() != (d, d) {
+        if self.mean.len() != d || self.scale.shape() != (d, d) {
             return f64::NAN;
         }
         let df = d as f64;
         let (kappa, nu) = (self.mean_precision, self.dof);
-        let alpha = self.weight_concentration;
-        let mut total = ln_gamma(k_count as f64 * alpha) - k_count as f64 * ln_gamma(alpha);
-        if alpha != 1.0 {
-            total += (alpha - 1.0) * weights.iter().map(|w| w.ln()).sum::<f64>();
-        }
+        let mut total = 0.0;
         let delta = |k: usize| DVector::from_fn(d, |j, _| means[(k, j)] - self.mean[j]);
         // log N(μ | μ₀, Σ/κ) given log|Σ| and (μ−μ₀)ᵀΣ⁻¹(μ−μ₀).
         let ln_normal = |log_det: f64, maha: f64| {

@@ -36,7 +36,7 @@ impl Tally {
 /// configured one); any other error fails the case; otherwise the three EM invariants must
 /// hold at every step.
 pub fn invariants_case<C: Component>(
-    model: Mixture<C>,
+    model: Mixture<Vec<C>>,
     data: &C::Data,
     steps: usize,
     tally: &Tally,

@@ -1,0 +1,274 @@
+//! The Gaussian family as a [`Family`]: K Gaussians with their M-step settings (the
+//! `reg_covar` ridge and an optional conjugate prior), for the mixture engine.
+
+use std::ops::Range;
+
+use em_core::EmError;
+use nalgebra::{DMatrix, DVector};
+use rand::{Rng, RngExt};
+use rand_distr::StandardNormal;
+
+use super::mstep::gaussian_parameters;
+use super::{GaussianStats, Gaussians, Prior, block_rows, check_reg_covar};
+use crate::family::Family;
+
+/// K Gaussians N(μ_k, Σ_k) and how their M-step runs: scikit-learn's `reg_covar` ridge and an
+/// optional conjugate [`Prior`] (MAP-EM). Always valid.
+///
+/// ```
+/// use em_family::Family;
+/// use em_family::gaussian::{Covariances, GaussianFamily, Gaussians};
+/// use nalgebra::{dmatrix, dvector};
+///
+/// let g = Gaussians::new(dmatrix![0.0; 4.0], Covariances::Spherical(dvector![1.0, 1.0]))?;
+/// let family = GaussianFamily::new(g).with_reg_covar(1e-6)?;
+/// assert_eq!((family.n_components(), family.n_parameters()), (2, 4));
+/// # Ok::<(), em_core::EmError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct GaussianFamily {
+    gaussians: Gaussians,
+    reg_covar: f64,
+    prior: Option<Prior>,
+}
+
+/// Draws of a [`GaussianFamily`]: row-major values and each component's Cholesky factor.
+#[derive(Debug, Clone)]
+pub struct GaussianDraws {
+    values: Vec<f64>,
+    cholesky: Vec<DMatrix<f64>>,
+}
+
+impl GaussianFamily {
+    /// The family of `gaussians`, maximum likelihood without a ridge.
+    pub fn new(gaussians: Gaussians) -> Self {
+        GaussianFamily {
+            gaussians,
+            reg_covar: 0.0,
+            prior: None,
+        }
+    }
+
+    /// Sets the ridge the M-step adds to every variance (see
+    /// [`Gaussians::maximise`]; not a prior).
+    ///
+    /// # Errors
+    /// [`EmError::InvalidParameter`] (`reg_covar`) unless it is finite and ≥ 0.
+    pub fn with_reg_covar(mut self, reg_covar: f64) -> Result<Self, EmError> {
+        check_reg_covar(reg_covar)?;
+        self.reg_covar = reg_covar;
+        Ok(self)
+    }
+
+    /// Sets (or removes) the conjugate prior of MAP-EM.
+    ///
+    /// # Errors
+    /// The prior's own validation against the number of features.
+    pub fn with_prior(mut self, prior: Option<Prior>) -> Result<Self, EmError> {
+        if let Some(p) = &prior {
+            p.validate(self.gaussians.n_features())?;
+        }
+        self.prior = prior;
+        Ok(self)
+    }
+
+    /// The Gaussians.
+    pub fn gaussians(&self) -> &Gaussians {
+        &self.gaussians
+    }
+
+    /// Replaces the Gaussians, keeping the M-step settings.
+    pub fn set_gaussians(&mut self, gaussians: Gaussians) {
+        self.gaussians = gaussians;
+    }
+
+    /// The `reg_covar` ridge.
+    pub fn reg_covar(&self) -> f64 {
+        self.reg_covar
+    }
+
+    /// The prior, if any.
+    pub fn prior(&self) -> Option<&Prior> {
+        self.prior.as_ref()
+    }
+}
+
+/// Checks that `x` has rows, `n_features` columns (when given) and only finite values; a bad
+/// value is reported by row and column (the first in row order).
+pub fn check_data(x: &DMatrix<f64>, n_features: Option<usize>) -> Result<(), EmError> {
+    let (n, d) = x.shape();
+    if n == 0 {
+        return Err(EmError::EmptyData);
+    }
+    match n_features {
+        Some(expected) if expected != d => {
+            return Err(EmError::DimensionMismatch { expected, found: d });
+        }
+        None if d == 0 => {
+            return Err(EmError::InvalidParameter {
+                name: "data",
+                reason: "the data have no columns".into(),
+            });
+        }
+        _ => {}
+    }
+    // Column-major scan (fast), then report the first offending row in row order.
+    if x.iter().any(|v| !v.is_finite()) {
+        for row in 0..n {
+            for column in 0..d {
+                let value = x[(row, column)];
+                if !value.is_finite() {
+                    return Err(EmError::NonFinite { row, column, value });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Family for GaussianFamily {
+    type Data = DMatrix<f64>;
+    type Stats = GaussianStats;
+    type Sample = GaussianDraws;
+    type Owned = DMatrix<f64>;
+
+    fn n_components(&self) -> usize {
+        self.gaussians.n_components()
+    }
+
+    fn n_features(&self) -> usize {
+        self.gaussians.n_features()
+    }
+
+    /// K·D means and the covariances' own.
+    fn n_parameters(&self) -> usize {
+        let (k, d) = (self.n_components(), self.n_features());
+        k * d + self.gaussians.covariance_type().n_parameters(k, d)
+    }
+
+    /// Rows, D columns, finite values.
+    fn check_data(&self, x: &DMatrix<f64>) -> Result<(), EmError> {
+        check_data(x, Some(self.n_features()))
+    }
+
+    /// The dimension and the range only: the data's values are checked once, by
+    /// [`check_data`](Family::check_data) at the fit's boundary; a NaN that slips through
+    /// shows up as a non-finite objective, which the driver reports.
+    fn check_batch(&self, x: &DMatrix<f64>, rows: Range<usize>) -> Result<(), EmError> {
+        if x.ncols() != self.n_features() {
+            return Err(EmError::DimensionMismatch {
+                expected: self.n_features(),
+                found: x.ncols(),
+            });
+        }
+        if rows.start > rows.end || rows.end > x.nrows() {
+            return Err(EmError::InvalidParameter {
+                name: "rows",
+                reason: format!("rows {rows:?} are not within the data's {} rows", x.nrows()),
+            });
+        }
+        Ok(())
+    }
+
+    fn block_rows(&self) -> usize {
+        block_rows(self.n_features())
+    }
+
+    fn log_densities(
+        &self,
+        x: &DMatrix<f64>,
+        rows: Range<usize>,
+        offsets: Option<&[f64]>,
+        out: &mut [f64],
+        scratch: &mut Vec<f64>,
+    ) {
+        match offsets {
+            Some(log_weights) => self.gaussians.log_joint(x, rows, log_weights, out, scratch),
+            None => self.gaussians.log_densities(x, rows, out, scratch),
+        }
+    }
+
+    fn zero_stats(&self, _: &DMatrix<f64>) -> GaussianStats {
+        GaussianStats::zeros(
+            self.n_components(),
+            self.n_features(),
+            self.gaussians.covariance_type(),
+        )
+    }
+
+    fn accumulate(
+        &self,
+        x: &DMatrix<f64>,
+        rows: Range<usize>,
+        gamma: &[f64],
+        sample_weights: Option<&[f64]>,
+        scratch: &mut Vec<f64>,
+    ) -> GaussianStats {
+        self.gaussians
+            .accumulate(x, rows, gamma, sample_weights, scratch)
+    }
+
+    fn component_weights<'s>(&self, stats: &'s GaussianStats) -> &'s [f64] {
+        stats.n.as_slice()
+    }
+
+    fn expected_log_density(&self, stats: &GaussianStats) -> f64 {
+        self.gaussians.expected_log_density(stats)
+    }
+
+    /// μ_k, Σ_k by maximum likelihood or, with a prior, their posterior modes; then the
+    /// ridge (see [`maximise`](super::maximise)).
+    fn maximise(&mut self, stats: &GaussianStats) -> Result<(), EmError> {
+        let (k, d) = (self.n_components(), self.n_features());
+        let kind = self.gaussians.covariance_type();
+        if !stats.fits(k, d, kind) {
+            return Err(EmError::InvalidParameter {
+                name: "stats",
+                reason: format!(
+                    "statistics of {} components in {} features do not have the shapes or \
+                     the scatter form of {kind} covariances",
+                    stats.n_components(),
+                    stats.n_features()
+                ),
+            });
+        }
+        let (means, covariances) =
+            gaussian_parameters(stats, kind, self.reg_covar, self.prior.as_ref());
+        self.gaussians = Gaussians::new_in_context(means, covariances, "after the M-step")?;
+        Ok(())
+    }
+
+    /// The normal / inverse-Wishart part of the prior (its Dirichlet part is the mixture's).
+    fn log_prior(&self) -> f64 {
+        self.prior
+            .as_ref()
+            .map_or(0.0, |p| p.log_density_components(&self.gaussians))
+    }
+
+    fn weight_concentration(&self) -> Option<f64> {
+        self.prior.as_ref().map(|p| p.weight_concentration)
+    }
+
+    fn new_sample(&self, capacity: usize) -> GaussianDraws {
+        GaussianDraws {
+            values: Vec::with_capacity(capacity * self.n_features()),
+            cholesky: (0..self.n_components())
+                .filter_map(|k| self.gaussians.cholesky(k))
+                .collect(),
+        }
+    }
+
+    /// μ_k + L_k z with z ~ N(0, I) and Σ_k = L_k L_kᵀ.
+    fn draw<R: Rng + ?Sized>(&self, k: usize, rng: &mut R, sample: &mut GaussianDraws) {
+        let d = self.n_features();
+        let z = DVector::from_fn(d, |_, _| rng.sample::<f64, _>(StandardNormal));
+        let row = self.gaussians.means().row(k).transpose() + &sample.cholesky[k] * z;
+        sample.values.extend(row.iter());
+    }
+
+    fn finish_sample(&self, sample: GaussianDraws) -> DMatrix<f64> {
+        let d = self.n_features();
+        let n = sample.values.len() / d.max(1);
+        DMatrix::from_row_slice(n, d, &sample.values)
+    }
+}
