@@ -6,7 +6,8 @@ use clap::builder::RangedU64ValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gmm::CovarianceType;
 
-/// Fit Gaussian mixtures by EM on CSV files: fit, select, predict, sample.
+/// Fit Gaussian mixtures by EM on CSV files: fit, select, predict, sample, convert; and a
+/// zero-inflated Poisson to counts (zip).
 ///
 /// CSV input: comma-separated numbers, one observation per line, with or without a header
 /// line (a first line with any non-numeric field is a header); blank lines are skipped;

@@ -27,7 +27,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::CliError;
 
-/// Which model a file holds. The zero-inflated Poisson of `em zip` will be a second variant.
+/// Which model a file holds: a Gaussian mixture (`em zip` writes its own report, with
+/// `"model": "zero_inflated_poisson"`, which `--init` and `--model` do not read).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ModelKind {
