@@ -6,7 +6,7 @@
 //! The data are drawn from a known mixture; the starting model is that mixture with every
 //! mean shifted by 0.5 and `reg_covar = 1e-6`.
 //!
-//! Groups, over issue 7's sizes (N, D, K) = (10 000, 2, 3), (100 000, 2, 5), (100 000, 10, 8),
+//! Groups, over the six benchmark sizes (N, D, K) = (10 000, 2, 3), (100 000, 2, 5), (100 000, 10, 8),
 //! (1 000 000, 2, 3), (200 000, 50, 10), (20 000, 200, 5):
 //! - `full/N{n}_D{d}_K{k}`: full covariances on the default (global) rayon pool;
 //! - `diag/N{n}_D{d}_K{k}`: diagonal covariances on the default pool;
@@ -97,7 +97,7 @@ fn id(n: usize, d: usize, k: usize) -> String {
     format!("N{n}_D{d}_K{k}")
 }
 
-/// The (N, D, K) sizes of issue 7's measurement, each run with full and with diagonal
+/// The six (N, D, K) benchmark sizes, each run with full and with diagonal
 /// covariances.
 const CASES: [(usize, usize, usize); 6] = [
     (10_000, 2, 3),
