@@ -312,6 +312,33 @@ impl<F: Family> Mixture<F> {
             log_likelihood: 0.0,
             entropy: 0.0,
         };
+        self.for_each_block(
+            data,
+            rows,
+            sample_weights,
+            |sub, gamma, w, ll, h, scratch| {
+                let stats = self.family.accumulate(data, sub, gamma, w, scratch);
+                total.merge(&EStep {
+                    stats,
+                    log_likelihood: ll,
+                    entropy: h,
+                });
+            },
+        )?;
+        Ok(total)
+    }
+
+    /// The E-step's loop over the sub-blocks of [`Family::block_rows`] rows of a checked
+    /// batch: the log-joint, normalised into responsibilities (a non-finite log-likelihood is
+    /// explained by [`Mixture::diagnose`]), then `on_block(sub-block, γ, its sample weights,
+    /// Σ w log p, Σ w H, scratch)`.
+    fn for_each_block(
+        &self,
+        data: &F::Data,
+        rows: Range<usize>,
+        sample_weights: Option<&[f64]>,
+        mut on_block: impl FnMut(Range<usize>, &[f64], Option<&[f64]>, f64, f64, &mut Vec<f64>),
+    ) -> Result<(), EmError> {
         let (mut lj, mut scratch, mut lse) = (Vec::new(), Vec::new(), Vec::new());
         let block = self.family.block_rows().max(1);
         for start in rows.clone().step_by(block) {
@@ -331,14 +358,9 @@ impl<F: Family> Mixture<F> {
             if !log_likelihood.is_finite() {
                 self.diagnose(data, sub.clone(), &lse)?;
             }
-            let stats = self.family.accumulate(data, sub, &lj, w, &mut scratch);
-            total.merge(&EStep {
-                stats,
-                log_likelihood,
-                entropy,
-            });
+            on_block(sub, &lj, w, log_likelihood, entropy, &mut scratch);
         }
-        Ok(total)
+        Ok(())
     }
 
     /// The M-step from `stats`, starting from the family `family` (its settings and, for
@@ -611,26 +633,8 @@ impl<F: Family> LatentModel for Mixture<F> {
     /// Σ log p(x_i) over `rows`, without the statistics.
     fn log_likelihood(&self, data: &F::Data, rows: Range<usize>) -> Result<f64, EmError> {
         self.family.check_batch(data, rows.clone())?;
-        let (mut lj, mut scratch, mut lse) = (Vec::new(), Vec::new(), Vec::new());
-        let block = self.family.block_rows().max(1);
         let mut total = 0.0;
-        for start in rows.clone().step_by(block) {
-            let sub = start..start.saturating_add(block).min(rows.end);
-            let c = sub.len();
-            lj.resize(self.n_components() * c, 0.0);
-            self.family.log_densities(
-                data,
-                sub.clone(),
-                Some(&self.log_weights),
-                &mut lj,
-                &mut scratch,
-            );
-            let (ll, _) = normalise(&mut lj, c, None, &mut lse);
-            if !ll.is_finite() {
-                self.diagnose(data, sub, &lse)?;
-            }
-            total += ll;
-        }
+        self.for_each_block(data, rows, None, |_, _, _, ll, _, _| total += ll)?;
         Ok(total)
     }
 }
