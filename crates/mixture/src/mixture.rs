@@ -420,6 +420,13 @@ impl<C: Component> Mixture<C> {
         }
     }
 
+    /// The one-component mixture of `component`, weight 1: valid for every component, so
+    /// infallible (models built on one family member, such as the zero-inflated Poisson, run
+    /// their EM through it).
+    pub(crate) fn single(component: C) -> Self {
+        Mixture::from_parts(vec![1.0], vec![component])
+    }
+
     fn from_parts(weights: Vec<f64>, components: Vec<C>) -> Self {
         let log_weights = weights.iter().map(|w| w.ln()).collect();
         Mixture {
