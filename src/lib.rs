@@ -7,9 +7,10 @@
 //!   [`Em`](em_core::Em) driver and the invariant checker;
 //! - [`family`] (`em-family`): the family layer — the one-component families and the
 //!   Gaussian machinery that mixtures and HMMs share;
-//! - [`gmm`]: Gaussian mixture models and the zero-inflated Poisson model;
+//! - [`gmm`]: Gaussian mixture models (and a re-export of the zero-inflated Poisson model);
 //! - [`io`] (`em-io`): reading data — numeric CSV in memory or streamed, a binary table format;
-//! - [`mixture`]: mixtures of pluggable component families;
+//! - [`mixture`]: mixtures of pluggable component families, and the zero-inflated Poisson model
+//!   built on them;
 //! - [`hmm`]: hidden Markov models (Baum–Welch) with Gaussian or categorical emissions.
 //!
 //! See the README for a quick start and a walkthrough of writing your own model.

@@ -59,9 +59,10 @@
 //!
 //! # The other models
 //!
-//! - [`ZeroInflatedPoisson`]: (π, λ) raw. π = 0 is a legitimate, absorbing value (the MLE on
-//!   data with no excess zeros), which a logit could not represent; an extrapolation with
-//!   π < 0, π ≥ 1 or λ ≤ 0 is rejected by [`ZeroInflatedPoisson::new`] and falls back.
+//! - [`ZeroInflatedPoisson`] (implemented with the model, in the `mixture` crate): (π, λ) raw.
+//!   π = 0 is a legitimate, absorbing value (the MLE on data with no excess zeros), which a
+//!   logit could not represent; an extrapolation with π < 0, π ≥ 1 or λ ≤ 0 is rejected by
+//!   [`ZeroInflatedPoisson::new`] and falls back.
 //! - [`TwoComponentMixture`]: the vector of its [`GaussianMixture`] (K = 2, full): 1 − α, α,
 //!   μ₀, μ₁, the lower triangles of Σ₀ and Σ₁.
 //! - [`SampleWeighted`]: its mixture's vector (the weights of the rows are data, not
@@ -74,6 +75,7 @@ use crate::gaussian::{CovarianceType, Covariances};
 use crate::mixture::GaussianMixture;
 use crate::two_component::TwoComponentMixture;
 use crate::weighted::SampleWeighted;
+#[cfg(doc)]
 use crate::zip::ZeroInflatedPoisson;
 
 /// Where an extrapolated parameter vector came from, in errors.
@@ -236,38 +238,6 @@ impl ParameterVector for TwoComponentMixture {
         ParameterVector::set_parameters(&mut inner, theta)?;
         *self = TwoComponentMixture::try_from(inner)?;
         Ok(())
-    }
-}
-
-impl ParameterVector for ZeroInflatedPoisson {
-    /// (π, λ), raw: π = 0 is a valid, absorbing value that a logit could not hold.
-    ///
-    /// ```
-    /// use em_core::ParameterVector;
-    /// use gmm::ZeroInflatedPoisson;
-    ///
-    /// let mut m = ZeroInflatedPoisson::new(0.3, 2.5)?;
-    /// assert_eq!(m.parameters(), vec![0.3, 2.5]);
-    /// assert!(m.set_parameters(&[-0.1, 2.5]).is_err()); // outside 0 ≤ π < 1
-    /// m.set_parameters(&[0.0, 4.0])?;
-    /// assert_eq!((m.pi(), m.lambda()), (0.0, 4.0));
-    /// # Ok::<(), em_core::EmError>(())
-    /// ```
-    fn parameters(&self) -> Vec<f64> {
-        vec![self.pi(), self.lambda()]
-    }
-
-    fn set_parameters(&mut self, theta: &[f64]) -> Result<(), EmError> {
-        match theta {
-            [pi, lambda] => {
-                *self = ZeroInflatedPoisson::new(*pi, *lambda)?;
-                Ok(())
-            }
-            _ => Err(invalid(format!(
-                "expected 2 values (π, λ), got {}",
-                theta.len()
-            ))),
-        }
     }
 }
 

@@ -44,8 +44,17 @@ pub mod stream;
 mod two_component;
 mod validate;
 mod weighted;
-pub mod zip;
 
+/// The zero-inflated Poisson model, which lives in the `mixture` crate (its EM is the
+/// one-component mixture of the family layer's zero-inflation wrapper over a Poisson); re-exported
+/// here so that `gmm::ZeroInflatedPoisson` and `gmm::zip::…` keep working.
+pub mod zip {
+    pub use ::mixture::zip::{
+        MAX_COUNT, PI_START_MIN, ZeroInflatedPoisson, ZipStats, counts_from_f64,
+    };
+}
+
+pub use ::mixture::{ZeroInflatedPoisson, ZipStats};
 pub use em_core::{Acceleration, EmError, FitReport, Fitted, ParameterVector};
 pub use em_family::gaussian;
 pub use fit::{GaussianMixtureBuilder, PriorChoice};
@@ -56,4 +65,3 @@ pub use init::Init;
 pub use mixture::GaussianMixture;
 pub use two_component::TwoComponentMixture;
 pub use weighted::SampleWeighted;
-pub use zip::{ZeroInflatedPoisson, ZipStats};

@@ -32,6 +32,9 @@
 //!   [`Gaussian`] on reals (`[f64]`), [`Bernoulli`] on the rows of a [`BinaryMatrix`]. Each
 //!   module documents its M-step and its degenerate cases (λ = 0, p_d ∈ {0, 1}: kept, with
 //!   0 · log 0 = 0; a collapsed exponential or Gaussian: a typed error, or a variance floor).
+//! * [`ZeroInflatedPoisson`] ([`zip`]): the zero-inflated Poisson as a typed model — π, λ,
+//!   a moment start, checks of the counts — whose EM is the one-component mixture of
+//!   [`ZeroInflated`]`<`[`Poisson`]`>`.
 //!
 //! The one-component contract ([`Component`], [`Observations`], [`BinaryMatrix`]) and the
 //! bundled families live in the family layer, the `em-family` crate, so that other models
@@ -95,6 +98,7 @@
 pub mod accelerate;
 mod init;
 mod mixture;
+pub mod zip;
 
 pub use accelerate::ComponentParameters;
 pub use em_core::{Em, EmError, FitReport, Fitted};
@@ -106,3 +110,4 @@ pub use em_family::families::{
 pub use em_family::{BinaryMatrix, Component, Obs, Observations, OwnedData};
 pub use init::{PARTITION_SMOOTHING, Start, Strategy};
 pub use mixture::{Mixture, MixtureStats, check_weights};
+pub use zip::{ZeroInflatedPoisson, ZipStats};

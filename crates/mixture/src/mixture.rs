@@ -114,6 +114,13 @@ impl<F: Family> Mixture<F> {
         Ok(Mixture::from_parts(DVector::from_vec(weights), family))
     }
 
+    /// The one-component mixture of `family`'s single component, weight 1 (for models built
+    /// on one family member, such as the zero-inflated Poisson, which run their EM through
+    /// it). `family` must have one component.
+    pub(crate) fn single(family: F) -> Self {
+        Mixture::from_parts(DVector::from_element(1, 1.0), family)
+    }
+
     fn from_parts(weights: DVector<f64>, family: F) -> Self {
         let log_weights = weights.iter().map(|w| w.ln()).collect();
         Mixture {

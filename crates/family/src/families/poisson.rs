@@ -34,7 +34,7 @@ use crate::component::Component;
 /// assert!(Poisson::new(-1.0).is_err());
 /// # Ok::<(), em_core::EmError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "PoissonSpec", into = "PoissonSpec")]
 pub struct Poisson {
     lambda: f64,

@@ -51,7 +51,7 @@ use crate::parameters::ComponentParameters;
 /// assert!((next.pi() - 3.0 * zip.structural_zero_probability() / 6.0).abs() < 1e-15);
 /// # Ok::<(), em_core::EmError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "ZeroInflatedSpec<C>", into = "ZeroInflatedSpec<C>")]
 #[serde(bound(
     serialize = "C: Serialize + Clone",
@@ -155,6 +155,33 @@ impl<C: Component<Data = [u64]>> ZeroInflated<C> {
     /// The probability that a zero count is a structural zero, p(u = 1 | y = 0).
     pub fn structural_zero_probability(&self) -> f64 {
         self.structural_zero().0
+    }
+
+    /// Draws one count, appends it to `out` and returns the latent indicator u: `true` for a
+    /// structural zero, `false` for a draw from the count family (which may also be 0).
+    /// [`Component::sample_into`] is this without the indicator; both take the same random
+    /// numbers (one uniform, then the count family's draw when u = 0).
+    ///
+    /// ```
+    /// use em_family::families::{Poisson, ZeroInflated};
+    /// use rand::SeedableRng;
+    ///
+    /// let zip = ZeroInflated::new(0.4, Poisson::new(6.0)?)?;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+    /// let mut counts = Vec::new();
+    /// let structural: Vec<bool> =
+    ///     (0..1_000).map(|_| zip.sample_with_indicator(&mut rng, &mut counts)).collect();
+    /// assert!(counts.iter().zip(&structural).all(|(&y, &u)| !u || y == 0));
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
+    pub fn sample_with_indicator<R: Rng + ?Sized>(&self, rng: &mut R, out: &mut Vec<u64>) -> bool {
+        let structural = rng.random::<f64>() < self.pi;
+        if structural {
+            out.push(0);
+        } else {
+            self.counts.sample_into(rng, out);
+        }
+        structural
     }
 }
 
@@ -280,11 +307,7 @@ impl<C: Component<Data = [u64]>> Component for ZeroInflated<C> {
     }
 
     fn sample_into<R: Rng + ?Sized>(&self, rng: &mut R, out: &mut OwnedData<Self>) {
-        if rng.random::<f64>() < self.pi {
-            out.push(0);
-        } else {
-            self.counts.sample_into(rng, out);
-        }
+        self.sample_with_indicator(rng, out);
     }
 
     /// The count family's partition.
@@ -315,5 +338,54 @@ impl<C: ComponentParameters<Data = [u64]>> ComponentParameters for ZeroInflated<
                     .into(),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::families::{Geometric, Poisson};
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    #[test]
+    fn sample_with_indicator_draws_what_sample_into_draws_and_flags_structural_zeros() {
+        let zip = ZeroInflated::new(0.35, Poisson::new(2.5).unwrap()).unwrap();
+        let (mut a, mut b) = (StdRng::seed_from_u64(7), StdRng::seed_from_u64(7));
+        let (mut flagged, mut plain) = (Vec::new(), Vec::new());
+        let structural: Vec<bool> = (0..5_000)
+            .map(|_| zip.sample_with_indicator(&mut a, &mut flagged))
+            .collect();
+        for _ in 0..5_000 {
+            zip.sample_into(&mut b, &mut plain);
+        }
+        assert_eq!(flagged, plain);
+        assert!(flagged.iter().zip(&structural).all(|(&y, &u)| !u || y == 0));
+        // Some zeros come from the Poisson part (e^{-2.5} ≈ 0.08 of its draws) …
+        assert!(flagged.iter().zip(&structural).any(|(&y, &u)| !u && y == 0));
+        // … and the structural fraction is π within five standard errors.
+        let n = structural.len() as f64;
+        let share = structural.iter().filter(|&&u| u).count() as f64 / n;
+        assert!(
+            (share - 0.35).abs() < 5.0 * (0.35 * 0.65 / n).sqrt(),
+            "{share}"
+        );
+        // π = 0 never flags, π = 1 always does.
+        let none = ZeroInflated::new(0.0, Geometric::new(0.5).unwrap()).unwrap();
+        let all = ZeroInflated::new(1.0, Geometric::new(0.5).unwrap()).unwrap();
+        let mut out = Vec::new();
+        assert!((0..200).all(|_| !none.sample_with_indicator(&mut a, &mut out)));
+        out.clear();
+        assert!((0..200).all(|_| all.sample_with_indicator(&mut a, &mut out)));
+        assert!(out.iter().all(|&y| y == 0));
+    }
+
+    #[test]
+    fn a_zero_inflated_poisson_is_a_plain_value() {
+        // Copy (as its count family is): a model holding one is Copy too.
+        let zip = ZeroInflated::new(0.2, Poisson::new(3.0).unwrap()).unwrap();
+        let copy = zip;
+        assert_eq!(copy, zip);
+        assert_eq!(zip.pi(), 0.2);
     }
 }

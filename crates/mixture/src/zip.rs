@@ -8,11 +8,22 @@
 //!
 //! EM: the E-step computes γ_i = P(z_i = 1 | y_i) — which is 0 for y_i > 0 and
 //! π / (π + (1 − π) e^{−λ}) for y_i = 0 — and the M-step sets π = Σγ_i / n and
-//! λ = Σ(1 − γ_i) y_i / Σ(1 − γ_i) = Σ y_i / (n − Σγ_i).
+//! λ = Σ(1 − γ_i) y_i / Σ(1 − γ_i).
+//!
+//! # Whose arithmetic
+//!
+//! [`ZeroInflatedPoisson`] is a typed model around the family layer's generic wrapper,
+//! [`ZeroInflated`]`<`[`Poisson`]`>`, run as a one-component [`Mixture`]. The wrapper does the
+//! structural-zero E-step inside [`Component::accumulate`], its M-step, its log-density and
+//! Σγ log f (the inner ELBO, with the entropy of the γ_i); the mixture engine does the E-step
+//! over batches, the log-likelihood, `score_samples` and the expected complete log-likelihood.
+//! None of that is written again here. What this module adds is what is specific to the ZIP
+//! as a model of count data: the parameter space (π < 1, 0 < λ ≤ [`MAX_COUNT`]), the check of
+//! the counts, the all-zero rule, the moment start and [`counts_from_f64`].
 //!
 //! ```
 //! use em_core::Em;
-//! use gmm::ZeroInflatedPoisson;
+//! use mixture::ZeroInflatedPoisson;
 //! use rand::SeedableRng;
 //!
 //! let truth = ZeroInflatedPoisson::new(0.3, 2.5)?;
@@ -30,9 +41,9 @@
 //! Counts are `u64` (`type Data = [u64]`): every non-negative integer a count can be, with
 //! no sign to check. They enter the arithmetic as `f64`, which is exact up to
 //! [`MAX_COUNT`] = 2⁵³; larger values (a `-1` cast to `u64` is one) are rejected with
-//! [`EmError::InvalidInput`] naming the row. log(y!) is computed as `ln Γ(y + 1)`
-//! ([`statrs::function::factorial::ln_factorial`]), finite for every accepted count. Data held
-//! as floats can be converted with [`counts_from_f64`], which rejects negative, fractional and
+//! [`EmError::InvalidInput`] naming the row. log(y!) is computed by the [`Poisson`] family as
+//! `ln Γ(y + 1)` (statrs' `ln_factorial`), finite for every accepted count. Data held as floats
+//! can be converted with [`counts_from_f64`], which rejects negative, fractional and
 //! non-finite values by row.
 //!
 //! # Boundary cases
@@ -45,6 +56,7 @@
 //!   of them, the MLE is also π = 0 and EM approaches it geometrically (reaching 0 only by
 //!   underflow, after many iterations).
 //! - **π = 1** is rejected: no count could then be positive, and λ would be unidentified.
+//!   (The generic wrapper allows π = 1; this model does not.)
 //! - **λ** must be positive, finite and at most [`MAX_COUNT`] (the M-step's λ never exceeds
 //!   the largest count, so this bound costs nothing).
 //! - **All counts zero**: the likelihood grows towards 0 as π → 1 or λ → 0 and has no
@@ -60,15 +72,19 @@
 //! moment start ([`ZeroInflatedPoisson::moment_start`]) finds it. On the RAND Health
 //! Insurance Experiment's doctor visits (20,190 counts) EM agrees with statsmodels' fit to
 //! 1e-6 after 5 iterations and to its optimiser's own precision (6e-13) after about 15
-//! (`crates/gmm/tests/zip.rs`).
+//! (`crates/gmm/tests/zip.rs`, through the `gmm` re-export).
 
+use std::fmt;
 use std::ops::Range;
 
-use em_core::{EStep, Em, EmError, Fitted, LatentModel, RestartOutcome, Statistics};
-use rand::RngExt;
-use rand_distr::{Distribution, Poisson};
+use em_core::{
+    EStep, Em, EmError, Fitted, LatentModel, ParameterVector, RestartOutcome, Statistics,
+};
+use em_family::families::{Poisson, PoissonStats, ZeroInflated, ZeroInflatedStats};
+use em_family::{Component, ComponentParameters, Family};
 use serde::{Deserialize, Serialize};
-use statrs::function::factorial::ln_factorial;
+
+use crate::mixture::{Mixture, MixtureStats};
 
 /// The largest count accepted: 2⁵³, the largest integer up to which every integer is exactly
 /// an `f64`.
@@ -81,12 +97,15 @@ pub const PI_START_MIN: f64 = 1e-3;
 /// The zero-inflated Poisson distribution: a structural zero with probability π, otherwise a
 /// Poisson(λ) count. Always valid: 0 ≤ π < 1 and 0 < λ ≤ [`MAX_COUNT`].
 ///
-/// It implements [`LatentModel`] with `Data = [u64]`, so any [`Em`] driver fits it; the
-/// usual entry point is [`ZeroInflatedPoisson::fit`]. It serialises with serde as
-/// `{"pi": …, "lambda": …}` and is validated when loaded.
+/// It holds one [`ZeroInflated`]`<`[`Poisson`]`>` ([`component`](Self::component)) and runs
+/// EM as the one-component [`Mixture`] of it ([`to_mixture`](Self::to_mixture)); see the
+/// module docs. It implements [`LatentModel`] with `Data = [u64]`, so any [`Em`] driver fits
+/// it, and [`ParameterVector`] (π, λ), so SQUAREM applies; the usual entry point is
+/// [`ZeroInflatedPoisson::fit`]. It serialises with serde as `{"pi": …, "lambda": …}` and is
+/// validated when loaded.
 ///
 /// ```
-/// use gmm::ZeroInflatedPoisson;
+/// use mixture::ZeroInflatedPoisson;
 ///
 /// let m = ZeroInflatedPoisson::new(0.25, 3.0)?;
 /// // P(y = 0) = 0.25 + 0.75 e^{-3}
@@ -97,94 +116,109 @@ pub const PI_START_MIN: f64 = 1e-3;
 /// assert!((m.structural_zero_probability(0) - 0.25 / p0).abs() < 1e-15);
 /// # Ok::<(), em_core::EmError>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "RawZip")]
+#[derive(Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "ZipSpec", into = "ZipSpec")]
 pub struct ZeroInflatedPoisson {
+    component: ZeroInflated<Poisson>,
+}
+
+/// The serde form of [`ZeroInflatedPoisson`]; loading validates it like
+/// [`ZeroInflatedPoisson::new`].
+#[derive(Serialize, Deserialize)]
+struct ZipSpec {
     pi: f64,
     lambda: f64,
 }
 
-/// The unvalidated serde form of [`ZeroInflatedPoisson`].
-#[derive(Deserialize)]
-struct RawZip {
-    pi: f64,
-    lambda: f64,
-}
-
-impl TryFrom<RawZip> for ZeroInflatedPoisson {
+impl TryFrom<ZipSpec> for ZeroInflatedPoisson {
     type Error = EmError;
-    fn try_from(raw: RawZip) -> Result<Self, EmError> {
+    fn try_from(raw: ZipSpec) -> Result<Self, EmError> {
         ZeroInflatedPoisson::new(raw.pi, raw.lambda)
     }
 }
 
-/// Expected sufficient statistics of a batch of counts for [`ZeroInflatedPoisson`]; they add
-/// over disjoint batches.
+impl From<ZeroInflatedPoisson> for ZipSpec {
+    fn from(m: ZeroInflatedPoisson) -> Self {
+        ZipSpec {
+            pi: m.pi(),
+            lambda: m.lambda(),
+        }
+    }
+}
+
+impl fmt::Debug for ZeroInflatedPoisson {
+    /// `ZeroInflatedPoisson { pi: …, lambda: … }`: the parameters, not the cached logarithms.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ZeroInflatedPoisson")
+            .field("pi", &self.pi())
+            .field("lambda", &self.lambda())
+            .finish()
+    }
+}
+
+/// Expected sufficient statistics of a batch of counts for [`ZeroInflatedPoisson`]: those of
+/// the one-component mixture of [`ZeroInflated`]`<`[`Poisson`]`>` (see
+/// [`ZeroInflatedStats`]); they add over disjoint batches.
 ///
 /// Because γ_i = 0 for every positive count, Σ(1 − γ_i) y_i = Σ y_i and
-/// Σ(1 − γ_i) log(y_i!) = Σ log(y_i!) (log 0! = 0): only Σγ_i depends on the E-step's
-/// parameters. Counts and sums of counts are kept as integers, so they merge exactly.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Σ(1 − γ_i) log(y_i!) = Σ log(y_i!) (log 0! = 0): only Σγ_i and the entropy depend on the
+/// E-step's parameters. All are `f64` sums; the counts and their sum are exact while they stay
+/// below 2⁵³.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ZipStats {
-    n: u64,
-    n_zeros: u64,
-    sum_counts: u128,
-    sum_gamma: f64,
-    sum_ln_factorial: f64,
+    stats: MixtureStats<ZeroInflatedStats<PoissonStats>>,
+}
+
+impl Default for ZipStats {
+    /// The statistics of no counts (the identity of `merge`).
+    fn default() -> Self {
+        ZipStats {
+            stats: vec![ZeroInflated::<Poisson>::default()].zero_stats(&[]),
+        }
+    }
 }
 
 impl ZipStats {
-    /// Number of observations n.
-    pub fn n(&self) -> u64 {
-        self.n
+    fn field(&self, f: impl Fn(&ZeroInflatedStats<PoissonStats>) -> f64) -> f64 {
+        self.stats.components.first().map_or(0.0, f)
     }
 
-    /// Number of zero counts.
-    pub fn n_zeros(&self) -> u64 {
-        self.n_zeros
-    }
-
-    /// Σ y_i (= Σ(1 − γ_i) y_i).
-    pub fn sum_counts(&self) -> u128 {
-        self.sum_counts
+    /// Number of observations n (each has weight 1).
+    pub fn n(&self) -> f64 {
+        self.field(|s| s.n)
     }
 
     /// Σ γ_i: the expected number of structural zeros.
     pub fn sum_gamma(&self) -> f64 {
-        self.sum_gamma
+        self.field(|s| s.zeros)
+    }
+
+    /// Σ y_i (= Σ(1 − γ_i) y_i).
+    pub fn sum_counts(&self) -> f64 {
+        self.field(|s| s.counts.sum)
     }
 
     /// Σ log(y_i!) (= Σ(1 − γ_i) log(y_i!)).
     pub fn sum_ln_factorial(&self) -> f64 {
-        self.sum_ln_factorial
+        self.field(|s| s.counts.sum_ln_factorial)
+    }
+
+    /// Σ H(γ_i), H the binary entropy: the entropy of the structural-zero posteriors (only
+    /// zeros contribute). It is part of the wrapper's Σγ log f, so the E-step's own entropy
+    /// (that of the one-component mixture's labels) is 0.
+    pub fn entropy(&self) -> f64 {
+        self.field(|s| s.entropy)
+    }
+
+    /// The statistics as the one-component mixture holds them.
+    pub fn as_mixture_stats(&self) -> &MixtureStats<ZeroInflatedStats<PoissonStats>> {
+        &self.stats
     }
 }
 
 impl Statistics for ZipStats {
     fn merge(&mut self, later: &Self) {
-        self.n += later.n;
-        self.n_zeros += later.n_zeros;
-        self.sum_counts += later.sum_counts;
-        self.sum_gamma += later.sum_gamma;
-        self.sum_ln_factorial += later.sum_ln_factorial;
-    }
-}
-
-/// log(e^a + e^b) without overflow; −∞ when both are −∞.
-fn log_add_exp(a: f64, b: f64) -> f64 {
-    let (hi, lo) = if a >= b { (a, b) } else { (b, a) };
-    if hi == f64::NEG_INFINITY {
-        return f64::NEG_INFINITY;
-    }
-    hi + (lo - hi).exp().ln_1p()
-}
-
-/// `coefficient · ln(value)`, taking 0 · ln 0 = 0.
-fn x_ln(coefficient: f64, value: f64) -> f64 {
-    if coefficient == 0.0 {
-        0.0
-    } else {
-        coefficient * value.ln()
+        self.stats.merge(&later.stats);
     }
 }
 
@@ -200,31 +234,35 @@ fn all_zero_error(n: u64) -> EmError {
     }
 }
 
-fn check_count(row: usize, y: u64) -> Result<f64, EmError> {
-    if y > MAX_COUNT {
-        return Err(EmError::InvalidInput {
-            row,
+/// Checks that every count of `counts`, whose first is row `first_row` of the data, is at
+/// most [`MAX_COUNT`].
+fn check_counts(counts: &[u64], first_row: usize) -> Result<(), EmError> {
+    match counts.iter().position(|&y| y > MAX_COUNT) {
+        None => Ok(()),
+        Some(i) => Err(EmError::InvalidInput {
+            row: first_row + i,
             column: None,
             reason: format!(
-                "count {y} exceeds 2^53 = {MAX_COUNT}, the largest count represented exactly \
-                 (a negative number cast to u64?)"
+                "count {} exceeds 2^53 = {MAX_COUNT}, the largest count represented exactly \
+                 (a negative number cast to u64?)",
+                counts[i]
             ),
-        });
+        }),
     }
-    Ok(y as f64)
 }
 
-/// Checks that every count is at most [`MAX_COUNT`]; counts the zeros and sums the counts.
-fn summarise(data: &[u64]) -> Result<(u64, u128), EmError> {
-    let (mut zeros, mut sum) = (0_u64, 0_u128);
-    for (row, &y) in data.iter().enumerate() {
-        check_count(row, y)?;
-        if y == 0 {
-            zeros += 1;
-        }
-        sum += u128::from(y);
+/// Checks the counts of `rows` (a range outside the data is the mixture engine's error).
+fn check_rows(data: &[u64], rows: &Range<usize>) -> Result<(), EmError> {
+    data.get(rows.clone())
+        .map_or(Ok(()), |batch| check_counts(batch, rows.start))
+}
+
+/// Checks a whole data set: not empty, every count at most [`MAX_COUNT`].
+fn check_data(data: &[u64]) -> Result<(), EmError> {
+    if data.is_empty() {
+        return Err(EmError::EmptyData);
     }
-    Ok((zeros, sum))
+    check_counts(data, 0)
 }
 
 /// Converts counts held as floats (e.g. read from a CSV file) to `u64`, checking each one.
@@ -233,7 +271,7 @@ fn summarise(data: &[u64]) -> Result<(u64, u128), EmError> {
 /// above [`MAX_COUNT`], is [`EmError::InvalidInput`] with its row.
 ///
 /// ```
-/// use gmm::zip::counts_from_f64;
+/// use mixture::zip::counts_from_f64;
 /// use em_core::EmError;
 ///
 /// assert_eq!(counts_from_f64(&[0.0, 3.0, 12.0])?, vec![0, 3, 12]);
@@ -279,7 +317,7 @@ impl ZeroInflatedPoisson {
     /// parameter.
     ///
     /// ```
-    /// use gmm::ZeroInflatedPoisson;
+    /// use mixture::ZeroInflatedPoisson;
     /// assert!(ZeroInflatedPoisson::new(0.0, 2.0).is_ok());
     /// assert!(ZeroInflatedPoisson::new(1.0, 2.0).is_err());
     /// assert!(ZeroInflatedPoisson::new(0.2, 0.0).is_err());
@@ -297,49 +335,62 @@ impl ZeroInflatedPoisson {
                 reason: format!("must satisfy 0 < λ ≤ 2^53 (finite), got {lambda}"),
             });
         }
-        Ok(ZeroInflatedPoisson { pi, lambda })
+        Ok(ZeroInflatedPoisson {
+            component: ZeroInflated::new(pi, Poisson::new(lambda)?)?,
+        })
     }
 
     /// π, the probability of a structural zero (P(z = 1)).
     pub fn pi(&self) -> f64 {
-        self.pi
+        self.component.pi()
     }
 
     /// λ, the mean of the Poisson part.
     pub fn lambda(&self) -> f64 {
-        self.lambda
+        self.component.counts().lambda()
+    }
+
+    /// The model as the family layer's component: zero inflation π over Poisson(λ).
+    pub fn component(&self) -> &ZeroInflated<Poisson> {
+        &self.component
+    }
+
+    /// The model as the one-component mixture its EM runs on, for the mixture API
+    /// (`predict_proba`, `bic`, …).
+    ///
+    /// ```
+    /// use mixture::ZeroInflatedPoisson;
+    /// let m = ZeroInflatedPoisson::new(0.3, 2.0)?;
+    /// let counts = [0, 0, 1, 4, 2];
+    /// let bic = m.to_mixture().bic(&counts[..])?;
+    /// let ll = m.log_likelihood_total(&counts)?;
+    /// assert!((bic - (-2.0 * ll + 2.0 * 5f64.ln())).abs() < 1e-12);
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
+    pub fn to_mixture(&self) -> Mixture<Vec<ZeroInflated<Poisson>>> {
+        Mixture::single(vec![self.component])
     }
 
     /// The mean of the counts, (1 − π) λ.
     pub fn mean(&self) -> f64 {
-        (1.0 - self.pi) * self.lambda
+        (1.0 - self.pi()) * self.lambda()
     }
 
     /// The variance of the counts, (1 − π) λ (1 + π λ).
     pub fn variance(&self) -> f64 {
-        self.mean() * (1.0 + self.pi * self.lambda)
+        self.mean() * (1.0 + self.pi() * self.lambda())
     }
 
     /// Number of free parameters (2: π and λ), e.g. for an information criterion.
     pub fn n_parameters(&self) -> usize {
-        2
-    }
-
-    /// log P(y = 0) = log(π + (1 − π) e^{−λ}), by log-sum-exp.
-    fn ln_p_zero(&self) -> f64 {
-        log_add_exp(self.pi.ln(), (-self.pi).ln_1p() - self.lambda)
-    }
-
-    /// log P(y = k > 0) = log(1 − π) + k log λ − λ − log k!.
-    fn ln_p_positive(&self, y: f64, ln_factorial_y: f64) -> f64 {
-        (-self.pi).ln_1p() + y * self.lambda.ln() - self.lambda - ln_factorial_y
+        self.component.n_parameters()
     }
 
     /// log P(y | π, λ), including the −log(y!) term. Finite for every count; `y` is used as an
     /// `f64`, exact up to [`MAX_COUNT`].
     ///
     /// ```
-    /// use gmm::ZeroInflatedPoisson;
+    /// use mixture::ZeroInflatedPoisson;
     /// let m = ZeroInflatedPoisson::new(0.1, 2.0)?;
     /// let p2 = 0.9 * (-2.0_f64).exp() * 4.0 / 2.0;
     /// assert!((m.ln_pmf(2) - p2.ln()).abs() < 1e-14);
@@ -347,18 +398,14 @@ impl ZeroInflatedPoisson {
     /// # Ok::<(), em_core::EmError>(())
     /// ```
     pub fn ln_pmf(&self, y: u64) -> f64 {
-        if y == 0 {
-            self.ln_p_zero()
-        } else {
-            self.ln_p_positive(y as f64, ln_factorial(y))
-        }
+        self.component.ln_pdf(y)
     }
 
     /// γ = P(z = 1 | y): the posterior probability that `y` is a structural zero.
     /// 0 for every positive count; π / (π + (1 − π) e^{−λ}) for y = 0 (computed in log space).
     ///
     /// ```
-    /// use gmm::ZeroInflatedPoisson;
+    /// use mixture::ZeroInflatedPoisson;
     /// let m = ZeroInflatedPoisson::new(0.5, 1.0)?;
     /// let g = m.structural_zero_probability(0);
     /// assert!((g - 0.5 / (0.5 + 0.5 * (-1.0_f64).exp())).abs() < 1e-15);
@@ -367,7 +414,7 @@ impl ZeroInflatedPoisson {
     /// ```
     pub fn structural_zero_probability(&self, y: u64) -> f64 {
         if y == 0 {
-            (self.pi.ln() - self.ln_p_zero()).exp()
+            self.component.structural_zero_probability()
         } else {
             0.0
         }
@@ -375,13 +422,11 @@ impl ZeroInflatedPoisson {
 
     /// γ_i for every count (the "responsibilities"). Errors as [`Self::score_samples`].
     pub fn structural_zero_probabilities(&self, data: &[u64]) -> Result<Vec<f64>, EmError> {
-        if data.is_empty() {
-            return Err(EmError::EmptyData);
-        }
-        summarise(data)?;
+        check_data(data)?;
+        let gamma = self.component.structural_zero_probability();
         Ok(data
             .iter()
-            .map(|&y| self.structural_zero_probability(y))
+            .map(|&y| if y == 0 { gamma } else { 0.0 })
             .collect())
     }
 
@@ -391,7 +436,7 @@ impl ZeroInflatedPoisson {
     /// [`MAX_COUNT`].
     ///
     /// ```
-    /// use gmm::ZeroInflatedPoisson;
+    /// use mixture::ZeroInflatedPoisson;
     /// let m = ZeroInflatedPoisson::new(0.2, 1.5)?;
     /// let ll = m.score_samples(&[0, 1, 4])?;
     /// assert_eq!(ll.len(), 3);
@@ -399,20 +444,15 @@ impl ZeroInflatedPoisson {
     /// # Ok::<(), em_core::EmError>(())
     /// ```
     pub fn score_samples(&self, data: &[u64]) -> Result<Vec<f64>, EmError> {
-        if data.is_empty() {
-            return Err(EmError::EmptyData);
-        }
-        summarise(data)?;
-        Ok(data.iter().map(|&y| self.ln_pmf(y)).collect())
+        check_data(data)?;
+        self.to_mixture().score_samples(data)
     }
 
     /// Σ_i log P(y_i): the total log-likelihood, with the −log(y_i!) terms (as statsmodels'
     /// `llf`). Errors as [`Self::score_samples`].
     pub fn log_likelihood_total(&self, data: &[u64]) -> Result<f64, EmError> {
-        if data.is_empty() {
-            return Err(EmError::EmptyData);
-        }
-        Ok(self.e_step(data, 0..data.len())?.log_likelihood)
+        check_data(data)?;
+        self.to_mixture().log_likelihood_total(data)
     }
 
     /// The mean log-likelihood per count (scikit-learn's `score`). Errors as
@@ -433,7 +473,7 @@ impl ZeroInflatedPoisson {
     /// [`MAX_COUNT`]; [`EmError::InvalidParameter`] (`name: "data"`) when every count is 0.
     ///
     /// ```
-    /// use gmm::ZeroInflatedPoisson;
+    /// use mixture::ZeroInflatedPoisson;
     /// let start = ZeroInflatedPoisson::moment_start(&[0, 0, 0, 2, 4])?;
     /// assert_eq!(start.lambda(), 3.0);
     /// let e = (-3.0_f64).exp();
@@ -441,10 +481,9 @@ impl ZeroInflatedPoisson {
     /// # Ok::<(), em_core::EmError>(())
     /// ```
     pub fn moment_start(data: &[u64]) -> Result<Self, EmError> {
-        if data.is_empty() {
-            return Err(EmError::EmptyData);
-        }
-        let (zeros, sum) = summarise(data)?;
+        check_data(data)?;
+        let zeros = data.iter().filter(|&&y| y == 0).count() as u64;
+        let sum: u128 = data.iter().map(|&y| u128::from(y)).sum();
         let n = data.len() as u64;
         if sum == 0 {
             return Err(all_zero_error(n));
@@ -466,7 +505,7 @@ impl ZeroInflatedPoisson {
     ///
     /// ```
     /// use em_core::Em;
-    /// use gmm::ZeroInflatedPoisson;
+    /// use mixture::ZeroInflatedPoisson;
     ///
     /// // Doctor visits: many people with none at all.
     /// let visits: Vec<u64> = vec![0, 0, 0, 0, 0, 0, 1, 2, 0, 3, 0, 5, 1, 0, 2, 4, 0, 0, 3, 1];
@@ -493,10 +532,11 @@ impl ZeroInflatedPoisson {
         })
     }
 
-    /// Draws `n` counts, with the latent flags z (true = structural zero).
+    /// Draws `n` counts, with the latent flags z (true = structural zero), by the wrapper's
+    /// [`ZeroInflated::sample_with_indicator`].
     ///
     /// ```
-    /// use gmm::ZeroInflatedPoisson;
+    /// use mixture::ZeroInflatedPoisson;
     /// use rand::SeedableRng;
     ///
     /// let m = ZeroInflatedPoisson::new(0.4, 6.0)?;
@@ -506,27 +546,10 @@ impl ZeroInflatedPoisson {
     /// # Ok::<(), em_core::EmError>(())
     /// ```
     pub fn sample<R: rand::Rng + ?Sized>(&self, n: usize, rng: &mut R) -> (Vec<u64>, Vec<bool>) {
-        // λ ∈ (0, 2^53] is within rand_distr's range, so this cannot fail; a normal
-        // approximation covers the impossible case rather than a panic.
-        let poisson = Poisson::new(self.lambda).ok();
         let mut counts = Vec::with_capacity(n);
-        let mut structural = Vec::with_capacity(n);
-        for _ in 0..n {
-            let z = rng.random::<f64>() < self.pi;
-            let y = if z {
-                0
-            } else {
-                match &poisson {
-                    Some(p) => p.sample(rng) as u64,
-                    None => {
-                        let normal: f64 = rng.sample(rand_distr::StandardNormal);
-                        (self.lambda + self.lambda.sqrt() * normal).round().max(0.0) as u64
-                    }
-                }
-            };
-            counts.push(y);
-            structural.push(z);
-        }
+        let structural = (0..n)
+            .map(|_| self.component.sample_with_indicator(rng, &mut counts))
+            .collect();
         (counts, structural)
     }
 }
@@ -535,73 +558,88 @@ impl LatentModel for ZeroInflatedPoisson {
     type Data = [u64];
     type Stats = ZipStats;
 
-    /// γ_i for the zeros (all zeros share one value), Σ log P(y_i), and the entropy
-    /// Σ h(γ_i) with h the binary entropy (only zeros contribute: γ_i = 0 for y_i > 0).
+    /// Checks the counts of `rows` (at most [`MAX_COUNT`], the error naming the absolute row),
+    /// then runs the one-component mixture's E-step: the wrapper's structural-zero posteriors
+    /// and statistics, Σ log P(y_i). The entropy of the γ_i is in the statistics
+    /// ([`ZipStats::entropy`]), counted by the expected complete log-likelihood; the E-step's
+    /// own entropy, that of a single mixture label, is 0.
     fn e_step(&self, data: &[u64], rows: Range<usize>) -> Result<EStep<ZipStats>, EmError> {
-        let first = rows.start;
-        let mut stats = ZipStats::default();
-        let mut positive_ll = 0.0;
-        for (offset, &y) in data[rows].iter().enumerate() {
-            stats.n += 1;
-            if y == 0 {
-                stats.n_zeros += 1;
-                continue;
-            }
-            let yf = check_count(first + offset, y)?;
-            let lf = ln_factorial(y);
-            stats.sum_counts += u128::from(y);
-            stats.sum_ln_factorial += lf;
-            positive_ll += self.ln_p_positive(yf, lf);
-        }
-        // Every zero has the same posterior: log γ = log π − log P(0) and
-        // log(1 − γ) = log(1 − π) − λ − log P(0).
-        let ln_p0 = self.ln_p_zero();
-        let ln_gamma = self.pi.ln() - ln_p0;
-        let ln_not_gamma = (-self.pi).ln_1p() - self.lambda - ln_p0;
-        let (gamma, not_gamma) = (ln_gamma.exp(), ln_not_gamma.exp());
-        let zero_entropy = -(x_ln_exp(gamma, ln_gamma) + x_ln_exp(not_gamma, ln_not_gamma));
-        let zeros = stats.n_zeros as f64;
-        stats.sum_gamma = zeros * gamma;
-        let zero_ll = if stats.n_zeros == 0 {
-            0.0
-        } else {
-            zeros * ln_p0
-        };
+        check_rows(data, &rows)?;
+        let step = self.to_mixture().e_step(data, rows)?;
         Ok(EStep {
-            stats,
-            log_likelihood: zero_ll + positive_ll,
-            entropy: zeros * zero_entropy,
+            stats: ZipStats { stats: step.stats },
+            log_likelihood: step.log_likelihood,
+            entropy: step.entropy,
         })
     }
 
-    /// π = Σγ_i / n, λ = Σ y_i / (n − Σγ_i): closed form, no distribution objects built.
+    /// The wrapper's M-step, π = Σγ_i / n and λ = Σ(1 − γ_i) y_i / Σ(1 − γ_i), after the ZIP's
+    /// own rule: no counts is [`EmError::EmptyData`], no positive count the all-zero
+    /// [`EmError::InvalidParameter`] (`data`). On error the model is unchanged.
     fn m_step(&mut self, stats: &ZipStats) -> Result<(), EmError> {
-        if stats.n == 0 {
+        if stats.n() == 0.0 {
             return Err(EmError::EmptyData);
         }
-        if stats.sum_counts == 0 {
-            return Err(all_zero_error(stats.n));
+        if stats.sum_counts() == 0.0 {
+            return Err(all_zero_error(stats.n() as u64));
         }
-        let n = stats.n as f64;
-        let pi = stats.sum_gamma / n;
-        let lambda = stats.sum_counts as f64 / (n - stats.sum_gamma);
-        *self = ZeroInflatedPoisson::new(pi, lambda)?;
-        Ok(())
+        let mut next = self.to_mixture();
+        next.m_step(&stats.stats)?;
+        match next.components() {
+            [c] => {
+                *self = ZeroInflatedPoisson::new(c.pi(), c.counts().lambda())?;
+                Ok(())
+            }
+            other => Err(EmError::InvalidParameter {
+                name: "stats",
+                reason: format!("expected one component, got {}", other.len()),
+            }),
+        }
     }
 
-    /// E_q[log p(y, z | θ)] = Σγ log π + (n − Σγ)(log(1 − π) − λ) + Σy log λ − Σ log y!,
-    /// with 0 · log 0 = 0.
+    /// The one-component mixture's: the wrapper's inner ELBO
+    /// Σγ log π + Σ(1 − γ)(log(1 − π) − λ) + Σy log λ − Σ log y! + Σ H(γ), with 0 · log 0 = 0.
     fn expected_complete_log_likelihood(&self, stats: &ZipStats) -> f64 {
-        let n = stats.n as f64;
-        let g = stats.sum_gamma;
-        x_ln(g, self.pi)
-            + (n - g) * ((-self.pi).ln_1p() - self.lambda)
-            + x_ln(stats.sum_counts as f64, self.lambda)
-            - stats.sum_ln_factorial
+        self.to_mixture()
+            .expected_complete_log_likelihood(&stats.stats)
+    }
+
+    fn log_likelihood(&self, data: &[u64], rows: Range<usize>) -> Result<f64, EmError> {
+        check_rows(data, &rows)?;
+        self.to_mixture().log_likelihood(data, rows)
     }
 }
 
-/// `p · ln p` given p and ln p, taking 0 · ln 0 = 0.
-fn x_ln_exp(p: f64, ln_p: f64) -> f64 {
-    if p > 0.0 { p * ln_p } else { 0.0 }
+impl ParameterVector for ZeroInflatedPoisson {
+    /// (π, λ), raw (the wrapper's [`ComponentParameters`]): π = 0 is a valid, absorbing value
+    /// that a logit could not hold. An extrapolation with π < 0, π ≥ 1 or λ ≤ 0 is rejected by
+    /// [`ZeroInflatedPoisson::new`], and SQUAREM falls back to the plain EM step.
+    ///
+    /// ```
+    /// use em_core::ParameterVector;
+    /// use mixture::ZeroInflatedPoisson;
+    ///
+    /// let mut m = ZeroInflatedPoisson::new(0.3, 2.5)?;
+    /// assert_eq!(m.parameters(), vec![0.3, 2.5]);
+    /// assert!(m.set_parameters(&[-0.1, 2.5]).is_err()); // outside 0 ≤ π < 1
+    /// m.set_parameters(&[0.0, 4.0])?;
+    /// assert_eq!((m.pi(), m.lambda()), (0.0, 4.0));
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
+    fn parameters(&self) -> Vec<f64> {
+        self.component.parameters()
+    }
+
+    fn set_parameters(&mut self, theta: &[f64]) -> Result<(), EmError> {
+        match theta {
+            [pi, lambda] => {
+                *self = ZeroInflatedPoisson::new(*pi, *lambda)?;
+                Ok(())
+            }
+            _ => Err(EmError::InvalidParameter {
+                name: "theta",
+                reason: format!("expected 2 values (π, λ), got {}", theta.len()),
+            }),
+        }
+    }
 }
