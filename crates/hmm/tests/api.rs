@@ -199,7 +199,7 @@ fn spherical_and_tied_emissions_round_trip_through_json_and_count_their_paramete
     .with_reg_covar(1e-6)
     .unwrap();
     // 3 × 2 means + 3 variances; 3 × 2 means + one symmetric 2×2 matrix.
-    use hmm::Emission;
+    use hmm::Family;
     assert_eq!(spherical.n_parameters(), 6 + 3);
     assert_eq!(tied.n_parameters(), 6 + 3);
     assert_eq!(spherical.covariance(2), Some(dmatrix![1.0, 0.0; 0.0, 1.0]));
