@@ -526,12 +526,13 @@ impl<F: Family> LatentModel for Hmm<F> {
         Ok(())
     }
 
-    /// Σ_i n_i log π_i + Σ_ij n_ij log A_ij + Σ_t Σ_s γ_t(s) log p(x_t | s), with 0 · log 0 = 0.
     /// The total number of steps: `tol` is per step, not per sequence.
     fn n_observations(&self, data: &[F::Owned]) -> usize {
         data.iter().map(|sequence| sequence.borrow().n_obs()).sum()
     }
 
+    /// Σ_i n_i log π_i + Σ_ij n_ij log A_ij + Σ_t Σ_s γ_t(s) log p(x_t | s), with 0 · log 0 = 0
+    /// (the last term from the family's [`Family::expected_log_density`]).
     fn expected_complete_log_likelihood(&self, stats: &Self::Stats) -> f64 {
         let s = self.n_states();
         if !self.chain_stats_fit(stats) {

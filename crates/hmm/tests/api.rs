@@ -220,3 +220,25 @@ fn spherical_and_tied_emissions_round_trip_through_json_and_count_their_paramete
         assert_eq!(model.n_parameters(), 2 + 6 + 9);
     }
 }
+
+#[test]
+fn an_unreachable_gaussian_state_keeps_its_mean_and_covariance() {
+    use em_core::LatentModel;
+    let mut model = GaussianHmm::new(
+        dvector![1.0, 0.0],
+        dmatrix![1.0, 0.0; 0.5, 0.5],
+        Gaussian::new(
+            dmatrix![0.0; 9.0],
+            Covariances::Full(vec![dmatrix![1.0], dmatrix![4.0]]),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let data = [dmatrix![0.5; -0.5; 1.0]];
+    let e = model.e_step(&data[..], 0..1).unwrap();
+    model.m_step(&e.stats).unwrap();
+    let means = model.emission().means();
+    assert!((means[(0, 0)] - 1.0 / 3.0).abs() < 1e-15, "{means}");
+    assert_eq!(means[(1, 0)], 9.0);
+    assert_eq!(model.emission().covariance(1), Some(dmatrix![4.0]));
+}

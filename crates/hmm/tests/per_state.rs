@@ -177,3 +177,21 @@ fn per_state_models_round_trip_through_serde() {
     assert_eq!(back, model);
     assert_eq!(model.n_parameters(), 1 + 2 + 2 * 2);
 }
+
+#[test]
+fn a_state_with_no_expected_observations_keeps_its_emissions() {
+    use em_core::LatentModel;
+    // State 1 is unreachable: π₁ = 0 and no transition enters it.
+    let mut model = Hmm::new(
+        dvector![1.0, 0.0],
+        dmatrix![1.0, 0.0; 0.5, 0.5],
+        vec![Poisson::new(2.0).unwrap(), Poisson::new(30.0).unwrap()],
+    )
+    .unwrap();
+    let data = [vec![1u64, 3, 2, 0]];
+    let e = model.e_step(&data[..], 0..1).unwrap();
+    assert_eq!(e.stats.emission.weights, vec![4.0, 0.0]);
+    model.m_step(&e.stats).unwrap();
+    assert_eq!(model.emission()[0].lambda(), 1.5);
+    assert_eq!(model.emission()[1].lambda(), 30.0);
+}
