@@ -10,6 +10,7 @@
 //! Buffers over a batch of rows `rows` (c = `rows.len()` of them) are **component-major**:
 //! `buf[k·c + i]` belongs to component k and row `rows.start + i`.
 
+use std::borrow::Borrow;
 use std::fmt;
 use std::ops::Range;
 
@@ -41,8 +42,9 @@ pub trait Family: Clone + fmt::Debug + Send + Sync {
     type Stats: Statistics + Clone + fmt::Debug;
     /// What draws collect into ([`new_sample`](Self::new_sample), [`draw`](Self::draw)).
     type Sample;
-    /// Drawn observations as data ([`finish_sample`](Self::finish_sample)).
-    type Owned;
+    /// Owned observations: drawn ones ([`finish_sample`](Self::finish_sample)), and the
+    /// sequences of a hidden Markov model over the family (`hmm::Hmm<F>` fits a slice of them).
+    type Owned: Borrow<Self::Data> + Clone + fmt::Debug + Send + Sync;
 
     /// Number of components K.
     fn n_components(&self) -> usize;
@@ -52,6 +54,15 @@ pub trait Family: Clone + fmt::Debug + Send + Sync {
 
     /// Free parameters of all K components (the mixture adds its K − 1 weights).
     fn n_parameters(&self) -> usize;
+
+    /// Checks that the components agree with one another (the same number of features …);
+    /// the models built on a family call it when they are constructed. The default accepts.
+    ///
+    /// # Errors
+    /// [`EmError::InvalidParameter`] naming `components`.
+    fn check_components(&self) -> Result<(), EmError> {
+        Ok(())
+    }
 
     /// Checks all of `data` before it is scored or fitted: non-empty, the right dimension,
     /// every value in the support. Errors name the row (and column).
@@ -99,10 +110,14 @@ pub trait Family: Clone + fmt::Debug + Send + Sync {
     /// Σ_i Σ_k γ_ik log f_k(x_i) at the current parameters, from statistics (0 · log 0 = 0).
     fn expected_log_density(&self, stats: &Self::Stats) -> f64;
 
-    /// The M-step for all K components from statistics in which every component has
-    /// positive weight (the mixture checks that first): argmax of
-    /// `expected_log_density + log_prior`, keeping the family's settings (ridges, floors,
-    /// priors).
+    /// The M-step for all K components: argmax of `expected_log_density + log_prior`,
+    /// keeping the family's settings (ridges, floors, priors).
+    ///
+    /// A component whose weight ([`component_weights`](Self::component_weights)) is 0 keeps
+    /// its parameters when the objective does not determine them (no prior): its term of
+    /// `expected_log_density` is 0 whatever they are. A mixture rejects such a component
+    /// before it calls this (its weight would be 0); a hidden Markov model keeps the
+    /// emissions of a state that received no expected observations.
     ///
     /// # Errors
     /// A typed error naming the component when the maximiser does not exist (a collapsed
@@ -248,6 +263,21 @@ impl<C: Component> Family for Vec<C> {
         self.iter().map(Component::n_parameters).sum()
     }
 
+    /// All components have the number of features of component 0.
+    fn check_components(&self) -> Result<(), EmError> {
+        let d = self.n_features();
+        match self.iter().enumerate().find(|(_, c)| c.n_features() != d) {
+            Some((j, c)) => Err(EmError::InvalidParameter {
+                name: "components",
+                reason: format!(
+                    "component {j} has {} features but component 0 has {d}",
+                    c.n_features()
+                ),
+            }),
+            None => Ok(()),
+        }
+    }
+
     fn check_data(&self, data: &C::Data) -> Result<(), EmError> {
         let n = data.n_obs();
         if n == 0 {
@@ -334,15 +364,21 @@ impl<C: Component> Family for Vec<C> {
         &stats.weights
     }
 
+    /// Σ_k of the components' [`Component::expected_ln_pdf`], over the components with
+    /// positive weight (the others contribute 0).
     fn expected_log_density(&self, stats: &Self::Stats) -> f64 {
         self.iter()
             .zip(&stats.components)
-            .map(|(comp, s)| comp.expected_ln_pdf(s))
+            .zip(&stats.weights)
+            .filter(|(_, w)| **w > 0.0)
+            .map(|((comp, s), _)| comp.expected_ln_pdf(s))
             .sum()
     }
 
+    /// [`Component::maximise`] for every component with positive weight; a component with
+    /// weight 0 keeps its parameters.
     fn maximise(&mut self, stats: &Self::Stats) -> Result<(), EmError> {
-        if stats.components.len() != self.len() {
+        if stats.components.len() != self.len() || stats.weights.len() != self.len() {
             return Err(EmError::InvalidParameter {
                 name: "stats",
                 reason: format!(
@@ -352,8 +388,15 @@ impl<C: Component> Family for Vec<C> {
                 ),
             });
         }
-        for (k, (comp, s)) in self.iter_mut().zip(&stats.components).enumerate() {
-            comp.maximise(s, k)?;
+        for (k, ((comp, s), &w)) in self
+            .iter_mut()
+            .zip(&stats.components)
+            .zip(&stats.weights)
+            .enumerate()
+        {
+            if w > 0.0 {
+                comp.maximise(s, k)?;
+            }
         }
         Ok(())
     }

@@ -1,16 +1,20 @@
-//! Categorical emissions, p(x_t = m | z_t = s) = B_sm, on sequences of symbols 0..M.
+//! Categorical emissions, p(x_t = m | z_t = s) = B_sm, on sequences of symbols 0..M: a
+//! [`Family`] of S categorical distributions over the same M symbols, evaluated S at once.
+
+use std::ops::Range;
 
 use em_core::{EmError, Statistics};
+use em_family::Family;
 use nalgebra::{DMatrix, DVector};
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
-use crate::emission::{Emission, bad_sequence, bad_step};
 use crate::gaussian::sticky_transitions;
 use crate::model::{Hmm, check_stochastic_rows, draw};
 
 /// Categorical emissions for S states over M symbols; sequences are `Vec<usize>` of symbols
-/// in `0..M`.
+/// in `0..M`. As a [`Family`] its data are `[usize]` and its components the states' rows of
+/// B, so it is also a component family of a `mixture::Mixture`.
 ///
 /// Always valid: every row of the S×M emission matrix is a probability vector (zeros
 /// allowed). The M-step is maximum likelihood: B_sm ∝ expected count of symbol m in state s.
@@ -91,71 +95,146 @@ impl Categorical {
 pub struct CategoricalStats {
     /// Σ_t γ_t(s) [x_t = m], S×M.
     pub counts: DMatrix<f64>,
+    /// Σ_t γ_t(s) per state: the row sums of `counts` (length S).
+    pub weights: Vec<f64>,
+}
+
+impl CategoricalStats {
+    /// Statistics of the expected symbol counts `counts` (S×M); the weights are their row
+    /// sums.
+    ///
+    /// ```
+    /// use hmm::CategoricalStats;
+    /// use nalgebra::dmatrix;
+    /// let stats = CategoricalStats::from_counts(dmatrix![1.0, 2.0; 0.5, 0.0]);
+    /// assert_eq!(stats.weights, vec![3.0, 0.5]);
+    /// ```
+    pub fn from_counts(counts: DMatrix<f64>) -> Self {
+        let weights = counts.row_iter().map(|r| r.sum()).collect();
+        CategoricalStats { counts, weights }
+    }
 }
 
 impl Statistics for CategoricalStats {
     fn merge(&mut self, later: &Self) {
         self.counts += &later.counts;
+        for (w, l) in self.weights.iter_mut().zip(&later.weights) {
+            *w += l;
+        }
     }
 }
 
-impl Emission for Categorical {
-    type Sequence = Vec<usize>;
-    type Stats = CategoricalStats;
+impl Categorical {
+    /// The error for a symbol out of range in row `row`, if `x` is one.
+    fn check_symbol(&self, x: usize, row: usize) -> Result<(), EmError> {
+        let m = self.n_symbols();
+        if x < m {
+            return Ok(());
+        }
+        Err(EmError::InvalidInput {
+            row,
+            column: None,
+            reason: format!(
+                "symbol {x} is out of range: the model has {m} symbols (0 to {})",
+                m - 1
+            ),
+        })
+    }
+}
 
-    fn n_states(&self) -> usize {
+impl Family for Categorical {
+    type Data = [usize];
+    type Stats = CategoricalStats;
+    type Sample = Vec<usize>;
+    type Owned = Vec<usize>;
+
+    fn n_components(&self) -> usize {
         self.probabilities.nrows()
     }
 
-    fn steps(&self, sequence: &Vec<usize>) -> usize {
-        sequence.len()
+    /// 1: an observation is one symbol.
+    fn n_features(&self) -> usize {
+        1
     }
 
-    fn check(&self, sequence: &Vec<usize>, index: usize) -> Result<usize, EmError> {
-        if sequence.is_empty() {
-            return Err(bad_sequence(
-                index,
-                "is empty (0 steps); every sequence needs at least one step",
-            ));
-        }
-        let m = self.n_symbols();
-        if let Some((t, &x)) = sequence.iter().enumerate().find(|(_, x)| **x >= m) {
-            return Err(bad_step(
-                index,
-                t,
-                None,
-                format!(
-                    "symbol {x} is out of range: the model has {m} symbols (0 to {})",
-                    m - 1
-                ),
-            ));
-        }
-        Ok(sequence.len())
+    /// S(M − 1).
+    fn n_parameters(&self) -> usize {
+        self.n_states() * (self.n_symbols() - 1)
     }
 
-    fn log_densities(&self, sequence: &Vec<usize>, out: &mut [f64]) {
-        let s = self.n_states();
+    /// At least one symbol, every symbol in `0..M` (the error names the row).
+    fn check_data(&self, x: &[usize]) -> Result<(), EmError> {
+        if x.is_empty() {
+            return Err(EmError::EmptyData);
+        }
+        self.check_batch(x, 0..x.len())
+    }
+
+    fn check_batch(&self, x: &[usize], rows: Range<usize>) -> Result<(), EmError> {
+        let batch = x
+            .get(rows.clone())
+            .ok_or_else(|| EmError::InvalidParameter {
+                name: "rows",
+                reason: format!("rows {rows:?} are not within the data's {} rows", x.len()),
+            })?;
+        batch
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, &symbol)| self.check_symbol(symbol, rows.start + i))
+    }
+
+    /// `out[s·c + i] = log B_{s, x_i}` (+ the offset of state s).
+    fn log_densities(
+        &self,
+        x: &[usize],
+        rows: Range<usize>,
+        offsets: Option<&[f64]>,
+        out: &mut [f64],
+        _: &mut Vec<f64>,
+    ) {
+        let (s_count, c) = (self.n_states(), rows.len());
         let lp = self.log_probabilities.as_slice();
-        for (row, &x) in out.chunks_exact_mut(s).zip(sequence) {
-            // Column x of the column-major S×M matrix: log B_·x.
-            row.copy_from_slice(&lp[x * s..(x + 1) * s]);
-        }
-    }
-
-    fn zero_stats(&self) -> CategoricalStats {
-        CategoricalStats {
-            counts: DMatrix::zeros(self.n_states(), self.n_symbols()),
-        }
-    }
-
-    fn accumulate(&self, sequence: &Vec<usize>, gamma: &[f64], stats: &mut CategoricalStats) {
-        let s = self.n_states();
-        let counts = stats.counts.as_mut_slice();
-        for (g, &x) in gamma.chunks_exact(s).zip(sequence) {
-            for (c, gi) in counts[x * s..(x + 1) * s].iter_mut().zip(g) {
-                *c += gi;
+        for (s, slot) in out.chunks_exact_mut(c.max(1)).enumerate().take(s_count) {
+            let offset = offsets.map_or(0.0, |o| o[s]);
+            for (o, &symbol) in slot.iter_mut().zip(&x[rows.clone()]) {
+                // Entry (s, symbol) of the column-major S×M matrix.
+                *o = lp[symbol * s_count + s] + offset;
             }
         }
+    }
+
+    fn zero_stats(&self, _: &[usize]) -> CategoricalStats {
+        CategoricalStats {
+            counts: DMatrix::zeros(self.n_states(), self.n_symbols()),
+            weights: vec![0.0; self.n_states()],
+        }
+    }
+
+    fn accumulate(
+        &self,
+        x: &[usize],
+        rows: Range<usize>,
+        gamma: &[f64],
+        sample_weights: Option<&[f64]>,
+        _: &mut Vec<f64>,
+    ) -> CategoricalStats {
+        let (s_count, c) = (self.n_states(), rows.len());
+        let mut stats = self.zero_stats(x);
+        let counts = stats.counts.as_mut_slice();
+        for (s, g) in gamma.chunks_exact(c.max(1)).enumerate().take(s_count) {
+            let mut total = 0.0;
+            for (i, (&gi, &symbol)) in g.iter().zip(&x[rows.clone()]).enumerate() {
+                let w = gi * sample_weights.map_or(1.0, |w| w[i]);
+                counts[symbol * s_count + s] += w;
+                total += w;
+            }
+            stats.weights[s] = total;
+        }
+        stats
+    }
+
+    fn component_weights<'s>(&self, stats: &'s CategoricalStats) -> &'s [f64] {
+        &stats.weights
     }
 
     /// Σ_sm n_sm log B_sm with 0 · log 0 = 0; NaN for counts of another shape.
@@ -198,15 +277,22 @@ impl Emission for Categorical {
         Ok(())
     }
 
-    fn sample<R: Rng + ?Sized>(&self, states: &[usize], rng: &mut R) -> Vec<usize> {
-        let rows: Vec<Vec<f64>> = (0..self.n_states())
-            .map(|s| self.probabilities.row(s).iter().copied().collect())
-            .collect();
-        states.iter().map(|&s| draw(&rows[s], rng)).collect()
+    fn zero_density_reason(&self, x: &[usize], row: usize) -> Option<String> {
+        let symbol = *x.get(row)?;
+        Some(format!("symbol {symbol} has probability 0 in every state"))
     }
 
-    fn n_parameters(&self) -> usize {
-        self.n_states() * (self.n_symbols() - 1)
+    fn new_sample(&self, capacity: usize) -> Vec<usize> {
+        Vec::with_capacity(capacity)
+    }
+
+    fn draw<R: Rng + ?Sized>(&self, s: usize, rng: &mut R, sample: &mut Vec<usize>) {
+        let row: Vec<f64> = self.probabilities.row(s).iter().copied().collect();
+        sample.push(draw(&row, rng));
+    }
+
+    fn finish_sample(&self, sample: Vec<usize>) -> Vec<usize> {
+        sample
     }
 }
 

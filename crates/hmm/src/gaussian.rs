@@ -2,33 +2,41 @@
 //! or tied covariances, on sequences stored as T×D matrices (one step per row).
 //!
 //! The mathematics is the family layer's, shared with the `gmm` crate's mixtures through
-//! [`em_family::Gaussians`]: Cholesky factors (never an inverse) and their singular-pivot
+//! [`GaussianFamily`] (which [`Gaussian`] wraps, delegating its [`Family`] implementation to
+//! it): Cholesky factors (never an inverse) and their singular-pivot
 //! rule, log-densities by triangular solves along the contiguous columns of a sequence,
 //! per-state statistics (N_s, mean, centred scatter: [`GaussianStats`]) merged across
 //! sequences with the pairwise update of Chan, Golub and LeVeque (1979) so that data far from
 //! the origin keep full precision, and the maximum-likelihood M-step with the `reg_covar`
 //! ridge. The covariance structures are the family's ([`CovarianceType`], [`Covariances`]),
 //! with the states as the components. This module adds what is particular to the HMM: states
-//! named in errors, sequences and their errors, and the random start.
+//! named in errors and the random start.
 
-use em_core::{EmError, Statistics};
-use em_family::Gaussians;
+use std::ops::Range;
+
+use em_core::EmError;
+use em_family::gaussian::{GaussianDraws, GaussianFamily};
+use em_family::{Family, Gaussians};
 use nalgebra::{DMatrix, DVector};
 use rand::{Rng, RngExt};
-use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
 pub use em_family::gaussian::{CovarianceType, Covariances, GaussianStats, Scatter};
 
-use crate::emission::{Emission, bad_sequence, bad_step};
 use crate::model::Hmm;
+use crate::sequence::{bad_sequence, name_sequence};
 
 /// Gaussian emissions for S states in D dimensions; sequences are `DMatrix<f64>` with one
 /// step per row (T×D).
 ///
 /// Always valid: means finite, covariances symmetric positive definite (their Cholesky
 /// factors are cached). The M-step is maximum likelihood, then the optional
-/// [`reg_covar`](Self::with_reg_covar) ridge.
+/// [`reg_covar`](Self::with_reg_covar) ridge; a state with no expected observations keeps its
+/// mean and covariance.
+///
+/// It is the family layer's [`GaussianFamily`] with the states named in its errors ("state 1,
+/// after the M-step: …", "the tied covariance shared by all states, …"): its [`Family`]
+/// implementation delegates to that family.
 ///
 /// The four covariance structures: `full` (Σ_s), `diag` (a diagonal Σ_s), `spherical`
 /// (σ²_s I) and `tied` (one Σ shared by all states).
@@ -47,9 +55,9 @@ use crate::model::Hmm;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "GaussianSpec", into = "GaussianSpec")]
 pub struct Gaussian {
-    reg_covar: f64,
-    /// The means and covariances with their factors: all the mathematics.
-    gaussians: Gaussians,
+    /// The means and covariances with their factors and the `reg_covar` ridge: all the
+    /// mathematics.
+    family: GaussianFamily,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -69,11 +77,12 @@ impl TryFrom<GaussianSpec> for Gaussian {
 
 impl From<Gaussian> for GaussianSpec {
     fn from(g: Gaussian) -> Self {
-        let (means, covariances) = g.gaussians.into_parts();
+        let reg_covar = g.family.reg_covar();
+        let (means, covariances) = g.family.gaussians().clone().into_parts();
         GaussianSpec {
             means,
             covariances,
-            reg_covar: g.reg_covar,
+            reg_covar,
         }
     }
 }
@@ -94,52 +103,6 @@ fn name_state(kind: CovarianceType) -> impl Fn(EmError) -> EmError {
         },
         other => other,
     }
-}
-
-/// `dst[j·rows + i] = src[i·cols + j]`: a row-major rows×cols buffer made column-major
-/// (between the HMM's step-major layout and the family layer's component-major one).
-fn transpose_into(src: &[f64], rows: usize, cols: usize, dst: &mut [f64]) {
-    debug_assert_eq!((src.len(), dst.len()), (rows * cols, rows * cols));
-    for (j, col) in dst.chunks_exact_mut(rows.max(1)).enumerate().take(cols) {
-        for (i, v) in col.iter_mut().enumerate() {
-            *v = src[i * cols + j];
-        }
-    }
-}
-
-/// Checks one sequence against `d` features: at least one step, `d` columns, finite values.
-fn check_sequence(x: &DMatrix<f64>, d: usize, index: usize) -> Result<usize, EmError> {
-    if x.nrows() == 0 {
-        return Err(bad_sequence(
-            index,
-            "is empty (0 steps); every sequence needs at least one step",
-        ));
-    }
-    if x.ncols() != d {
-        return Err(bad_sequence(
-            index,
-            format!(
-                "dimension mismatch: it has {} features, the model has {d}",
-                x.ncols()
-            ),
-        ));
-    }
-    if x.iter().any(|v| !v.is_finite()) {
-        for t in 0..x.nrows() {
-            for j in 0..d {
-                let v = x[(t, j)];
-                if !v.is_finite() {
-                    return Err(bad_step(
-                        index,
-                        t,
-                        Some(j),
-                        format!("value {v} in feature {j} is not finite"),
-                    ));
-                }
-            }
-        }
-    }
-    Ok(x.nrows())
 }
 
 impl Gaussian {
@@ -187,8 +150,7 @@ impl Gaussian {
         let kind = covariances.covariance_type();
         let gaussians = Gaussians::new(means, covariances).map_err(name_state(kind))?;
         Ok(Gaussian {
-            reg_covar: 0.0,
-            gaussians,
+            family: GaussianFamily::new(gaussians),
         })
     }
 
@@ -199,41 +161,40 @@ impl Gaussian {
     /// is **not a prior**: with `reg_covar > 0` the M-step is no longer the exact maximiser
     /// and the log-likelihood may (rarely, by tiny amounts) decrease.
     pub fn with_reg_covar(mut self, reg_covar: f64) -> Result<Self, EmError> {
-        em_family::gaussian::check_reg_covar(reg_covar)?;
-        self.reg_covar = reg_covar;
+        self.family = self.family.with_reg_covar(reg_covar)?;
         Ok(self)
     }
 
     /// Number of states S.
     pub fn n_states(&self) -> usize {
-        self.gaussians.n_components()
+        self.gaussians().n_components()
     }
 
     /// Number of features D.
     pub fn n_features(&self) -> usize {
-        self.gaussians.n_features()
+        self.gaussians().n_features()
     }
 
     /// State means, S×D (row s is μ_s).
     pub fn means(&self) -> &DMatrix<f64> {
-        self.gaussians.means()
+        self.gaussians().means()
     }
 
     /// The covariances, in the form of their structure.
     pub fn covariances(&self) -> &Covariances {
-        self.gaussians.covariances()
+        self.gaussians().covariances()
     }
 
     /// The covariance structure.
     pub fn covariance_type(&self) -> CovarianceType {
-        self.gaussians.covariance_type()
+        self.gaussians().covariance_type()
     }
 
     /// The full D×D covariance matrix of state `s` (whatever the structure), or `None` if
     /// `s ≥ S`.
     pub fn covariance(&self, s: usize) -> Option<DMatrix<f64>> {
         (s < self.n_states()).then(|| {
-            self.gaussians
+            self.gaussians()
                 .covariances()
                 .full_matrix(s, self.n_features())
         })
@@ -241,65 +202,96 @@ impl Gaussian {
 
     /// The `reg_covar` ridge of the M-step.
     pub fn reg_covar(&self) -> f64 {
-        self.reg_covar
+        self.family.reg_covar()
     }
 
     /// The states' Gaussians as the family layer's [`em_family::Gaussians`] (S components),
     /// which evaluate them.
     pub fn gaussians(&self) -> &Gaussians {
-        &self.gaussians
+        self.family.gaussians()
+    }
+
+    /// The family layer's [`GaussianFamily`] of the states (the Gaussians and the ridge),
+    /// to which the [`Family`] implementation delegates.
+    pub fn family(&self) -> &GaussianFamily {
+        &self.family
     }
 }
 
-impl Emission for Gaussian {
-    type Sequence = DMatrix<f64>;
+/// [`GaussianFamily`]'s, with the states named in the M-step's errors.
+impl Family for Gaussian {
+    type Data = DMatrix<f64>;
     type Stats = GaussianStats;
+    type Sample = GaussianDraws;
+    type Owned = DMatrix<f64>;
 
-    fn n_states(&self) -> usize {
-        self.gaussians.n_components()
+    fn n_components(&self) -> usize {
+        self.family.n_components()
     }
 
-    fn steps(&self, sequence: &DMatrix<f64>) -> usize {
-        sequence.nrows()
+    fn n_features(&self) -> usize {
+        self.family.n_features()
     }
 
-    fn check(&self, sequence: &DMatrix<f64>, index: usize) -> Result<usize, EmError> {
-        check_sequence(sequence, self.n_features(), index)
+    /// S·D means and the covariances' own.
+    fn n_parameters(&self) -> usize {
+        self.family.n_parameters()
     }
 
-    /// [`Gaussians::log_densities`] over the whole sequence (vectorised along its
-    /// feature columns), rearranged from state-major to step-major.
-    fn log_densities(&self, x: &DMatrix<f64>, out: &mut [f64]) {
-        let (t_len, s_count) = (x.nrows(), self.n_states());
-        let mut by_state = vec![0.0; s_count * t_len];
-        self.gaussians
-            .log_densities(x, 0..t_len, &mut by_state, &mut Vec::new());
-        transpose_into(&by_state, s_count, t_len, out);
+    /// Steps, D features, finite values.
+    fn check_data(&self, x: &DMatrix<f64>) -> Result<(), EmError> {
+        self.family.check_data(x)
     }
 
-    fn zero_stats(&self) -> GaussianStats {
-        GaussianStats::zeros(self.n_states(), self.n_features(), self.covariance_type())
+    fn check_batch(&self, x: &DMatrix<f64>, rows: Range<usize>) -> Result<(), EmError> {
+        self.family.check_batch(x, rows)
     }
 
-    /// [`Gaussians::accumulate`] with the posteriors γ_t(s) as weights (per state: N_s,
-    /// the γ-weighted mean, shifted by the sequence's first value so that a constant feature
-    /// has an exactly zero scatter, and the centred scatter), merged into `stats` with Chan's
+    fn block_rows(&self) -> usize {
+        self.family.block_rows()
+    }
+
+    /// [`Gaussians::log_densities`] over the rows (vectorised along the feature columns).
+    fn log_densities(
+        &self,
+        x: &DMatrix<f64>,
+        rows: Range<usize>,
+        offsets: Option<&[f64]>,
+        out: &mut [f64],
+        scratch: &mut Vec<f64>,
+    ) {
+        self.family.log_densities(x, rows, offsets, out, scratch);
+    }
+
+    fn zero_stats(&self, x: &DMatrix<f64>) -> GaussianStats {
+        self.family.zero_stats(x)
+    }
+
+    /// [`Gaussians::accumulate`] with the posteriors γ_t(s) as weights (per state: N_s, the
+    /// γ-weighted mean, shifted by the first row so that a constant feature has an exactly
+    /// zero scatter, and the centred scatter); statistics of sequences merge with Chan's
     /// update.
-    fn accumulate(&self, x: &DMatrix<f64>, gamma: &[f64], stats: &mut GaussianStats) {
-        let (t_len, s_count) = (x.nrows(), self.n_states());
-        let mut by_state = vec![0.0; s_count * t_len];
-        transpose_into(gamma, t_len, s_count, &mut by_state);
-        let part = self
-            .gaussians
-            .accumulate(x, 0..t_len, &by_state, None, &mut Vec::new());
-        stats.merge(&part);
+    fn accumulate(
+        &self,
+        x: &DMatrix<f64>,
+        rows: Range<usize>,
+        gamma: &[f64],
+        sample_weights: Option<&[f64]>,
+        scratch: &mut Vec<f64>,
+    ) -> GaussianStats {
+        self.family
+            .accumulate(x, rows, gamma, sample_weights, scratch)
+    }
+
+    fn component_weights<'s>(&self, stats: &'s GaussianStats) -> &'s [f64] {
+        self.family.component_weights(stats)
     }
 
     /// Σ_s [N_s (−(D/2) log 2π − ½ log|Σ_s|) − ½ tr(Σ_s⁻¹ (M2_s + N_s δ_s δ_sᵀ))],
     /// δ_s = m_s − μ_s; NaN for statistics of another shape
     /// ([`Gaussians::expected_log_density`]).
     fn expected_log_density(&self, stats: &GaussianStats) -> f64 {
-        self.gaussians.expected_log_density(stats)
+        self.family.expected_log_density(stats)
     }
 
     /// μ_s = m_s and Σ_s = M2_s / N_s (+ `reg_covar` on the diagonal) for every state with
@@ -310,30 +302,24 @@ impl Emission for Gaussian {
     /// [`EmError::InvalidParameter`] for statistics of another shape.
     fn maximise(&mut self, stats: &GaussianStats) -> Result<(), EmError> {
         let kind = self.covariance_type();
-        self.gaussians = self
-            .gaussians
-            .maximise(stats, self.reg_covar)
-            .map_err(name_state(kind))?;
-        Ok(())
+        self.family.maximise(stats).map_err(name_state(kind))
     }
 
-    fn sample<R: Rng + ?Sized>(&self, states: &[usize], rng: &mut R) -> DMatrix<f64> {
-        let d = self.n_features();
-        let factors: Vec<DMatrix<f64>> = (0..self.n_states())
-            .filter_map(|s| self.gaussians.cholesky(s))
-            .collect();
-        let mut x = DMatrix::zeros(states.len(), d);
-        for (t, &s) in states.iter().enumerate() {
-            let z = DVector::from_fn(d, |_, _| rng.sample::<f64, _>(StandardNormal));
-            let v = self.means().row(s).transpose() + &factors[s] * z;
-            x.set_row(t, &v.transpose());
-        }
-        x
+    fn log_prior(&self) -> f64 {
+        self.family.log_prior()
     }
 
-    fn n_parameters(&self) -> usize {
-        let (s, d) = (self.n_states(), self.n_features());
-        s * d + self.covariance_type().n_parameters(s, d)
+    fn new_sample(&self, capacity: usize) -> GaussianDraws {
+        self.family.new_sample(capacity)
+    }
+
+    /// μ_s + L_s z with z ~ N(0, I) and Σ_s = L_s L_sᵀ.
+    fn draw<R: Rng + ?Sized>(&self, s: usize, rng: &mut R, sample: &mut GaussianDraws) {
+        self.family.draw(s, rng, sample);
+    }
+
+    fn finish_sample(&self, sample: GaussianDraws) -> DMatrix<f64> {
+        self.family.finish_sample(sample)
     }
 }
 
@@ -368,7 +354,8 @@ impl Hmm<Gaussian> {
         }
         let mut n_steps = 0;
         for (i, x) in sequences.iter().enumerate() {
-            n_steps += check_sequence(x, d, i)?;
+            em_family::gaussian::check_data(x, Some(d)).map_err(|e| name_sequence(i, e))?;
+            n_steps += x.nrows();
         }
         if n_steps < n_states {
             return Err(EmError::TooFewObservations {

@@ -1,9 +1,12 @@
 //! # hmm
 //!
-//! Hidden Markov models — Gaussian (full, diagonal, spherical or tied covariances) and
-//! categorical emissions — fitted by Baum–Welch, which is EM, on the [`em_core`] driver. The
-//! Gaussian emissions are the family layer's Gaussians ([`em_family::Gaussians`]), shared
-//! with the `gmm` crate's mixtures.
+//! Hidden Markov models fitted by Baum–Welch, which is EM, on the [`em_core`] driver. The
+//! emissions are any family of the family layer ([`em_family::Family`]), the same families
+//! the `mixture` crate mixes: [`Hmm<F>`](Hmm) runs the Markov-chain half and the family the
+//! rest. Bundled: Gaussian emissions (full, diagonal, spherical or tied covariances;
+//! [`Gaussian`], the family layer's Gaussians with the states named in errors), categorical
+//! ones ([`Categorical`]), and any one-component family lifted to S states by a `Vec` of its
+//! components (`Hmm<Vec<Geometric>>`, `Hmm<Vec<ZeroInflated<Poisson>>>` …).
 //!
 //! ```
 //! use em_core::Em;
@@ -32,11 +35,40 @@
 //! # Ok::<(), em_core::EmError>(())
 //! ```
 //!
+//! A family written once for mixtures is an HMM emission with no HMM-specific code:
+//!
+//! ```
+//! use em_core::Em;
+//! use em_family::families::Geometric;
+//! use hmm::Hmm;
+//! use nalgebra::{dmatrix, dvector};
+//! use rand::SeedableRng;
+//!
+//! // Quiet days and busy days: counts from two geometric distributions, regime-switching.
+//! let truth = Hmm::new(
+//!     dvector![0.5, 0.5],
+//!     dmatrix![0.9, 0.1; 0.2, 0.8],
+//!     vec![Geometric::new(0.8)?, Geometric::new(0.1)?],
+//! )?;
+//! let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+//! let data: Vec<Vec<u64>> = (0..4).map(|_| truth.sample(500, &mut rng).0).collect();
+//! let mut model = Hmm::new(
+//!     dvector![0.5, 0.5],
+//!     dmatrix![0.5, 0.5; 0.5, 0.5],
+//!     vec![Geometric::new(0.6)?, Geometric::new(0.3)?],
+//! )?;
+//! Em::new().tol(1e-9).max_iter(500).fit(&mut model, &data[..])?;
+//! let p: Vec<f64> = model.emission().iter().map(Geometric::p).collect();
+//! assert!((p[0] - 0.8).abs() < 0.05 && (p[1] - 0.1).abs() < 0.02, "{p:?}");
+//! # Ok::<(), em_core::EmError>(())
+//! ```
+//!
 //! ## Data
 //!
-//! The data are a slice of sequences of any (non-zero) lengths: `[DMatrix<f64>]` with one
-//! step per row (T×D) for Gaussian emissions, `[Vec<usize>]` of symbols `0..M` for
-//! categorical ones. The sequence is the unit the driver batches on ([`em_core::Dataset`]'s
+//! The data are a slice of sequences of any (non-zero) lengths, each the family's owned
+//! data (`Family::Owned`) with one step per row: `[DMatrix<f64>]` (T×D) for Gaussian
+//! emissions, `[Vec<usize>]` of symbols `0..M` for categorical ones, `[Vec<u64>]` for count
+//! families. The sequence is the unit the driver batches on ([`em_core::Dataset`]'s
 //! `n_obs` is the number of sequences): statistics add over sequences, so batches of
 //! sequences run in parallel and merge in order, bit-for-bit reproducibly. One long
 //! sequence is one unit. Two consequences: the driver's `chunk_size` counts sequences, and
@@ -52,9 +84,10 @@
 //! (a chain forced through states that explain an outlier e^−700 times worse than an
 //! unreachable one) the sequence is recomputed in log space, which is exact. The E-step
 //! returns [`HmmStats`]: expected initial-state counts, expected transition counts
-//! Σ_t ξ_t(i, j), and per-state emission statistics ([`GaussianStats`]: N_s, mean and
-//! centred scatter merged with Chan's update; [`CategoricalStats`]: expected symbol
-//! counts); plus log p(x) and the **entropy of the posterior over state paths**, computed
+//! Σ_t ξ_t(i, j), and the family's emission statistics, accumulated per sequence from the
+//! posteriors γ_t(s) as a mixture accumulates them from responsibilities ([`GaussianStats`]:
+//! N_s, mean and centred scatter merged with Chan's update; [`CategoricalStats`]: expected
+//! symbol counts); plus log p(x) and the **entropy of the posterior over state paths**, computed
 //! from its Markov-chain factorisation
 //!
 //! H = −Σ_i γ_1(i) log γ_1(i) − Σ_{t≥2} Σ_ij ξ_t(i, j) log p(z_t = j | z_{t−1} = i, x),
@@ -66,19 +99,23 @@
 //! ## The M-step
 //!
 //! Maximum likelihood from the statistics: π ∝ initial counts, A_i· ∝ transition counts,
-//! and the emissions' own update (Gaussian: μ_s = m_s, Σ_s = M2_s / N_s — its diagonal, its
+//! and the family's update ([`em_family::Family::maximise`]) (Gaussian: μ_s = m_s, Σ_s = M2_s / N_s — its diagonal, its
 //! mean variance, or pooled over the states for `diag`, `spherical` and `tied` — plus the
 //! optional `reg_covar` ridge, which is a numerical safeguard and not a prior; categorical:
 //! B_s· ∝ symbol counts). Zero probabilities stay zero. A state that is never left keeps its
 //! transition row and one with no expected observations keeps its emission parameters: they
-//! do not enter the objective, so the M-step stays exact.
+//! do not enter the objective, so the M-step stays exact. A family with a prior (a
+//! `GaussianFamily` with one) makes the fit MAP-EM, and its log-prior is part of the
+//! reported objective.
 //!
 //! ## Errors
 //!
 //! Bad input is an [`em_core::EmError`], never a panic: [`EmError::InvalidInput`] with `row`
 //! = the sequence's index and a message naming the sequence and step ("sequence 2, step 17:
 //! value NaN in feature 1 is not finite", "sequence 0, step 3: symbol 7 is out of range",
-//! "sequence 1: dimension mismatch …", "sequence 4: is empty"); single-sequence methods
+//! "sequence 1: dimension mismatch …", "sequence 4: is empty"): the family's errors about
+//! rows and columns ([`em_family::Family::check_data`]) restated with the sequence as the
+//! row and the family's row as the step; single-sequence methods
 //! ([`Hmm::score`], [`Hmm::viterbi`] …) call their sequence 0. Invalid parameters are
 //! [`EmError::InvalidParameter`] naming `start`, `transitions` (and the row) or
 //! `emission_probabilities`, or [`EmError::NotPositiveDefinite`] naming the state (for tied
@@ -87,18 +124,16 @@
 #![warn(missing_docs)]
 
 mod categorical;
-mod emission;
 mod forward_backward;
 mod gaussian;
 mod model;
-mod per_state;
+mod sequence;
 
 pub use categorical::{Categorical, CategoricalStats};
 pub use em_core::{Em, EmError, FitReport, Fitted};
-pub use emission::Emission;
+pub use em_family::{ComponentStats, Family};
 pub use gaussian::{CovarianceType, Covariances, Gaussian, GaussianStats, Scatter};
 pub use model::{Hmm, HmmStats};
-pub use per_state::{PerState, PerStateStats};
 
 /// An HMM with Gaussian emissions; sequences are `DMatrix<f64>`, one step per row.
 pub type GaussianHmm = Hmm<Gaussian>;

@@ -1,14 +1,16 @@
 //! The hidden Markov model: parameters, the EM contract, and the fitted-model API.
 
+use std::borrow::Borrow;
 use std::ops::Range;
 
-use em_core::{EStep, EmError, LatentModel, Statistics, chunked_log_likelihood};
+use em_core::{Dataset, EStep, EmError, LatentModel, Statistics, chunked_log_likelihood};
+use em_family::Family;
 use nalgebra::{DMatrix, DVector};
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
-use crate::emission::{Emission, bad_step};
 use crate::forward_backward::{self, Chain, Impossible, Workspace};
+use crate::sequence::{bad_step, check_sequence, transpose_into};
 
 /// Sequences per batch for scoring (the driver uses its own chunk size for fits).
 const SCORE_CHUNK: usize = 64;
@@ -17,13 +19,21 @@ const SCORE_CHUNK: usize = 64;
 const SUM_TOLERANCE: f64 = 1e-8;
 
 /// A hidden Markov model with S states: p(z_1 = i) = π_i, p(z_t = j | z_{t−1} = i) = A_ij,
-/// and emissions p(x_t | z_t = s) from the family `E`.
+/// and emissions p(x_t | z_t = s) from the family `F`: the S components of an
+/// [`em_family::Family`] — the same families a `mixture::Mixture<F>` mixes — are the states'
+/// emission distributions.
 ///
 /// A value of this type is always valid: π and every row of A are probability vectors
 /// (non-negative, summing to 1 within 1e-8; zeros — e.g. a left-to-right model — are
 /// allowed) and the emissions are valid for their family. Build one with [`Hmm::new`].
 ///
-/// It implements [`LatentModel`] on `[E::Sequence]` — a slice of sequences of any lengths —
+/// A sequence is the family's owned data `F::Owned` (T steps as T rows: `DMatrix<f64>` for
+/// Gaussians, `Vec<usize>` for [`Categorical`](crate::Categorical), `Vec<u64>` of counts for
+/// `Vec<Geometric>` …). Per sequence, the family's component-major log-densities (S×T) are
+/// transposed to the step-major layout of forward–backward (T×S), and the posteriors γ back,
+/// for [`Family::accumulate`] over the steps `0..T`.
+///
+/// It implements [`LatentModel`] on `[F::Owned]` — a slice of sequences of any lengths —
 /// so the em-core driver ([`em_core::Em`]) fits it by Baum–Welch and the invariant checker
 /// ([`em_core::testing`]) applies. The sequence is the unit the driver batches on: the
 /// statistics of sequences add, so batches of sequences run in parallel (the driver's
@@ -44,17 +54,17 @@ const SUM_TOLERANCE: f64 = 1e-8;
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(
-    try_from = "HmmSpec<E>",
-    into = "HmmSpec<E>",
+    try_from = "HmmSpec<F>",
+    into = "HmmSpec<F>",
     bound(
-        serialize = "E: Emission + Serialize",
-        deserialize = "E: Emission + Deserialize<'de>"
+        serialize = "F: Family + Serialize",
+        deserialize = "F: Family + Deserialize<'de>"
     )
 )]
-pub struct Hmm<E: Emission> {
+pub struct Hmm<F: Family> {
     start: DVector<f64>,
     transitions: DMatrix<f64>,
-    emission: E,
+    emission: F,
     log_start: Vec<f64>,
     /// A, row-major.
     trans_rows: Vec<f64>,
@@ -64,21 +74,21 @@ pub struct Hmm<E: Emission> {
 
 /// The serialised form of an [`Hmm`]; loading validates it like [`Hmm::new`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct HmmSpec<E> {
+struct HmmSpec<F> {
     start: DVector<f64>,
     transitions: DMatrix<f64>,
-    emission: E,
+    emission: F,
 }
 
-impl<E: Emission> TryFrom<HmmSpec<E>> for Hmm<E> {
+impl<F: Family> TryFrom<HmmSpec<F>> for Hmm<F> {
     type Error = EmError;
-    fn try_from(s: HmmSpec<E>) -> Result<Self, EmError> {
+    fn try_from(s: HmmSpec<F>) -> Result<Self, EmError> {
         Hmm::new(s.start, s.transitions, s.emission)
     }
 }
 
-impl<E: Emission> From<Hmm<E>> for HmmSpec<E> {
-    fn from(m: Hmm<E>) -> Self {
+impl<F: Family> From<Hmm<F>> for HmmSpec<F> {
+    fn from(m: Hmm<F>) -> Self {
         HmmSpec {
             start: m.start,
             transitions: m.transitions,
@@ -95,7 +105,7 @@ pub struct HmmStats<S> {
     pub start: DVector<f64>,
     /// Expected transition counts Σ_sequences Σ_{t≥2} ξ_t(i, j) (S×S, from row i to column j).
     pub transitions: DMatrix<f64>,
-    /// The emission family's per-state statistics.
+    /// The emission family's statistics (its components are the states).
     pub emission: S,
 }
 
@@ -138,25 +148,56 @@ pub(crate) fn check_stochastic_rows(name: &'static str, m: &DMatrix<f64>) -> Res
     Ok(())
 }
 
-impl<E: Emission> Hmm<E> {
+/// Buffers reused across the sequences of a batch.
+#[derive(Debug, Default)]
+struct Scratch {
+    /// Log-densities, T×S (step-major).
+    lb: Vec<f64>,
+    /// A component-major S×T buffer (log-densities, then posteriors).
+    by_state: Vec<f64>,
+    /// The family's own scratch.
+    family: Vec<f64>,
+    /// Forward–backward buffers.
+    ws: Workspace,
+}
+
+impl<F: Family> Hmm<F> {
     /// An HMM with initial distribution `start` (length S), transition matrix `transitions`
-    /// (S×S, row i = p(z_t = · | z_{t−1} = i)) and emissions with S states.
+    /// (S×S, row i = p(z_t = · | z_{t−1} = i)) and emissions: a family of S components, one
+    /// per state.
     ///
     /// Fails with [`EmError::InvalidParameter`] naming `start` or `transitions` (and the row)
     /// when shapes disagree, an entry is negative or not finite, or a row does not sum to 1
-    /// within 1e-8. Zero probabilities are allowed and stay zero under EM.
+    /// within 1e-8; naming `emission` for a family of no components, and `components` for
+    /// components that disagree ([`Family::check_components`]: different dimensions). Zero
+    /// probabilities are allowed and stay zero under EM.
+    ///
+    /// ```
+    /// use em_family::families::Poisson;
+    /// use hmm::Hmm;
+    /// use nalgebra::{dmatrix, dvector};
+    /// // Any one-component family is lifted to S states by a Vec of them.
+    /// let model = Hmm::new(
+    ///     dvector![0.5, 0.5],
+    ///     dmatrix![0.9, 0.1; 0.2, 0.8],
+    ///     vec![Poisson::new(1.0)?, Poisson::new(12.0)?],
+    /// )?;
+    /// assert_eq!(model.predict(&vec![0u64, 2, 15, 11, 9])?, vec![0, 0, 1, 1, 1]);
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
     pub fn new(
         start: DVector<f64>,
         transitions: DMatrix<f64>,
-        emission: E,
+        emission: F,
     ) -> Result<Self, EmError> {
-        let s = emission.n_states();
+        let s = emission.n_components();
         if s == 0 {
             return Err(EmError::InvalidParameter {
                 name: "emission",
                 reason: "at least one state is needed".into(),
             });
         }
+        emission.check_components()?;
         if start.len() != s {
             return Err(EmError::InvalidParameter {
                 name: "start",
@@ -225,8 +266,8 @@ impl<E: Emission> Hmm<E> {
         &self.transitions
     }
 
-    /// The emission distributions.
-    pub fn emission(&self) -> &E {
+    /// The emission distributions (the family; component s is state s's).
+    pub fn emission(&self) -> &F {
         &self.emission
     }
 
@@ -236,56 +277,88 @@ impl<E: Emission> Hmm<E> {
         s - 1 + s * (s - 1) + self.emission.n_parameters()
     }
 
-    /// Checks `sequence` and returns its log-emission densities (T×S, step-major).
-    fn densities(&self, sequence: &E::Sequence, index: usize) -> Result<Vec<f64>, EmError> {
-        let t_len = self.emission.check(sequence, index)?;
-        let mut lb = vec![0.0; t_len * self.n_states()];
-        self.emission.log_densities(sequence, &mut lb);
-        Ok(lb)
+    /// Checks sequence `index` and writes its log-emission densities (T×S, step-major) to
+    /// `scratch.lb`; returns T.
+    fn densities(
+        &self,
+        sequence: &F::Data,
+        index: usize,
+        scratch: &mut Scratch,
+    ) -> Result<usize, EmError> {
+        let t_len = check_sequence(&self.emission, sequence, index)?;
+        let s = self.n_states();
+        scratch.by_state.clear();
+        scratch.by_state.resize(s * t_len, 0.0);
+        self.emission.log_densities(
+            sequence,
+            0..t_len,
+            None,
+            &mut scratch.by_state,
+            &mut scratch.family,
+        );
+        transpose_into(&scratch.by_state, s, t_len, &mut scratch.lb);
+        Ok(t_len)
+    }
+
+    /// Statistics of no observations: the family's, shaped by an empty sample.
+    fn zero_stats(&self) -> HmmStats<F::Stats> {
+        let s = self.n_states();
+        let empty = self.emission.finish_sample(self.emission.new_sample(0));
+        HmmStats {
+            start: DVector::zeros(s),
+            transitions: DMatrix::zeros(s, s),
+            emission: self.emission.zero_stats(empty.borrow()),
+        }
     }
 
     /// log p(x_{1:T} | θ) of one sequence (the forward algorithm), −∞ when the sequence is
     /// impossible under the model (e.g. a symbol that no state can emit there). Errors name
     /// the sequence as sequence 0.
-    pub fn score(&self, sequence: &E::Sequence) -> Result<f64, EmError> {
-        let lb = self.densities(sequence, 0)?;
+    pub fn score(&self, sequence: &F::Owned) -> Result<f64, EmError> {
+        let mut scratch = Scratch::default();
+        self.densities(sequence.borrow(), 0, &mut scratch)?;
         Ok(forward_backward::log_likelihood(
             self.chain(),
-            &lb,
-            &mut Workspace::default(),
+            &scratch.lb,
+            &mut scratch.ws,
         ))
     }
 
     /// Σ log p(x | θ) over all `sequences` (in parallel batches of sequences).
-    pub fn log_likelihood_total(&self, sequences: &[E::Sequence]) -> Result<f64, EmError> {
+    pub fn log_likelihood_total(&self, sequences: &[F::Owned]) -> Result<f64, EmError> {
         chunked_log_likelihood(self, sequences, SCORE_CHUNK)
     }
 
     /// Posterior state probabilities p(z_t = s | x_{1:T}) of one sequence: a T×S matrix whose
     /// rows sum to 1 (forward–backward).
-    pub fn predict_proba(&self, sequence: &E::Sequence) -> Result<DMatrix<f64>, EmError> {
-        let lb = self.densities(sequence, 0)?;
-        let s = self.n_states();
-        let mut ws = Workspace::default();
-        forward_backward::posterior(self.chain(), &lb, &mut ws).map_err(|e| impossible(0, e))?;
-        let t_len = lb.len() / s;
-        Ok(DMatrix::from_row_slice(t_len, s, &ws.post.gamma))
+    pub fn predict_proba(&self, sequence: &F::Owned) -> Result<DMatrix<f64>, EmError> {
+        let mut scratch = Scratch::default();
+        let t_len = self.densities(sequence.borrow(), 0, &mut scratch)?;
+        forward_backward::posterior(self.chain(), &scratch.lb, &mut scratch.ws)
+            .map_err(|e| impossible(0, e))?;
+        Ok(DMatrix::from_row_slice(
+            t_len,
+            self.n_states(),
+            &scratch.ws.post.gamma,
+        ))
     }
 
     /// The most probable state path z* = argmax_z p(z | x) of one sequence (Viterbi, in log
     /// space; ties go to the lower state index) and its log joint probability log p(x, z*).
-    pub fn viterbi(&self, sequence: &E::Sequence) -> Result<(Vec<usize>, f64), EmError> {
-        let lb = self.densities(sequence, 0)?;
-        forward_backward::viterbi(self.chain(), &lb).map_err(|e| impossible(0, e))
+    pub fn viterbi(&self, sequence: &F::Owned) -> Result<(Vec<usize>, f64), EmError> {
+        let mut scratch = Scratch::default();
+        self.densities(sequence.borrow(), 0, &mut scratch)?;
+        forward_backward::viterbi(self.chain(), &scratch.lb).map_err(|e| impossible(0, e))
     }
 
     /// The Viterbi path alone.
-    pub fn predict(&self, sequence: &E::Sequence) -> Result<Vec<usize>, EmError> {
+    pub fn predict(&self, sequence: &F::Owned) -> Result<Vec<usize>, EmError> {
         Ok(self.viterbi(sequence)?.0)
     }
 
-    /// Draws a sequence of `len` steps and the hidden states that produced it.
-    pub fn sample<R: Rng + ?Sized>(&self, len: usize, rng: &mut R) -> (E::Sequence, Vec<usize>) {
+    /// Draws a sequence of `len` steps and the hidden states that produced it (the state path
+    /// first, then one draw of the family per step: [`Family::draw`]).
+    pub fn sample<R: Rng + ?Sized>(&self, len: usize, rng: &mut R) -> (F::Owned, Vec<usize>) {
         let s = self.n_states();
         let mut states = Vec::with_capacity(len);
         for _ in 0..len {
@@ -295,40 +368,44 @@ impl<E: Emission> Hmm<E> {
             };
             states.push(draw(probs, rng));
         }
-        (self.emission.sample(&states, rng), states)
+        let mut sample = self.emission.new_sample(len);
+        for &state in &states {
+            self.emission.draw(state, rng, &mut sample);
+        }
+        (self.emission.finish_sample(sample), states)
     }
 
     /// Bayesian information criterion −2 log L + p log N, N the total number of steps.
-    pub fn bic(&self, sequences: &[E::Sequence]) -> Result<f64, EmError> {
+    pub fn bic(&self, sequences: &[F::Owned]) -> Result<f64, EmError> {
         let ll = self.log_likelihood_total(sequences)?;
         let steps = self.total_steps(sequences)?;
         Ok(em_core::criteria::bic(ll, self.n_parameters(), steps))
     }
 
     /// Akaike information criterion −2 log L + 2p.
-    pub fn aic(&self, sequences: &[E::Sequence]) -> Result<f64, EmError> {
+    pub fn aic(&self, sequences: &[F::Owned]) -> Result<f64, EmError> {
         let ll = self.log_likelihood_total(sequences)?;
         Ok(em_core::criteria::aic(ll, self.n_parameters()))
     }
 
     /// Σ T over `sequences`, checking each.
-    fn total_steps(&self, sequences: &[E::Sequence]) -> Result<usize, EmError> {
+    fn total_steps(&self, sequences: &[F::Owned]) -> Result<usize, EmError> {
         sequences
             .iter()
             .enumerate()
-            .map(|(i, x)| self.emission.check(x, i))
+            .map(|(i, x)| check_sequence(&self.emission, x.borrow(), i))
             .sum()
     }
 
     /// Whether the chain part of `stats` has this model's shape.
-    fn chain_stats_fit(&self, stats: &HmmStats<E::Stats>) -> bool {
+    fn chain_stats_fit(&self, stats: &HmmStats<F::Stats>) -> bool {
         let s = self.n_states();
         stats.start.len() == s && stats.transitions.shape() == (s, s)
     }
 
     /// Mutable access for the crate's constructors (keeps the model valid: only the emission
     /// changes, through its own validated setters).
-    pub(crate) fn emission_mut(&mut self) -> &mut E {
+    pub(crate) fn emission_mut(&mut self) -> &mut F {
         &mut self.emission
     }
 }
@@ -362,37 +439,23 @@ fn impossible(sequence: usize, e: Impossible) -> EmError {
     )
 }
 
-impl<E: Emission> LatentModel for Hmm<E> {
-    type Data = [E::Sequence];
-    type Stats = HmmStats<E::Stats>;
+impl<F: Family> LatentModel for Hmm<F> {
+    type Data = [F::Owned];
+    type Stats = HmmStats<F::Stats>;
 
     /// Forward–backward on every sequence of `rows` (see the crate docs for the algorithm),
     /// checking each sequence first. Errors name the sequence (its index in `data`) and step.
-    fn e_step(
-        &self,
-        data: &[E::Sequence],
-        rows: Range<usize>,
-    ) -> Result<EStep<Self::Stats>, EmError> {
+    fn e_step(&self, data: &[F::Owned], rows: Range<usize>) -> Result<EStep<Self::Stats>, EmError> {
         let s = self.n_states();
-        let mut stats = HmmStats {
-            start: DVector::zeros(s),
-            transitions: DMatrix::zeros(s, s),
-            emission: self.emission.zero_stats(),
-        };
+        let mut stats = self.zero_stats();
         let (mut log_likelihood, mut entropy) = (0.0, 0.0);
-        let mut ws = Workspace::default();
+        let mut scratch = Scratch::default();
         for index in rows {
-            let sequence = data.get(index).ok_or(EmError::InvalidParameter {
-                name: "rows",
-                reason: format!(
-                    "sequence {index} is out of range (the data has {})",
-                    data.len()
-                ),
-            })?;
-            let lb = self.densities(sequence, index)?;
-            forward_backward::posterior(self.chain(), &lb, &mut ws)
+            let sequence: &F::Data = sequence_at(data, index)?.borrow();
+            let t_len = self.densities(sequence, index, &mut scratch)?;
+            forward_backward::posterior(self.chain(), &scratch.lb, &mut scratch.ws)
                 .map_err(|e| impossible(index, e))?;
-            let post = &ws.post;
+            let post = &scratch.ws.post;
             for (a, g) in stats.start.iter_mut().zip(&post.gamma[..s]) {
                 *a += g;
             }
@@ -401,8 +464,15 @@ impl<E: Emission> LatentModel for Hmm<E> {
                     stats.transitions[(i, j)] += post.xi[i * s + j];
                 }
             }
-            self.emission
-                .accumulate(sequence, &post.gamma, &mut stats.emission);
+            transpose_into(&post.gamma, t_len, s, &mut scratch.by_state);
+            let part = self.emission.accumulate(
+                sequence,
+                0..t_len,
+                &scratch.by_state,
+                None,
+                &mut scratch.family,
+            );
+            stats.emission.merge(&part);
             log_likelihood += post.log_likelihood;
             entropy += post.entropy;
         }
@@ -414,8 +484,9 @@ impl<E: Emission> LatentModel for Hmm<E> {
     }
 
     /// π_i ∝ expected initial counts, A_ij ∝ expected transition counts (a state never left
-    /// keeps its row, which does not enter the objective), then the emissions' own M-step.
-    /// On error the model is unchanged.
+    /// keeps its row, which does not enter the objective), then the family's M-step
+    /// ([`Family::maximise`]: a state with no expected observations keeps its emission
+    /// parameters). On error the model is unchanged.
     fn m_step(&mut self, stats: &Self::Stats) -> Result<(), EmError> {
         let s = self.n_states();
         if !self.chain_stats_fit(stats) {
@@ -446,21 +517,22 @@ impl<E: Emission> LatentModel for Hmm<E> {
                 }
             }
         }
-        self.emission.maximise(&stats.emission)?;
+        let mut emission = self.emission.clone();
+        emission.maximise(&stats.emission)?;
+        self.emission = emission;
         self.start = start;
         self.transitions = transitions;
         self.refresh();
         Ok(())
     }
 
-    /// Σ_i n_i log π_i + Σ_ij n_ij log A_ij + Σ_t Σ_s γ_t(s) log p(x_t | s), with 0 · log 0 = 0.
     /// The total number of steps: `tol` is per step, not per sequence.
-    fn n_observations(&self, data: &[E::Sequence]) -> usize {
-        data.iter()
-            .map(|sequence| self.emission.steps(sequence))
-            .sum()
+    fn n_observations(&self, data: &[F::Owned]) -> usize {
+        data.iter().map(|sequence| sequence.borrow().n_obs()).sum()
     }
 
+    /// Σ_i n_i log π_i + Σ_ij n_ij log A_ij + Σ_t Σ_s γ_t(s) log p(x_t | s), with 0 · log 0 = 0
+    /// (the last term from the family's [`Family::expected_log_density`]).
     fn expected_complete_log_likelihood(&self, stats: &Self::Stats) -> f64 {
         let s = self.n_states();
         if !self.chain_stats_fit(stats) {
@@ -484,20 +556,30 @@ impl<E: Emission> LatentModel for Hmm<E> {
     }
 
     /// The forward pass alone (no posteriors), summed over `rows`.
-    fn log_likelihood(&self, data: &[E::Sequence], rows: Range<usize>) -> Result<f64, EmError> {
-        let mut ws = Workspace::default();
+    fn log_likelihood(&self, data: &[F::Owned], rows: Range<usize>) -> Result<f64, EmError> {
+        let mut scratch = Scratch::default();
         let mut total = 0.0;
         for index in rows {
-            let sequence = data.get(index).ok_or(EmError::InvalidParameter {
-                name: "rows",
-                reason: format!(
-                    "sequence {index} is out of range (the data has {})",
-                    data.len()
-                ),
-            })?;
-            let lb = self.densities(sequence, index)?;
-            total += forward_backward::log_likelihood(self.chain(), &lb, &mut ws);
+            self.densities(sequence_at(data, index)?.borrow(), index, &mut scratch)?;
+            total += forward_backward::log_likelihood(self.chain(), &scratch.lb, &mut scratch.ws);
         }
         Ok(total)
     }
+
+    /// The emission family's log-prior (0 without a prior): with one, EM is MAP-EM and the
+    /// reported objective includes it.
+    fn log_prior(&self) -> f64 {
+        self.emission.log_prior()
+    }
+}
+
+/// Sequence `index` of `data`, or an error for a range beyond the data.
+fn sequence_at<T>(data: &[T], index: usize) -> Result<&T, EmError> {
+    data.get(index).ok_or_else(|| EmError::InvalidParameter {
+        name: "rows",
+        reason: format!(
+            "sequence {index} is out of range (the data has {})",
+            data.len()
+        ),
+    })
 }

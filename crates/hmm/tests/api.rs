@@ -199,7 +199,7 @@ fn spherical_and_tied_emissions_round_trip_through_json_and_count_their_paramete
     .with_reg_covar(1e-6)
     .unwrap();
     // 3 × 2 means + 3 variances; 3 × 2 means + one symmetric 2×2 matrix.
-    use hmm::Emission;
+    use hmm::Family;
     assert_eq!(spherical.n_parameters(), 6 + 3);
     assert_eq!(tied.n_parameters(), 6 + 3);
     assert_eq!(spherical.covariance(2), Some(dmatrix![1.0, 0.0; 0.0, 1.0]));
@@ -219,4 +219,26 @@ fn spherical_and_tied_emissions_round_trip_through_json_and_count_their_paramete
         // The whole model's count: 2 start + 3 × 2 transitions + the emissions'.
         assert_eq!(model.n_parameters(), 2 + 6 + 9);
     }
+}
+
+#[test]
+fn an_unreachable_gaussian_state_keeps_its_mean_and_covariance() {
+    use em_core::LatentModel;
+    let mut model = GaussianHmm::new(
+        dvector![1.0, 0.0],
+        dmatrix![1.0, 0.0; 0.5, 0.5],
+        Gaussian::new(
+            dmatrix![0.0; 9.0],
+            Covariances::Full(vec![dmatrix![1.0], dmatrix![4.0]]),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let data = [dmatrix![0.5; -0.5; 1.0]];
+    let e = model.e_step(&data[..], 0..1).unwrap();
+    model.m_step(&e.stats).unwrap();
+    let means = model.emission().means();
+    assert!((means[(0, 0)] - 1.0 / 3.0).abs() < 1e-15, "{means}");
+    assert_eq!(means[(1, 0)], 9.0);
+    assert_eq!(model.emission().covariance(1), Some(dmatrix![4.0]));
 }

@@ -376,9 +376,7 @@ fn statistics_of_the_wrong_shape_are_an_error_not_a_panic() {
     let stats = HmmStats {
         start: DVector::from_element(3, 1.0),
         transitions: DMatrix::zeros(3, 3),
-        emission: hmm::CategoricalStats {
-            counts: DMatrix::zeros(3, 4),
-        },
+        emission: hmm::CategoricalStats::from_counts(DMatrix::zeros(3, 4)),
     };
     assert!(model.m_step(&stats).is_err());
     assert!(model.expected_complete_log_likelihood(&stats).is_nan());
@@ -386,9 +384,7 @@ fn statistics_of_the_wrong_shape_are_an_error_not_a_panic() {
     let stats = HmmStats {
         start: DVector::from_element(2, 1.0),
         transitions: DMatrix::zeros(1, 1),
-        emission: hmm::CategoricalStats {
-            counts: DMatrix::from_element(2, 4, 1.0),
-        },
+        emission: hmm::CategoricalStats::from_counts(DMatrix::from_element(2, 4, 1.0)),
     };
     let before = model.clone();
     assert!(model.m_step(&stats).is_err());

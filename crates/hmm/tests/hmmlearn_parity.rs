@@ -64,11 +64,11 @@ fn flat_covariances(c: &Covariances) -> Vec<f64> {
 }
 
 /// Runs `n_iter` iterations exactly (tol 0) and compares; returns the largest difference.
-fn compare<E: hmm::Emission>(
+fn compare<F: hmm::Family>(
     case: &Value,
-    mut model: hmm::Hmm<E>,
-    data: &[E::Sequence],
-    emission_params: impl Fn(&hmm::Hmm<E>) -> Vec<(&'static str, Vec<f64>, Vec<f64>)>,
+    mut model: hmm::Hmm<F>,
+    data: &[F::Owned],
+    emission_params: impl Fn(&hmm::Hmm<F>) -> Vec<(&'static str, Vec<f64>, Vec<f64>)>,
 ) -> f64 {
     let n_iter = case["n_iter"].as_u64().unwrap() as usize;
     let label = format!("{} n_iter={n_iter}", case["kind"]);

@@ -1,4 +1,5 @@
-//! One-component families as HMM emissions through `PerState`: the geometric family and the
+//! One-component families as HMM emissions through `Vec<C>` (the family layer's lift of a
+//! one-component family to K components, the states): the geometric family and the
 //! zero-inflation wrapper (written once in em-family, with no HMM code of their own) keep the
 //! EM invariants, chunked E-steps agree with one batch, known parameters are recovered, and
 //! bad input names the sequence and the step.
@@ -10,7 +11,7 @@ use em_core::testing::chunking_discrepancy;
 use em_core::testing::prop::assert_invariants;
 use em_core::{Em, EmError};
 use em_family::families::{Exponential, Geometric, Poisson, ZeroInflated};
-use hmm::{Hmm, PerState};
+use hmm::Hmm;
 use nalgebra::{DVector, dmatrix, dvector};
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -22,12 +23,12 @@ fn random_hmm<C: em_family::Component>(
     states: Vec<C>,
     zeros: bool,
     r: &mut rand::rngs::StdRng,
-) -> Hmm<PerState<C>> {
+) -> Hmm<Vec<C>> {
     let s = states.len();
     Hmm::new(
         DVector::from_vec(simplex(s, r)),
         transitions(s, zeros, r),
-        PerState::new(states).unwrap(),
+        states,
     )
     .unwrap()
 }
@@ -90,11 +91,10 @@ fn zero_inflated_geometric_hmm_recovers_its_parameters() {
     let truth = Hmm::new(
         dvector![0.5, 0.5],
         dmatrix![0.95, 0.05; 0.1, 0.9],
-        PerState::new(vec![
+        vec![
             ZeroInflated::new(0.6, Geometric::new(0.5).unwrap()).unwrap(),
             ZeroInflated::new(0.1, Geometric::new(0.05).unwrap()).unwrap(),
-        ])
-        .unwrap(),
+        ],
     )
     .unwrap();
     let mut r = rng(11);
@@ -102,11 +102,10 @@ fn zero_inflated_geometric_hmm_recovers_its_parameters() {
     let mut model = Hmm::new(
         dvector![0.5, 0.5],
         dmatrix![0.8, 0.2; 0.2, 0.8],
-        PerState::new(vec![
+        vec![
             ZeroInflated::new(0.3, Geometric::new(0.6).unwrap()).unwrap(),
             ZeroInflated::new(0.3, Geometric::new(0.2).unwrap()).unwrap(),
-        ])
-        .unwrap(),
+        ],
     )
     .unwrap();
     let report = Em::new()
@@ -115,7 +114,7 @@ fn zero_inflated_geometric_hmm_recovers_its_parameters() {
         .fit(&mut model, &data[..])
         .unwrap();
     assert!(report.converged);
-    let states = model.emission().states();
+    let states = model.emission();
     let (calm, busy) = (&states[0], &states[1]);
     assert!((calm.pi() - 0.6).abs() < 0.05, "π₀ = {}", calm.pi());
     assert!(
@@ -141,11 +140,10 @@ fn bad_steps_and_parameters_are_named() {
     let model = Hmm::new(
         dvector![0.5, 0.5],
         dmatrix![0.9, 0.1; 0.1, 0.9],
-        PerState::new(vec![
+        vec![
             Exponential::new(1.0).unwrap(),
             Exponential::new(0.1).unwrap(),
-        ])
-        .unwrap(),
+        ],
     )
     .unwrap();
     let data = vec![vec![0.5, 1.0], vec![2.0, -3.0, 1.0]];
@@ -159,7 +157,8 @@ fn bad_steps_and_parameters_are_named() {
     let empty: Vec<Vec<f64>> = vec![vec![1.0], vec![]];
     let err = model.log_likelihood_total(&empty).unwrap_err().to_string();
     assert!(err.contains("sequence 1") && err.contains("empty"), "{err}");
-    assert!(PerState::<Geometric>::new(vec![]).is_err());
+    let no_states: Vec<Geometric> = vec![];
+    assert!(Hmm::new(dvector![], dmatrix![], no_states).is_err());
 }
 
 #[test]
@@ -167,15 +166,32 @@ fn per_state_models_round_trip_through_serde() {
     let model = Hmm::new(
         dvector![0.25, 0.75],
         dmatrix![0.9, 0.1; 0.3, 0.7],
-        PerState::new(vec![
+        vec![
             ZeroInflated::new(0.2, Poisson::new(3.0).unwrap()).unwrap(),
             ZeroInflated::new(0.0, Poisson::new(9.0).unwrap()).unwrap(),
-        ])
-        .unwrap(),
+        ],
     )
     .unwrap();
     let text = serde_json::to_string(&model).unwrap();
-    let back: Hmm<PerState<ZeroInflated<Poisson>>> = serde_json::from_str(&text).unwrap();
+    let back: Hmm<Vec<ZeroInflated<Poisson>>> = serde_json::from_str(&text).unwrap();
     assert_eq!(back, model);
     assert_eq!(model.n_parameters(), 1 + 2 + 2 * 2);
+}
+
+#[test]
+fn a_state_with_no_expected_observations_keeps_its_emissions() {
+    use em_core::LatentModel;
+    // State 1 is unreachable: π₁ = 0 and no transition enters it.
+    let mut model = Hmm::new(
+        dvector![1.0, 0.0],
+        dmatrix![1.0, 0.0; 0.5, 0.5],
+        vec![Poisson::new(2.0).unwrap(), Poisson::new(30.0).unwrap()],
+    )
+    .unwrap();
+    let data = [vec![1u64, 3, 2, 0]];
+    let e = model.e_step(&data[..], 0..1).unwrap();
+    assert_eq!(e.stats.emission.weights, vec![4.0, 0.0]);
+    model.m_step(&e.stats).unwrap();
+    assert_eq!(model.emission()[0].lambda(), 1.5);
+    assert_eq!(model.emission()[1].lambda(), 30.0);
 }

@@ -12,7 +12,7 @@
 //! deviations (± 5 σ²_s √(2 / (n_s D))).
 
 use em_core::{Em, StdRng};
-use hmm::{CovarianceType, Covariances, Emission, Gaussian, GaussianHmm};
+use hmm::{CovarianceType, Covariances, Family, Gaussian, GaussianHmm};
 use nalgebra::{DMatrix, dmatrix, dvector};
 use rand::SeedableRng;
 

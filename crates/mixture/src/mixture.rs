@@ -100,8 +100,9 @@ impl<F: Family> Mixture<F> {
     /// A mixture of the K components of `family` with weights π (length K).
     ///
     /// # Errors
-    /// [`EmError::InvalidParameter`] naming `components` for a family of no components, and
-    /// naming `weights` as [`check_weights`] says.
+    /// [`EmError::InvalidParameter`] naming `components` for a family of no components or
+    /// whose components disagree ([`Family::check_components`]), and naming `weights` as
+    /// [`check_weights`] says.
     pub fn from_family(weights: Vec<f64>, family: F) -> Result<Self, EmError> {
         let k = family.n_components();
         if k == 0 {
@@ -110,6 +111,7 @@ impl<F: Family> Mixture<F> {
                 reason: "at least one component is needed".into(),
             });
         }
+        family.check_components()?;
         check_weights(&weights, k)?;
         Ok(Mixture::from_parts(DVector::from_vec(weights), family))
     }
@@ -494,22 +496,6 @@ impl<C: Component> Mixture<Vec<C>> {
     /// # Ok::<(), em_core::EmError>(())
     /// ```
     pub fn new(weights: Vec<f64>, components: Vec<C>) -> Result<Self, EmError> {
-        if let Some(first) = components.first() {
-            let d = first.n_features();
-            if let Some((j, c)) = components
-                .iter()
-                .enumerate()
-                .find(|(_, c)| c.n_features() != d)
-            {
-                return Err(EmError::InvalidParameter {
-                    name: "components",
-                    reason: format!(
-                        "component {j} has {} features but component 0 has {d}",
-                        c.n_features()
-                    ),
-                });
-            }
-        }
         Mixture::from_family(weights, components)
     }
 

@@ -10,8 +10,8 @@
 //! * **Empty component** (n = 0): [`EmError::EmptyComponent`].
 //!
 //! The family is written once, here, and works everywhere a family does: as the components of
-//! a mixture (`mixture::Mixture<Geometric>`), as an HMM's emissions
-//! (`hmm::PerState<Geometric>`), and inside [`ZeroInflated`](super::ZeroInflated).
+//! a mixture (`mixture::Mixture<Vec<Geometric>>`), as an HMM's emissions
+//! (`hmm::Hmm<Vec<Geometric>>`), and inside [`ZeroInflated`](super::ZeroInflated).
 
 use em_core::{EmError, Statistics};
 use rand::{Rng, RngExt};

@@ -7,7 +7,7 @@
 //! zero is r = π / f(0) for y = 0 and 0 otherwise. So a zero-inflated family is an ordinary
 //! [`Component`] and works wherever a family does — on its own (a one-component
 //! `mixture::Mixture`), as the components of a mixture, as an HMM's emissions
-//! (`hmm::PerState`).
+//! (`hmm::Hmm<Vec<ZeroInflated<…>>>`).
 //!
 //! * **Statistics**: n = Σγ, z = Σγr (structural zeros), c = Σγ(1 − r) (count draws), the
 //!   count family's statistics accumulated with weights γ(1 − r), and h = Σγ H(r), the entropy

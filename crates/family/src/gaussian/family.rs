@@ -216,9 +216,14 @@ impl Family for GaussianFamily {
         self.gaussians.expected_log_density(stats)
     }
 
-    /// μ_k, Σ_k by maximum likelihood or, with a prior, their posterior modes; then the
-    /// ridge (see [`maximise`](super::maximise)).
+    /// μ_k, Σ_k by maximum likelihood ([`Gaussians::maximise`]: a component with no weight
+    /// keeps its mean and covariance) or, with a prior, their posterior modes (finite for
+    /// every component, empty or not); then the ridge (see [`maximise`](super::maximise)).
     fn maximise(&mut self, stats: &GaussianStats) -> Result<(), EmError> {
+        let Some(prior) = self.prior.as_ref() else {
+            self.gaussians = self.gaussians.maximise(stats, self.reg_covar)?;
+            return Ok(());
+        };
         let (k, d) = (self.n_components(), self.n_features());
         let kind = self.gaussians.covariance_type();
         if !stats.fits(k, d, kind) {
@@ -232,8 +237,7 @@ impl Family for GaussianFamily {
                 ),
             });
         }
-        let (means, covariances) =
-            gaussian_parameters(stats, kind, self.reg_covar, self.prior.as_ref());
+        let (means, covariances) = gaussian_parameters(stats, kind, self.reg_covar, Some(prior));
         self.gaussians = Gaussians::new_in_context(means, covariances, "after the M-step")?;
         Ok(())
     }

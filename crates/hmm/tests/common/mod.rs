@@ -131,10 +131,10 @@ pub fn gaussian_start(
 }
 
 /// Sequences of the given lengths drawn from `model`.
-pub fn sample_all<E: hmm::Emission>(
-    model: &Hmm<E>,
+pub fn sample_all<F: hmm::Family>(
+    model: &Hmm<F>,
     lengths: &[usize],
     rng: &mut StdRng,
-) -> Vec<E::Sequence> {
+) -> Vec<F::Owned> {
     lengths.iter().map(|&t| model.sample(t, rng).0).collect()
 }
