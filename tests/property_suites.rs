@@ -114,6 +114,7 @@ impl Degenerate {
             (self, e),
             (Degenerate::Allowed, EmError::EmptyComponent { .. })
                 | (Degenerate::Allowed, EmError::NotPositiveDefinite { .. })
+                | (Degenerate::Allowed, EmError::DegenerateComponent { .. })
                 | (Degenerate::EmptyOnly, EmError::EmptyComponent { .. })
         )
     }

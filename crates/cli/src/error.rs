@@ -59,6 +59,7 @@ impl CliError {
     pub fn from_em(e: EmError, context: &str) -> Self {
         match e {
             EmError::NotPositiveDefinite { .. }
+            | EmError::DegenerateComponent { .. }
             | EmError::EmptyComponent { .. }
             | EmError::NonFiniteObjective { .. }
             | EmError::ThreadPool { .. } => CliError::failed(format!("{context}: {e}")),

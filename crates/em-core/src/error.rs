@@ -66,6 +66,18 @@ pub enum EmError {
         detail: String,
     },
 
+    /// A component's M-step has no maximiser inside its family's parameter space (a variance
+    /// collapsed to 0, a rate diverged): the generic form of a degenerate fit, with the
+    /// family's own explanation and advice in `reason`. (Covariance matrices have their own
+    /// variant, [`EmError::NotPositiveDefinite`].)
+    #[error("component {component} degenerated: {reason}")]
+    DegenerateComponent {
+        /// Zero-based component index.
+        component: usize,
+        /// What collapsed and what to do about it, in the family's terms.
+        reason: String,
+    },
+
     /// A component received (numerically) no responsibility, so its parameters are undefined.
     #[error(
         "component {component} is empty (total responsibility {weight:e}); lower the number of components or use a different initialisation"

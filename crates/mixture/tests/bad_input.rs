@@ -324,11 +324,11 @@ fn exponential_all_zero_data_is_a_typed_collapse_not_an_infinite_rate() {
     let x = [0.0; 20];
     let err = Mixture::fit(&x[..], &Start::new(Exponential::default(), 1), &em()).unwrap_err();
     match err {
-        EmError::NotPositiveDefinite {
+        EmError::DegenerateComponent {
             component: 0,
-            ref detail,
+            ref reason,
         } => {
-            assert!(detail.contains("point mass at 0"), "{detail}")
+            assert!(reason.contains("point mass at 0"), "{reason}")
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -345,11 +345,11 @@ fn exponential_rate_cap_turns_all_zero_data_into_a_finite_fit() -> Result<(), Em
 }
 
 #[test]
-fn gaussian_collapse_onto_one_value_is_not_positive_definite() -> Result<(), EmError> {
+fn gaussian_collapse_onto_one_value_is_a_degenerate_component() -> Result<(), EmError> {
     let x = [2.5; 10];
     let err = Mixture::fit(&x[..], &Start::new(Gaussian::default(), 1), &em()).unwrap_err();
     assert!(
-        matches!(err, EmError::NotPositiveDefinite { component: 0, .. }),
+        matches!(err, EmError::DegenerateComponent { component: 0, .. }),
         "{err:?}"
     );
     // With a floor the variance stops at it and the mean is exact.
@@ -424,5 +424,5 @@ fn every_restart_failing_reports_the_first_error() {
         &Start::new(Exponential::default(), 1),
         &em().n_init(3),
     );
-    assert!(matches!(e, Err(EmError::NotPositiveDefinite { .. })));
+    assert!(matches!(e, Err(EmError::DegenerateComponent { .. })));
 }

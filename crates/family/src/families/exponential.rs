@@ -8,7 +8,7 @@
 //!   (in particular, all-zero data), the likelihood grows without bound as r → ∞ — the MLE is
 //!   a point mass at 0, not an exponential distribution. Data with exact zeros (rounded
 //!   times) can drive a component there. Without a cap the M-step then returns
-//!   [`EmError::NotPositiveDefinite`] for the component (its variance 1/r² collapsed to 0),
+//!   [`EmError::DegenerateComponent`] for the component (its variance 1/r² collapsed to 0),
 //!   never an infinite rate. With a finite cap the rate is clamped to it: n log r − r s is
 //!   concave in r, so the clamped value is the *exact* maximiser over r ≤ cap and EM keeps
 //!   all its invariants.
@@ -221,9 +221,9 @@ impl Component for Exponential {
         }
         let rate = (stats.n / stats.sum).min(self.max_rate);
         if !(rate.is_finite() && rate > 0.0) {
-            return Err(EmError::NotPositiveDefinite {
+            return Err(EmError::DegenerateComponent {
                 component,
-                detail: format!(
+                reason: format!(
                     "exponential M-step: the observations it is responsible for sum to {:e} \
                      (weight {:e}), so the rate Σγ/Σγx = {rate} is not a finite positive \
                      number — the MLE is a point mass at 0, with variance 0; cap the rate with \

@@ -9,7 +9,7 @@
 //! * **Σγ log f** = −n(½ log 2π + ½ log σ²) − (M2 + n(m − μ)²) / (2σ²).
 //! * **Degenerate case σ² = 0**: when a component's responsibility sits on a single value
 //!   (M2 = 0) the likelihood is unbounded. Without a floor the M-step returns
-//!   [`EmError::NotPositiveDefinite`] for the component. With a floor σ²_min > 0 the variance
+//!   [`EmError::DegenerateComponent`] for the component. With a floor σ²_min > 0 the variance
 //!   is clamped to it: because Σγ log f is unimodal in σ², the clamped value is the *exact*
 //!   maximiser over σ² ≥ σ²_min, so EM on that constrained parameter space keeps all its
 //!   invariants (unlike an additive ridge).
@@ -265,9 +265,9 @@ impl Component for Gaussian {
         let variance = (stats.m2 / stats.n).max(self.min_variance);
         let mean = stats.mean();
         if !(variance.is_finite() && variance > 0.0 && mean.is_finite()) {
-            return Err(EmError::NotPositiveDefinite {
+            return Err(EmError::DegenerateComponent {
                 component,
-                detail: format!(
+                reason: format!(
                     "Gaussian M-step: variance {variance:e} (weight {:e} on a single value); \
                      set a variance floor with Gaussian::with_min_variance or use fewer components",
                     stats.n

@@ -44,7 +44,11 @@ pub fn invariants_case<C: Component>(
     let mut probe = model.clone();
     match Em::new().tol(0.0).max_iter(steps).fit(&mut probe, data) {
         Ok(_) => {}
-        Err(e @ (EmError::EmptyComponent { .. } | EmError::NotPositiveDefinite { .. })) => {
+        Err(
+            e @ (EmError::EmptyComponent { .. }
+            | EmError::NotPositiveDefinite { .. }
+            | EmError::DegenerateComponent { .. }),
+        ) => {
             tally.discarded.set(tally.discarded.get() + 1);
             return Err(TestCaseError::reject(e.to_string()));
         }
