@@ -15,7 +15,8 @@ the two binaries run alternately `--rounds` times per thread count, each run its
 of `--repeat`; per binary the fastest round is kept, and the table gives after/before as a
 ratio (< 1: faster). Alternating keeps slow drifts of a shared machine out of the ratio. The
 final log-likelihoods of both builds are printed too: a refactoring should leave them equal.
-Needs only NumPy.
+It imports the data recipe from compare_sklearn.py, so it needs what that script needs
+(`pip install scikit-learn threadpoolctl`), though it runs no scikit-learn fit.
 """
 
 from __future__ import annotations
