@@ -58,6 +58,7 @@ mod component;
 pub mod families;
 mod family;
 pub mod gaussian;
+pub mod kmeans;
 mod observations;
 mod parameters;
 

@@ -1,4 +1,4 @@
-//! k-means++ seeding and Lloyd's k-means, used to initialise Gaussian mixtures.
+//! k-means++ seeding and Lloyd's k-means, used to start Gaussian mixtures and Gaussian HMMs.
 //!
 //! EM for a mixture only finds a local optimum, and where it ends up depends mostly on where
 //! it starts. The usual start (as in scikit-learn) is a k-means clustering: its centres become
@@ -54,7 +54,7 @@ const CHUNK: usize = 4096;
 ///
 /// ```
 /// use em_core::StdRng;
-/// use gmm::kmeans::kmeans_plus_plus;
+/// use em_family::kmeans::kmeans_plus_plus;
 /// use nalgebra::DMatrix;
 /// use rand::SeedableRng;
 ///
@@ -163,7 +163,7 @@ impl KMeans {
     ///
     /// ```
     /// use em_core::StdRng;
-    /// use gmm::kmeans::KMeans;
+    /// use em_family::kmeans::KMeans;
     /// use nalgebra::DMatrix;
     /// use rand::SeedableRng;
     ///
@@ -260,7 +260,7 @@ impl KMeansFit {
     ///
     /// ```
     /// use em_core::StdRng;
-    /// use gmm::kmeans::KMeans;
+    /// use em_family::kmeans::KMeans;
     /// use nalgebra::DMatrix;
     /// use rand::SeedableRng;
     ///
