@@ -8,7 +8,10 @@ use rand::Rng;
 use rayon::prelude::*;
 
 use super::plus_plus::seed;
-use super::{CHUNK, check_data_finite, n_clusters_error, row_major, sq_dist_block, validate_data};
+use super::{
+    CHUNK, CheckedData, check_data_finite, n_clusters_error, row_major, sq_dist_block,
+    validate_clusters, validate_data,
+};
 
 /// Options of Lloyd's k-means algorithm, run from [`kmeans_plus_plus`] seedings.
 ///
@@ -119,6 +122,45 @@ impl KMeans {
     ) -> Result<KMeansFit, EmError> {
         self.validate()?;
         validate_data(data, self.n_clusters)?;
+        self.run(data, rng)
+    }
+
+    /// [`KMeans::fit`] on data already validated by [`CheckedData::new`]: the same result
+    /// from the same generator state, bit for bit, without scanning the data for non-finite
+    /// values again. This is the entry for fits that check their data once at their boundary
+    /// (the Gaussian mixture's and the Gaussian HMM's k-means starts).
+    ///
+    /// # Errors
+    ///
+    /// Those of [`KMeans::fit`] but the data's own ([`EmError::EmptyData`],
+    /// [`EmError::NonFinite`]), which `data` cannot have.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use em_core::StdRng;
+    /// use em_family::kmeans::{CheckedData, KMeans};
+    /// use nalgebra::DMatrix;
+    /// use rand::SeedableRng;
+    ///
+    /// let data = DMatrix::from_row_slice(6, 1, &[0.0, 0.1, 0.2, 10.0, 10.1, 10.2]);
+    /// let checked = CheckedData::new(&data, Some(1))?; // the one scan
+    /// let fit = KMeans::new(2).fit_checked(checked, &mut StdRng::seed_from_u64(7))?;
+    /// assert_eq!(fit, KMeans::new(2).fit(&data, &mut StdRng::seed_from_u64(7))?);
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
+    pub fn fit_checked<R: Rng + ?Sized>(
+        &self,
+        data: CheckedData<'_>,
+        rng: &mut R,
+    ) -> Result<KMeansFit, EmError> {
+        self.validate()?;
+        validate_clusters(data, self.n_clusters)?;
+        self.run(data.matrix(), rng)
+    }
+
+    /// The `n_init` runs on validated data and options; the best is kept.
+    fn run<R: Rng + ?Sized>(&self, data: &DMatrix<f64>, rng: &mut R) -> Result<KMeansFit, EmError> {
         let tol_abs = self.tol * mean_column_variance(data);
         let mut best: Option<KMeansFit> = None;
         for _ in 0..self.n_init {
@@ -216,17 +258,52 @@ impl KMeansFit {
 ///
 /// As [`KMeansFit::predict`].
 pub fn nearest_centre(data: &DMatrix<f64>, centres: &DMatrix<f64>) -> Result<Vec<usize>, EmError> {
-    let (k, d) = centres.shape();
-    if k == 0 {
+    check_centres(data.ncols(), centres)?;
+    check_data_finite(data)?;
+    Ok(labels_of(data, centres))
+}
+
+/// [`nearest_centre`] for data already validated by [`CheckedData::new`]: the same labels
+/// without scanning the data for non-finite values again.
+///
+/// # Errors
+///
+/// [`EmError::DimensionMismatch`] if `data` has a different number of columns than the
+/// centres; [`EmError::InvalidParameter`] (`centres`) if there are no centres or one has a
+/// non-finite value.
+///
+/// # Example
+///
+/// ```
+/// use em_family::kmeans::{CheckedData, nearest_centre_checked};
+/// use nalgebra::DMatrix;
+///
+/// let data = DMatrix::from_row_slice(3, 1, &[0.0, 2.0, -3.0]);
+/// let centres = DMatrix::from_row_slice(2, 1, &[1.0, -1.0]);
+/// let labels = nearest_centre_checked(CheckedData::new(&data, None)?, &centres)?;
+/// assert_eq!(labels, vec![0, 0, 1]);
+/// # Ok::<(), em_core::EmError>(())
+/// ```
+pub fn nearest_centre_checked(
+    data: CheckedData<'_>,
+    centres: &DMatrix<f64>,
+) -> Result<Vec<usize>, EmError> {
+    check_centres(data.ncols(), centres)?;
+    Ok(labels_of(data.matrix(), centres))
+}
+
+/// Checks that `centres` has rows, `d` columns and finite values.
+fn check_centres(d: usize, centres: &DMatrix<f64>) -> Result<(), EmError> {
+    if centres.nrows() == 0 {
         return Err(EmError::InvalidParameter {
             name: "centres",
             reason: "there are no centres".into(),
         });
     }
-    if data.ncols() != d {
+    if d != centres.ncols() {
         return Err(EmError::DimensionMismatch {
-            expected: d,
-            found: data.ncols(),
+            expected: centres.ncols(),
+            found: d,
         });
     }
     if let Some(v) = centres.iter().find(|v| !v.is_finite()) {
@@ -235,13 +312,18 @@ pub fn nearest_centre(data: &DMatrix<f64>, centres: &DMatrix<f64>) -> Result<Vec
             reason: format!("contains the non-finite value {v}"),
         });
     }
-    check_data_finite(data)?;
+    Ok(())
+}
+
+/// The assignment step on validated data and centres.
+fn labels_of(data: &DMatrix<f64>, centres: &DMatrix<f64>) -> Vec<usize> {
     let n = data.nrows();
+    let k = centres.nrows();
     let centres = row_major(centres);
     let mut labels = vec![0; n];
     let mut dist = vec![0.0; n];
     assign(data, &centres, k, &mut labels, &mut dist, false);
-    Ok(labels)
+    labels
 }
 
 /// Mean over columns of the population variance of each column (0 without columns).
@@ -572,6 +654,46 @@ mod tests {
             DMatrix::from_row_slice(3, 1, &[1.0, 10.0, -5.0])
         );
         assert_eq!(fit.labels, vec![0, 0, 0, 2, 1]);
+    }
+
+    #[test]
+    fn checked_entries_give_the_same_bits_as_the_validating_ones() {
+        let data = uniform_data(9000, 3, 31); // more than two parallel chunks
+        let checked = CheckedData::new(&data, Some(3)).unwrap();
+        let km = KMeans::new(7).n_init(2);
+        let a = km.fit(&data, &mut StdRng::seed_from_u64(2)).unwrap();
+        let b = km
+            .fit_checked(checked, &mut StdRng::seed_from_u64(2))
+            .unwrap();
+        assert_eq!(a, b);
+        let s = kmeans_plus_plus(&data, 7, &mut StdRng::seed_from_u64(4)).unwrap();
+        let t = super::super::kmeans_plus_plus_checked(checked, 7, &mut StdRng::seed_from_u64(4))
+            .unwrap();
+        assert_eq!(s, t);
+        assert_eq!(
+            nearest_centre(&data, &s).unwrap(),
+            nearest_centre_checked(checked, &s).unwrap()
+        );
+        // The checks that do not scan the data still apply.
+        assert_eq!(
+            KMeans::new(0).fit_checked(checked, &mut StdRng::seed_from_u64(0)),
+            Err(n_clusters_error())
+        );
+        let few = uniform_data(3, 1, 0);
+        assert_eq!(
+            KMeans::new(4).fit_checked(
+                CheckedData::new(&few, None).unwrap(),
+                &mut StdRng::seed_from_u64(0)
+            ),
+            Err(EmError::TooFewObservations {
+                n_obs: 3,
+                n_components: 4
+            })
+        );
+        assert!(matches!(
+            nearest_centre_checked(checked, &DMatrix::zeros(2, 2)),
+            Err(EmError::DimensionMismatch { .. })
+        ));
     }
 
     #[test]

@@ -11,6 +11,13 @@
 //!   ([`KMeans::n_init`]); its result is a [`KMeansFit`], which can label new data with
 //!   [`KMeansFit::predict`].
 //!
+//! **Validation, once.** The public functions validate their data (every value finite) so
+//! that any caller can use them. A caller that has validated already — a mixture or HMM fit
+//! checks its data at its boundary — passes the proof of it instead, a [`CheckedData`], to the
+//! `_checked` entries ([`KMeans::fit_checked`], [`kmeans_plus_plus_checked`],
+//! [`nearest_centre_checked`]), which give the same results without scanning the N×D values
+//! again.
+//!
 //! Data is a `DMatrix<f64>` with one observation per row (N×D). The hot loops work on the
 //! matrix's contiguous columns in fixed-size row blocks, in parallel with rayon; partial sums
 //! are combined in block order, so every result is deterministic given the data and the state
@@ -25,8 +32,9 @@ mod plus_plus;
 #[cfg(test)]
 mod test_data;
 
-pub use lloyd::{KMeans, KMeansFit, nearest_centre};
-pub use plus_plus::kmeans_plus_plus;
+pub use crate::gaussian::CheckedData;
+pub use lloyd::{KMeans, KMeansFit, nearest_centre, nearest_centre_checked};
+pub use plus_plus::{kmeans_plus_plus, kmeans_plus_plus_checked};
 
 /// Rows per parallel work unit. Fixed (not adaptive) so that floating-point sums are always
 /// grouped the same way and results do not depend on the thread count.
@@ -56,6 +64,21 @@ fn validate_data(data: &DMatrix<f64>, n_clusters: usize) -> Result<(), EmError> 
         });
     }
     check_data_finite(data)
+}
+
+/// Validates `n_clusters` against data that passed the Gaussian data check (so it has rows
+/// and only finite values): the cheap part of [`validate_data`], without the scan.
+fn validate_clusters(data: CheckedData<'_>, n_clusters: usize) -> Result<(), EmError> {
+    if n_clusters == 0 {
+        return Err(n_clusters_error());
+    }
+    if data.nrows() < n_clusters {
+        return Err(EmError::TooFewObservations {
+            n_obs: data.nrows(),
+            n_components: n_clusters,
+        });
+    }
+    Ok(())
 }
 
 /// Reports the first non-finite value in row-major order (fast path: one contiguous scan).

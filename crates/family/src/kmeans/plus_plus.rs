@@ -5,7 +5,7 @@ use nalgebra::DMatrix;
 use rand::{Rng, RngExt};
 use rayon::prelude::*;
 
-use super::{CHUNK, push_row, sq_dist_block, validate_data};
+use super::{CHUNK, CheckedData, push_row, sq_dist_block, validate_clusters, validate_data};
 
 /// Chooses `n_clusters` initial centres among the rows of `data` by greedy k-means++.
 ///
@@ -57,6 +57,38 @@ pub fn kmeans_plus_plus<R: Rng + ?Sized>(
 ) -> Result<DMatrix<f64>, EmError> {
     validate_data(data, n_clusters)?;
     Ok(seed(data, n_clusters, rng))
+}
+
+/// [`kmeans_plus_plus`] on data already validated by [`CheckedData::new`]: the same centres
+/// from the same generator state, without scanning the data for non-finite values again.
+///
+/// # Errors
+///
+/// * [`EmError::InvalidParameter`] (`n_clusters`) if `n_clusters == 0`;
+/// * [`EmError::TooFewObservations`] if `data` has fewer rows than `n_clusters`.
+///
+/// # Example
+///
+/// ```
+/// use em_core::StdRng;
+/// use em_family::kmeans::{CheckedData, kmeans_plus_plus, kmeans_plus_plus_checked};
+/// use nalgebra::DMatrix;
+/// use rand::SeedableRng;
+///
+/// let data = DMatrix::from_row_slice(4, 2, &[0.0, 0.0, 0.1, 0.0, 9.0, 9.0, 9.1, 9.0]);
+/// let checked = CheckedData::new(&data, None)?; // the one scan
+/// let a = kmeans_plus_plus_checked(checked, 2, &mut StdRng::seed_from_u64(3))?;
+/// let b = kmeans_plus_plus(&data, 2, &mut StdRng::seed_from_u64(3))?;
+/// assert_eq!(a, b);
+/// # Ok::<(), em_core::EmError>(())
+/// ```
+pub fn kmeans_plus_plus_checked<R: Rng + ?Sized>(
+    data: CheckedData<'_>,
+    n_clusters: usize,
+    rng: &mut R,
+) -> Result<DMatrix<f64>, EmError> {
+    validate_clusters(data, n_clusters)?;
+    Ok(seed(data.matrix(), n_clusters, rng))
 }
 
 /// Lowers `closest[i]` to the squared distance of row `i` to `centre` where that is smaller.
