@@ -126,6 +126,7 @@
 mod categorical;
 mod forward_backward;
 mod gaussian;
+mod kmeans_start;
 mod model;
 mod sequence;
 
