@@ -10,7 +10,7 @@
 //! the origin keep full precision, and the maximum-likelihood M-step with the `reg_covar`
 //! ridge. The covariance structures are the family's ([`CovarianceType`], [`Covariances`]),
 //! with the states as the components. This module adds what is particular to the HMM: states
-//! named in errors and the random start.
+//! named in errors and the random start (the k-means start is in `kmeans_start.rs`).
 
 use std::ops::Range;
 
@@ -335,6 +335,10 @@ impl Hmm<Gaussian> {
     ///
     /// Errors: a bad sequence (named), [`EmError::TooFewObservations`] with fewer steps than
     /// states, [`EmError::NotPositiveDefinite`] when the pooled covariance is singular.
+    ///
+    /// [`kmeans_start`](Self::kmeans_start) runs k-means to the end and starts each state from
+    /// its cluster's covariance; with several well-separated states it reaches the best optimum
+    /// from far more seeds than this start does.
     pub fn random_start<R: Rng + ?Sized>(
         n_states: usize,
         covariance_type: CovarianceType,

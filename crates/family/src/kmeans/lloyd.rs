@@ -13,7 +13,7 @@ use super::{
     validate_clusters, validate_data,
 };
 
-/// Options of Lloyd's k-means algorithm, run from [`kmeans_plus_plus`] seedings.
+/// Options of Lloyd's k-means algorithm, run from [`kmeans_plus_plus`](super::kmeans_plus_plus) seedings.
 ///
 /// Build it with [`KMeans::new`] and the builder-style setters, then call [`KMeans::fit`].
 /// The defaults follow scikit-learn: 300 iterations at most, tolerance 1e-4, and one seeding
