@@ -8,7 +8,7 @@ use em_family::kmeans::KMeans;
 use nalgebra::{DMatrix, DVector};
 use rand::Rng;
 
-use crate::gaussian::{CovarianceType, Covariances, Gaussian, sticky_transitions};
+use crate::gaussian::{CovarianceType, Covariances, Gaussian, check_n_states, start_from};
 use crate::model::Hmm;
 use crate::sequence::{bad_sequence, name_sequence};
 
@@ -85,12 +85,7 @@ impl Hmm<Gaussian> {
         sequences: &[DMatrix<f64>],
         rng: &mut R,
     ) -> Result<Self, EmError> {
-        if n_states == 0 {
-            return Err(EmError::InvalidParameter {
-                name: "n_states",
-                reason: "must be at least 1".into(),
-            });
-        }
+        check_n_states(n_states)?;
         let (pooled, offsets) = pool(sequences)?;
         let checked = CheckedData::new(&pooled, None).map_err(|e| name_pooled(e, &offsets))?;
         if pooled.nrows() < n_states {
@@ -101,19 +96,10 @@ impl Hmm<Gaussian> {
         }
         let fit = KMeans::new(n_states).fit_checked(checked, rng)?;
         let covariances = cluster_covariances(&pooled, &fit.labels, n_states, covariance_type);
-        let emission = Gaussian::new(fit.centres, covariances).map_err(|e| match e {
-            EmError::NotPositiveDefinite { component, detail } => EmError::NotPositiveDefinite {
-                component,
-                detail: format!(
-                    "k-means start from the clusters' covariances, is a feature constant over all steps? ({detail})"
-                ),
-            },
-            other => other,
-        })?;
-        Hmm::new(
-            DVector::from_element(n_states, 1.0 / n_states as f64),
-            sticky_transitions(n_states),
-            emission,
+        start_from(
+            fit.centres,
+            covariances,
+            "k-means start from the clusters' covariances; is a feature constant over all steps?",
         )
     }
 }

@@ -11,7 +11,7 @@
 //! (entry ± 5 √((Σ_aa Σ_bb + Σ_ab²) / N)); a spherical variance σ²_s from n_s·D squared
 //! deviations (± 5 σ²_s √(2 / (n_s D))).
 
-use em_core::{Em, Fitted, StdRng};
+use em_core::{Em, EmError, Fitted, StdRng};
 use hmm::{CovarianceType, Covariances, Family, Gaussian, GaussianHmm};
 use nalgebra::{DMatrix, dmatrix, dvector};
 use rand::SeedableRng;
@@ -77,37 +77,30 @@ fn accuracy(
 
 #[test]
 fn recovers_a_three_state_gaussian_hmm_from_20000_steps_and_decodes_it() {
-    let truth = truth();
-    let mut rng = StdRng::seed_from_u64(2026);
-    let (data, states): (Vec<_>, Vec<_>) = (0..40).map(|_| truth.sample(500, &mut rng)).unzip();
-
-    let init = |x: &[DMatrix<f64>], rng: &mut StdRng| {
-        GaussianHmm::random_start(3, CovarianceType::Full, x, rng)
-    };
-    let fit = Em::new()
-        .tol(1e-9)
-        .max_iter(1000)
-        .n_init(3)
-        .seed(1)
-        .fit_restarts(&init, &data[..])
-        .unwrap();
-    check_full_recovery(&truth, &fit, &data, &states);
+    recover_three_states_from(GaussianHmm::random_start, 3);
 }
 
 #[test]
 fn kmeans_start_recovers_the_three_state_gaussian_hmm_in_one_run() {
+    // One run, no restarts to choose from.
+    recover_three_states_from(GaussianHmm::kmeans_start, 1);
+}
+
+/// A start of a Gaussian HMM, as `GaussianHmm::random_start` and `kmeans_start` are.
+type Start =
+    fn(usize, CovarianceType, &[DMatrix<f64>], &mut StdRng) -> Result<GaussianHmm, EmError>;
+
+/// Samples 40 sequences of 500 steps from [`truth`], fits a full-covariance HMM from
+/// `n_init` runs of `start` and checks the fit with [`check_full_recovery`].
+fn recover_three_states_from(start: Start, n_init: usize) {
     let truth = truth();
     let mut rng = StdRng::seed_from_u64(2026);
     let (data, states): (Vec<_>, Vec<_>) = (0..40).map(|_| truth.sample(500, &mut rng)).unzip();
-
-    let init = |x: &[DMatrix<f64>], rng: &mut StdRng| {
-        GaussianHmm::kmeans_start(3, CovarianceType::Full, x, rng)
-    };
-    // One run, no restarts to choose from.
+    let init = |x: &[DMatrix<f64>], rng: &mut StdRng| start(3, CovarianceType::Full, x, rng);
     let fit = Em::new()
         .tol(1e-9)
         .max_iter(1000)
-        .n_init(1)
+        .n_init(n_init)
         .seed(1)
         .fit_restarts(&init, &data[..])
         .unwrap();
