@@ -11,6 +11,8 @@
 //!   solves, never an inverse; branch-free `exp` and `ln`; AVX-512F, AVX2 and baseline builds
 //!   picked at run time, all giving the same bits), their statistics, M-step and conjugate
 //!   prior. `gmm`'s mixtures and `hmm`'s Gaussian emissions are built on it.
+//! * [`kmeans`]: k-means++ seeding and Lloyd's k-means, the start of Gaussian mixtures and
+//!   Gaussian HMMs, with entries that take data validated once ([`gaussian::CheckedData`]).
 //! * [`Component`]: the one-component contract of the `mixture` crate, with
 //!   [`Observations`] (data stored one observation per row) and [`BinaryMatrix`]; the bundled
 //!   families — Poisson, exponential, 1-D Gaussian, multivariate Bernoulli — are in
@@ -58,6 +60,7 @@ mod component;
 pub mod families;
 mod family;
 pub mod gaussian;
+pub mod kmeans;
 mod observations;
 mod parameters;
 

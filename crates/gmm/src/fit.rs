@@ -7,8 +7,9 @@ use nalgebra::DMatrix;
 use crate::gaussian::CovarianceType;
 use crate::gaussian::Prior;
 use crate::init::{Init, InitContext};
+use crate::kmeans::CheckedData;
 use crate::mixture::GaussianMixture;
-use crate::validate::{check_data, check_sample_weights};
+use crate::validate::check_sample_weights;
 use crate::weighted::SampleWeighted;
 
 /// Which prior, if any, the M-step uses.
@@ -220,7 +221,8 @@ impl GaussianMixtureBuilder {
                 reason: "must be at least 1".into(),
             });
         }
-        check_data(x, None)?;
+        // The one scan of the data's values on this path: the proof goes to the start.
+        let checked = CheckedData::new(x, None)?;
         if x.nrows() < k {
             return Err(EmError::TooFewObservations {
                 n_obs: x.nrows(),
@@ -234,9 +236,10 @@ impl GaussianMixtureBuilder {
         self.em.validate()?;
         let prior = self.resolve_prior(x)?;
         let ctx = self.init_context(prior.as_ref(), sample_weight);
-        let init = |x: &DMatrix<f64>, rng: &mut StdRng| {
+        // The driver hands every restart the same `x`, which `checked` borrows.
+        let init = |_: &DMatrix<f64>, rng: &mut StdRng| {
             Ok(SampleWeighted {
-                model: self.init.start(x, &ctx, rng)?,
+                model: self.init.start(checked, &ctx, rng)?,
                 sample_weight,
             })
         };

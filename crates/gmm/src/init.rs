@@ -6,7 +6,7 @@ use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
 use crate::gaussian::{self, CovarianceType, GaussianStats, Prior, maximise};
-use crate::kmeans::{KMeans, kmeans_plus_plus, nearest_centre};
+use crate::kmeans::{CheckedData, KMeans, kmeans_plus_plus_checked, nearest_centre_checked};
 use crate::mixture::GaussianMixture;
 
 /// How a fit chooses its starting parameters. Every random method draws from the restart's
@@ -42,13 +42,15 @@ pub(crate) struct InitContext<'a> {
 }
 
 impl Init {
-    /// Builds the starting mixture for validated data `x`.
+    /// Builds the starting mixture for validated data `data`: the k-means starts take the
+    /// proof of validation and do not scan the data again.
     pub(crate) fn start(
         &self,
-        x: &DMatrix<f64>,
+        data: CheckedData<'_>,
         ctx: &InitContext<'_>,
         rng: &mut StdRng,
     ) -> Result<GaussianMixture, EmError> {
+        let x = data.matrix();
         let k = ctx.n_components;
         let model = match self {
             Init::Given(m) => {
@@ -71,12 +73,12 @@ impl Init {
                 (**m).clone()
             }
             Init::KMeans => {
-                let labels = KMeans::new(k).n_init(1).fit(x, rng)?.labels;
+                let labels = KMeans::new(k).n_init(1).fit_checked(data, rng)?.labels;
                 from_responsibilities(x, ctx, |i, gamma| gamma[labels[i]] = 1.0)?
             }
             Init::KMeansPlusPlus => {
-                let centres = kmeans_plus_plus(x, k, rng)?;
-                let labels = nearest_centre(x, &centres)?;
+                let centres = kmeans_plus_plus_checked(data, k, rng)?;
+                let labels = nearest_centre_checked(data, &centres)?;
                 from_responsibilities(x, ctx, |i, gamma| gamma[labels[i]] = 1.0)?
             }
             Init::RandomResponsibilities => {

@@ -38,12 +38,16 @@
 pub mod accelerate;
 mod fit;
 mod init;
-pub mod kmeans;
 mod mixture;
 pub mod stream;
 mod two_component;
 mod validate;
 mod weighted;
+
+/// k-means++ seeding and Lloyd's k-means, which live in the family layer
+/// ([`em_family::kmeans`]) so that the Gaussian mixture's and the Gaussian HMM's starts share
+/// them; re-exported here so that `gmm::kmeans::…` keeps working.
+pub use em_family::kmeans;
 
 /// The zero-inflated Poisson model, which lives in the `mixture` crate (its EM is the
 /// one-component mixture of the family layer's zero-inflation wrapper over a Poisson); re-exported

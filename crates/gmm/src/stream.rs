@@ -69,6 +69,7 @@ pub use em_io::binary::{BinarySource, BinaryWriter, csv_to_binary, is_binary_fil
 pub use em_io::csv::CsvSource;
 
 use crate::fit::GaussianMixtureBuilder;
+use crate::kmeans::CheckedData;
 use crate::mixture::GaussianMixture;
 
 /// Default size of the reservoir sample that initialises a streamed fit.
@@ -156,7 +157,10 @@ impl GaussianMixtureBuilder {
         }
         let prior = self.resolve_prior(&sample)?;
         let ctx = self.init_context(prior.as_ref(), None);
-        let init = |x: &DMatrix<f64>, rng: &mut StdRng| self.init.start(x, &ctx, rng);
+        // The sample's values were checked in the sample pass; this one scan of the (bounded)
+        // sample makes the proof every restart's start takes.
+        let checked = CheckedData::new(&sample, None)?;
+        let init = |_: &DMatrix<f64>, rng: &mut StdRng| self.init.start(checked, &ctx, rng);
         self.em
             .clone()
             .observer(observer)

@@ -1,8 +1,7 @@
 //! Input checks run once at the API boundary, so the inner loops can trust their data. The
-//! data check is the Gaussian family's ([`check_data`]); mixture weights are checked by the
+//! data check is the Gaussian family's, made into the proof the start takes
+//! ([`CheckedData`](em_family::gaussian::CheckedData)); mixture weights are checked by the
 //! engine ([`mixture::check_weights`]).
-
-pub(crate) use em_family::gaussian::check_data;
 
 use em_core::EmError;
 

@@ -10,7 +10,7 @@
 //! the origin keep full precision, and the maximum-likelihood M-step with the `reg_covar`
 //! ridge. The covariance structures are the family's ([`CovarianceType`], [`Covariances`]),
 //! with the states as the components. This module adds what is particular to the HMM: states
-//! named in errors and the random start.
+//! named in errors and the random start (the k-means start is in `kmeans_start.rs`).
 
 use std::ops::Range;
 
@@ -335,18 +335,17 @@ impl Hmm<Gaussian> {
     ///
     /// Errors: a bad sequence (named), [`EmError::TooFewObservations`] with fewer steps than
     /// states, [`EmError::NotPositiveDefinite`] when the pooled covariance is singular.
+    ///
+    /// [`kmeans_start`](Self::kmeans_start) runs k-means to the end and starts each state from
+    /// its cluster's covariance; with several well-separated states it reaches the best optimum
+    /// from far more seeds than this start does.
     pub fn random_start<R: Rng + ?Sized>(
         n_states: usize,
         covariance_type: CovarianceType,
         sequences: &[DMatrix<f64>],
         rng: &mut R,
     ) -> Result<Self, EmError> {
-        if n_states == 0 {
-            return Err(EmError::InvalidParameter {
-                name: "n_states",
-                reason: "must be at least 1".into(),
-            });
-        }
+        check_n_states(n_states)?;
         let first = sequences.first().ok_or(EmError::EmptyData)?;
         let d = first.ncols();
         if d == 0 {
@@ -400,17 +399,10 @@ impl Hmm<Gaussian> {
             }
             CovarianceType::Tied => Covariances::Tied(cov),
         };
-        let emission = Gaussian::new(means, covariances).map_err(|e| match e {
-            EmError::NotPositiveDefinite { component, detail } => EmError::NotPositiveDefinite {
-                component,
-                detail: format!("random start from the pooled covariance of the data ({detail})"),
-            },
-            other => other,
-        })?;
-        Hmm::new(
-            DVector::from_element(n_states, 1.0 / n_states as f64),
-            sticky_transitions(n_states),
-            emission,
+        start_from(
+            means,
+            covariances,
+            "random start from the pooled covariance of the data",
         )
     }
 
@@ -420,6 +412,40 @@ impl Hmm<Gaussian> {
         *self.emission_mut() = g;
         Ok(self)
     }
+}
+
+/// The error for `n_states == 0` (the number of states of a start).
+pub(crate) fn check_n_states(n_states: usize) -> Result<(), EmError> {
+    if n_states == 0 {
+        return Err(EmError::InvalidParameter {
+            name: "n_states",
+            reason: "must be at least 1".into(),
+        });
+    }
+    Ok(())
+}
+
+/// A start of a Gaussian HMM: uniform initial probabilities, [`sticky_transitions`], and
+/// Gaussian emissions with these means (S×D) and covariances; a covariance that is not
+/// positive definite is reported with the `origin` of the start ("random start from …").
+pub(crate) fn start_from(
+    means: DMatrix<f64>,
+    covariances: Covariances,
+    origin: &str,
+) -> Result<Hmm<Gaussian>, EmError> {
+    let n_states = means.nrows();
+    let emission = Gaussian::new(means, covariances).map_err(|e| match e {
+        EmError::NotPositiveDefinite { component, detail } => EmError::NotPositiveDefinite {
+            component,
+            detail: format!("{origin} ({detail})"),
+        },
+        other => other,
+    })?;
+    Hmm::new(
+        DVector::from_element(n_states, 1.0 / n_states as f64),
+        sticky_transitions(n_states),
+        emission,
+    )
 }
 
 /// A = ½ I + 1/(2S): each state keeps itself with probability ½ + 1/(2S).

@@ -23,7 +23,8 @@
 //! let mut rng = rand::rngs::StdRng::seed_from_u64(1);
 //! let data: Vec<_> = [400, 250, 90].iter().map(|&t| truth.sample(t, &mut rng).0).collect();
 //!
-//! // Fit from a random start (restarts are seeded), then decode.
+//! // Fit from a random start (restarts are seeded), then decode. `GaussianHmm::kmeans_start`
+//! // (k-means on all steps pooled, the clusters' covariances) is the other start.
 //! let init = |x: &[nalgebra::DMatrix<f64>], rng: &mut em_core::StdRng| {
 //!     GaussianHmm::random_start(2, CovarianceType::Diag, x, rng)
 //! };
@@ -126,6 +127,7 @@
 mod categorical;
 mod forward_backward;
 mod gaussian;
+mod kmeans_start;
 mod model;
 mod sequence;
 

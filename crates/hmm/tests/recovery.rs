@@ -1,5 +1,5 @@
 //! Recovery of a known 3-state, 2-D Gaussian HMM from 20,000 simulated steps (40 sequences of
-//! 500), and Viterbi decoding on it; and of a tied and a spherical one from 10,000 steps (20
+//! 500), and Viterbi decoding on it, from three random starts and from one k-means start; and of a tied and a spherical one from 10,000 steps (20
 //! sequences of 500).
 //!
 //! Tolerances are 5 standard errors of the complete-data estimates (states known), computed
@@ -11,7 +11,7 @@
 //! (entry ± 5 √((Σ_aa Σ_bb + Σ_ab²) / N)); a spherical variance σ²_s from n_s·D squared
 //! deviations (± 5 σ²_s √(2 / (n_s D))).
 
-use em_core::{Em, StdRng};
+use em_core::{Em, EmError, Fitted, StdRng};
 use hmm::{CovarianceType, Covariances, Family, Gaussian, GaussianHmm};
 use nalgebra::{DMatrix, dmatrix, dvector};
 use rand::SeedableRng;
@@ -77,24 +77,49 @@ fn accuracy(
 
 #[test]
 fn recovers_a_three_state_gaussian_hmm_from_20000_steps_and_decodes_it() {
+    recover_three_states_from(GaussianHmm::random_start, 3);
+}
+
+#[test]
+fn kmeans_start_recovers_the_three_state_gaussian_hmm_in_one_run() {
+    // One run, no restarts to choose from.
+    recover_three_states_from(GaussianHmm::kmeans_start, 1);
+}
+
+/// A start of a Gaussian HMM, as `GaussianHmm::random_start` and `kmeans_start` are.
+type Start =
+    fn(usize, CovarianceType, &[DMatrix<f64>], &mut StdRng) -> Result<GaussianHmm, EmError>;
+
+/// Samples 40 sequences of 500 steps from [`truth`], fits a full-covariance HMM from
+/// `n_init` runs of `start` and checks the fit with [`check_full_recovery`].
+fn recover_three_states_from(start: Start, n_init: usize) {
     let truth = truth();
     let mut rng = StdRng::seed_from_u64(2026);
     let (data, states): (Vec<_>, Vec<_>) = (0..40).map(|_| truth.sample(500, &mut rng)).unzip();
-
-    let init = |x: &[DMatrix<f64>], rng: &mut StdRng| {
-        GaussianHmm::random_start(3, CovarianceType::Full, x, rng)
-    };
+    let init = |x: &[DMatrix<f64>], rng: &mut StdRng| start(3, CovarianceType::Full, x, rng);
     let fit = Em::new()
         .tol(1e-9)
         .max_iter(1000)
-        .n_init(3)
+        .n_init(n_init)
         .seed(1)
         .fit_restarts(&init, &data[..])
         .unwrap();
+    check_full_recovery(&truth, &fit, &data, &states);
+}
+
+/// Checks a full-covariance fit of `truth` on `data` (sampled with the paths `states`):
+/// converged, at least as likely as the truth, every mean, covariance entry, transition and
+/// initial probability within 5 SE, and Viterbi decoding as good as the true parameters'.
+fn check_full_recovery(
+    truth: &GaussianHmm,
+    fit: &Fitted<GaussianHmm>,
+    data: &[DMatrix<f64>],
+    states: &[Vec<usize>],
+) {
     assert!(fit.report.converged, "{:?}", fit.report.stop_reason);
     let model = &fit.model;
     // The MLE is at least as likely as the truth.
-    let ll_truth = truth.log_likelihood_total(&data).unwrap();
+    let ll_truth = truth.log_likelihood_total(data).unwrap();
     assert!(
         fit.report.objective() >= ll_truth,
         "{} < {ll_truth}",
@@ -106,7 +131,7 @@ fn recovers_a_three_state_gaussian_hmm_from_20000_steps_and_decodes_it() {
     // Realised counts: steps per state, transitions out of each state.
     let mut n = [0.0; 3];
     let mut m = [0.0; 3];
-    for z in &states {
+    for z in states {
         for (t, &s) in z.iter().enumerate() {
             n[s] += 1.0;
             if t + 1 < z.len() {
@@ -158,8 +183,8 @@ fn recovers_a_three_state_gaussian_hmm_from_20000_steps_and_decodes_it() {
         );
     }
 
-    let fitted_accuracy = accuracy(model, &data, &states, &p);
-    let oracle_accuracy = accuracy(&truth, &data, &states, &[0, 1, 2]);
+    let fitted_accuracy = accuracy(model, data, states, &p);
+    let oracle_accuracy = accuracy(truth, data, states, &[0, 1, 2]);
     println!(
         "largest |z| {worst_z:.2}; Viterbi accuracy fitted {fitted_accuracy:.4}, true parameters {oracle_accuracy:.4}; iterations {}",
         fit.report.iterations

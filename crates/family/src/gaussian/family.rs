@@ -126,6 +126,57 @@ pub fn check_data(x: &DMatrix<f64>, n_features: Option<usize>) -> Result<(), EmE
     Ok(())
 }
 
+/// Gaussian data that passed [`check_data`]: a matrix with at least one row, at least one
+/// column (the expected number, when one was given) and only finite values.
+///
+/// A value of this type proves the scan was done, so code that takes one does not scan the
+/// N×D values again: a fit validates its data once, into a `CheckedData`, and hands that to
+/// the k-means start ([`KMeans::fit_checked`](crate::kmeans::KMeans::fit_checked) and the
+/// other `_checked` entries of [`kmeans`](crate::kmeans)). It borrows the matrix, so the data
+/// cannot change while the proof exists. It dereferences to the matrix.
+///
+/// ```
+/// use em_family::gaussian::CheckedData;
+/// use nalgebra::dmatrix;
+///
+/// let x = dmatrix![0.0, 1.0; 2.0, 3.0];
+/// let checked = CheckedData::new(&x, Some(2))?;
+/// assert_eq!(checked.nrows(), 2);
+/// assert!(CheckedData::new(&dmatrix![0.0, f64::NAN], None).is_err());
+/// # Ok::<(), em_core::EmError>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct CheckedData<'a> {
+    x: &'a DMatrix<f64>,
+}
+
+impl<'a> CheckedData<'a> {
+    /// Checks `x` with [`check_data`] (rows, `n_features` columns when given, finite values)
+    /// and, if it passes, returns the proof.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`check_data`]: [`EmError::EmptyData`], [`EmError::DimensionMismatch`],
+    /// [`EmError::InvalidParameter`] (`data`) for no columns, [`EmError::NonFinite`] for the
+    /// first NaN or ±∞ in row order.
+    pub fn new(x: &'a DMatrix<f64>, n_features: Option<usize>) -> Result<Self, EmError> {
+        check_data(x, n_features)?;
+        Ok(CheckedData { x })
+    }
+
+    /// The checked matrix.
+    pub fn matrix(self) -> &'a DMatrix<f64> {
+        self.x
+    }
+}
+
+impl std::ops::Deref for CheckedData<'_> {
+    type Target = DMatrix<f64>;
+    fn deref(&self) -> &DMatrix<f64> {
+        self.x
+    }
+}
+
 impl Family for GaussianFamily {
     type Data = DMatrix<f64>;
     type Stats = GaussianStats;

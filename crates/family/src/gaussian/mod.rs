@@ -70,7 +70,7 @@ mod prior;
 mod stats;
 
 pub use covariance::{CovarianceType, Covariances, check_symmetric, cholesky};
-pub use family::{GaussianDraws, GaussianFamily, check_data};
+pub use family::{CheckedData, GaussianDraws, GaussianFamily, check_data};
 pub use kernel::{HALF_LN_2PI, block_rows};
 pub use mstep::{Maximised, maximise};
 pub use prior::Prior;

@@ -1,83 +1,19 @@
-//! k-means++ seeding and Lloyd's k-means, used to initialise Gaussian mixtures.
-//!
-//! EM for a mixture only finds a local optimum, and where it ends up depends mostly on where
-//! it starts. The usual start (as in scikit-learn) is a k-means clustering: its centres become
-//! the initial means and its labels give the initial weights and covariances. This module
-//! provides that clustering:
-//!
-//! * [`kmeans_plus_plus`] — greedy k-means++ seeding (Arthur & Vassilvitskii 2007), the
-//!   variant scikit-learn uses;
-//! * [`KMeans`] — Lloyd's algorithm from that seeding, with several restarts
-//!   ([`KMeans::n_init`]); its result is a [`KMeansFit`], which can label new data with
-//!   [`KMeansFit::predict`].
-//!
-//! Data is a `DMatrix<f64>` with one observation per row (N×D). The hot loops work on the
-//! matrix's contiguous columns in fixed-size row blocks, in parallel with rayon; partial sums
-//! are combined in block order, so every result is deterministic given the data and the state
-//! of the random generator, whatever the number of threads.
+//! Lloyd's k-means: alternating assignment and update steps from k-means++ seedings, the
+//! options ([`KMeans`]), the result ([`KMeansFit`]) and the assignment step on its own
+//! ([`nearest_centre`]).
 
-use em_core::{EmError, check_finite};
+use em_core::EmError;
 use nalgebra::DMatrix;
-use rand::{Rng, RngExt};
+use rand::Rng;
 use rayon::prelude::*;
 
-/// Rows per parallel work unit. Fixed (not adaptive) so that floating-point sums are always
-/// grouped the same way and results do not depend on the thread count.
-const CHUNK: usize = 4096;
+use super::plus_plus::seed;
+use super::{
+    CHUNK, CheckedData, check_data_finite, n_clusters_error, row_major, sq_dist_block,
+    validate_clusters, validate_data,
+};
 
-/// Chooses `n_clusters` initial centres among the rows of `data` by greedy k-means++.
-///
-/// The first centre is a row drawn uniformly; every further centre is drawn with probability
-/// proportional to its squared distance to the nearest centre chosen so far. As in
-/// scikit-learn, each step draws `2 + floor(ln k)` candidates this way and keeps the one that
-/// most reduces the potential (the summed squared distance of all rows to their nearest
-/// centre); ties go to the earliest candidate. This spreads the centres out, which makes
-/// Lloyd's algorithm (and EM after it) converge faster and to better optima than a uniform
-/// start.
-///
-/// Returns a K×D matrix whose rows are the centres, each an exact copy of a data row. On data
-/// with at least K distinct rows the centres are distinct rows.
-///
-/// **Duplicates:** when every row already coincides with a chosen centre (the data has fewer
-/// distinct rows than K), the remaining centres are rows drawn uniformly, so the result then
-/// contains duplicated centres. If squared distances overflow to infinity (values beyond about
-/// 1e154 in magnitude), the next centre is drawn uniformly among the rows at infinite distance.
-///
-/// # Errors
-///
-/// * [`EmError::InvalidParameter`] (`n_clusters`) if `n_clusters == 0`;
-/// * [`EmError::EmptyData`] if `data` has no rows;
-/// * [`EmError::TooFewObservations`] if `data` has fewer rows than `n_clusters`;
-/// * [`EmError::NonFinite`] for the first NaN or ±∞ in row-major order.
-///
-/// # Example
-///
-/// ```
-/// use em_core::StdRng;
-/// use gmm::kmeans::kmeans_plus_plus;
-/// use nalgebra::DMatrix;
-/// use rand::SeedableRng;
-///
-/// let data = DMatrix::from_row_slice(4, 2, &[0.0, 0.0, 0.1, 0.0, 9.0, 9.0, 9.1, 9.0]);
-/// let mut rng = StdRng::seed_from_u64(42);
-/// let centres = kmeans_plus_plus(&data, 2, &mut rng)?;
-/// assert_eq!(centres.shape(), (2, 2));
-/// // Every centre is one of the data rows.
-/// for c in centres.row_iter() {
-///     assert!(data.row_iter().any(|r| r == c));
-/// }
-/// # Ok::<(), em_core::EmError>(())
-/// ```
-pub fn kmeans_plus_plus<R: Rng + ?Sized>(
-    data: &DMatrix<f64>,
-    n_clusters: usize,
-    rng: &mut R,
-) -> Result<DMatrix<f64>, EmError> {
-    validate_data(data, n_clusters)?;
-    Ok(seed(data, n_clusters, rng))
-}
-
-/// Options of Lloyd's k-means algorithm, run from [`kmeans_plus_plus`] seedings.
+/// Options of Lloyd's k-means algorithm, run from [`kmeans_plus_plus`](super::kmeans_plus_plus) seedings.
 ///
 /// Build it with [`KMeans::new`] and the builder-style setters, then call [`KMeans::fit`].
 /// The defaults follow scikit-learn: 300 iterations at most, tolerance 1e-4, and one seeding
@@ -163,7 +99,7 @@ impl KMeans {
     ///
     /// ```
     /// use em_core::StdRng;
-    /// use gmm::kmeans::KMeans;
+    /// use em_family::kmeans::KMeans;
     /// use nalgebra::DMatrix;
     /// use rand::SeedableRng;
     ///
@@ -186,6 +122,45 @@ impl KMeans {
     ) -> Result<KMeansFit, EmError> {
         self.validate()?;
         validate_data(data, self.n_clusters)?;
+        self.run(data, rng)
+    }
+
+    /// [`KMeans::fit`] on data already validated by [`CheckedData::new`]: the same result
+    /// from the same generator state, bit for bit, without scanning the data for non-finite
+    /// values again. This is the entry for fits that check their data once at their boundary
+    /// (the Gaussian mixture's and the Gaussian HMM's k-means starts).
+    ///
+    /// # Errors
+    ///
+    /// Those of [`KMeans::fit`] but the data's own ([`EmError::EmptyData`],
+    /// [`EmError::NonFinite`]), which `data` cannot have.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use em_core::StdRng;
+    /// use em_family::kmeans::{CheckedData, KMeans};
+    /// use nalgebra::DMatrix;
+    /// use rand::SeedableRng;
+    ///
+    /// let data = DMatrix::from_row_slice(6, 1, &[0.0, 0.1, 0.2, 10.0, 10.1, 10.2]);
+    /// let checked = CheckedData::new(&data, Some(1))?; // the one scan
+    /// let fit = KMeans::new(2).fit_checked(checked, &mut StdRng::seed_from_u64(7))?;
+    /// assert_eq!(fit, KMeans::new(2).fit(&data, &mut StdRng::seed_from_u64(7))?);
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
+    pub fn fit_checked<R: Rng + ?Sized>(
+        &self,
+        data: CheckedData<'_>,
+        rng: &mut R,
+    ) -> Result<KMeansFit, EmError> {
+        self.validate()?;
+        validate_clusters(data, self.n_clusters)?;
+        self.run(data.matrix(), rng)
+    }
+
+    /// The `n_init` runs on validated data and options; the best is kept.
+    fn run<R: Rng + ?Sized>(&self, data: &DMatrix<f64>, rng: &mut R) -> Result<KMeansFit, EmError> {
         let tol_abs = self.tol * mean_column_variance(data);
         let mut best: Option<KMeansFit> = None;
         for _ in 0..self.n_init {
@@ -260,7 +235,7 @@ impl KMeansFit {
     ///
     /// ```
     /// use em_core::StdRng;
-    /// use gmm::kmeans::KMeans;
+    /// use em_family::kmeans::KMeans;
     /// use nalgebra::DMatrix;
     /// use rand::SeedableRng;
     ///
@@ -283,17 +258,52 @@ impl KMeansFit {
 ///
 /// As [`KMeansFit::predict`].
 pub fn nearest_centre(data: &DMatrix<f64>, centres: &DMatrix<f64>) -> Result<Vec<usize>, EmError> {
-    let (k, d) = centres.shape();
-    if k == 0 {
+    check_centres(data.ncols(), centres)?;
+    check_data_finite(data)?;
+    Ok(labels_of(data, centres))
+}
+
+/// [`nearest_centre`] for data already validated by [`CheckedData::new`]: the same labels
+/// without scanning the data for non-finite values again.
+///
+/// # Errors
+///
+/// [`EmError::DimensionMismatch`] if `data` has a different number of columns than the
+/// centres; [`EmError::InvalidParameter`] (`centres`) if there are no centres or one has a
+/// non-finite value.
+///
+/// # Example
+///
+/// ```
+/// use em_family::kmeans::{CheckedData, nearest_centre_checked};
+/// use nalgebra::DMatrix;
+///
+/// let data = DMatrix::from_row_slice(3, 1, &[0.0, 2.0, -3.0]);
+/// let centres = DMatrix::from_row_slice(2, 1, &[1.0, -1.0]);
+/// let labels = nearest_centre_checked(CheckedData::new(&data, None)?, &centres)?;
+/// assert_eq!(labels, vec![0, 0, 1]);
+/// # Ok::<(), em_core::EmError>(())
+/// ```
+pub fn nearest_centre_checked(
+    data: CheckedData<'_>,
+    centres: &DMatrix<f64>,
+) -> Result<Vec<usize>, EmError> {
+    check_centres(data.ncols(), centres)?;
+    Ok(labels_of(data.matrix(), centres))
+}
+
+/// Checks that `centres` has rows, `d` columns and finite values.
+fn check_centres(d: usize, centres: &DMatrix<f64>) -> Result<(), EmError> {
+    if centres.nrows() == 0 {
         return Err(EmError::InvalidParameter {
             name: "centres",
             reason: "there are no centres".into(),
         });
     }
-    if data.ncols() != d {
+    if d != centres.ncols() {
         return Err(EmError::DimensionMismatch {
-            expected: d,
-            found: data.ncols(),
+            expected: centres.ncols(),
+            found: d,
         });
     }
     if let Some(v) = centres.iter().find(|v| !v.is_finite()) {
@@ -302,186 +312,18 @@ pub fn nearest_centre(data: &DMatrix<f64>, centres: &DMatrix<f64>) -> Result<Vec
             reason: format!("contains the non-finite value {v}"),
         });
     }
-    check_data_finite(data)?;
+    Ok(())
+}
+
+/// The assignment step on validated data and centres.
+fn labels_of(data: &DMatrix<f64>, centres: &DMatrix<f64>) -> Vec<usize> {
     let n = data.nrows();
+    let k = centres.nrows();
     let centres = row_major(centres);
     let mut labels = vec![0; n];
     let mut dist = vec![0.0; n];
     assign(data, &centres, k, &mut labels, &mut dist, false);
-    Ok(labels)
-}
-
-/// The error for `n_clusters == 0`.
-fn n_clusters_error() -> EmError {
-    EmError::InvalidParameter {
-        name: "n_clusters",
-        reason: "must be at least 1".into(),
-    }
-}
-
-/// Validates `n_clusters` against the data and the data itself.
-fn validate_data(data: &DMatrix<f64>, n_clusters: usize) -> Result<(), EmError> {
-    if n_clusters == 0 {
-        return Err(n_clusters_error());
-    }
-    let n = data.nrows();
-    if n == 0 {
-        return Err(EmError::EmptyData);
-    }
-    if n < n_clusters {
-        return Err(EmError::TooFewObservations {
-            n_obs: n,
-            n_components: n_clusters,
-        });
-    }
-    check_data_finite(data)
-}
-
-/// Reports the first non-finite value in row-major order (fast path: one contiguous scan).
-fn check_data_finite(data: &DMatrix<f64>) -> Result<(), EmError> {
-    if data.as_slice().par_iter().all(|v| v.is_finite()) {
-        return Ok(());
-    }
-    let (n, d) = data.shape();
-    check_finite((0..n).flat_map(|i| (0..d).map(move |j| (i, j, &data[(i, j)]))))
-}
-
-/// The K×D matrix's entries with each centre contiguous (`k * D + j`).
-fn row_major(m: &DMatrix<f64>) -> Vec<f64> {
-    m.transpose().as_slice().to_vec()
-}
-
-/// Copies row `i` of the column-major N×D slice `x` into `out`.
-fn push_row(x: &[f64], n: usize, d: usize, i: usize, out: &mut Vec<f64>) {
-    out.extend((0..d).map(|j| x[j * n + i]));
-}
-
-/// Writes the squared distances of rows `a .. a + out.len()` of the column-major matrix `x`
-/// (N rows) to `centre` (length D) into `out`, one contiguous column at a time.
-fn sq_dist_block(x: &[f64], n: usize, a: usize, centre: &[f64], out: &mut [f64]) {
-    out.fill(0.0);
-    let len = out.len();
-    for (j, &c) in centre.iter().enumerate() {
-        let col = &x[j * n + a..j * n + a + len];
-        for (o, &v) in out.iter_mut().zip(col) {
-            let t = v - c;
-            *o += t * t;
-        }
-    }
-}
-
-/// Lowers `closest[i]` to the squared distance of row `i` to `centre` where that is smaller.
-fn update_closest(x: &[f64], n: usize, centre: &[f64], closest: &mut [f64]) {
-    closest
-        .par_chunks_mut(CHUNK)
-        .enumerate()
-        .for_each(|(c, cl)| {
-            let mut tmp = vec![0.0; cl.len()];
-            sq_dist_block(x, n, c * CHUNK, centre, &mut tmp);
-            for (p, &q) in cl.iter_mut().zip(&tmp) {
-                if q < *p {
-                    *p = q;
-                }
-            }
-        });
-}
-
-/// Greedy k-means++ on validated data (see [`kmeans_plus_plus`]).
-fn seed<R: Rng + ?Sized>(data: &DMatrix<f64>, k: usize, rng: &mut R) -> DMatrix<f64> {
-    let (n, d) = data.shape();
-    let x = data.as_slice();
-    let mut centres = Vec::with_capacity(k * d);
-    push_row(x, n, d, rng.random_range(0..n), &mut centres);
-    let mut closest = vec![f64::INFINITY; n];
-    update_closest(x, n, &centres, &mut closest);
-    let n_trials = n_local_trials(k);
-    let mut cum: Vec<f64> = Vec::new();
-    for _ in 1..k {
-        let max = closest.par_iter().copied().reduce(|| 0.0, f64::max);
-        let chosen = if max <= 0.0 {
-            // Every row coincides with a chosen centre: duplicates are unavoidable.
-            rng.random_range(0..n)
-        } else if max.is_infinite() {
-            let n_inf = closest.iter().filter(|c| c.is_infinite()).count();
-            let t = rng.random_range(0..n_inf);
-            closest
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| c.is_infinite())
-                .nth(t)
-                .map_or(0, |(i, _)| i)
-        } else {
-            // Weights scaled by the maximum so that their sum cannot overflow.
-            cum.clear();
-            let mut acc = 0.0;
-            cum.extend(closest.iter().map(|&c| {
-                acc += c / max;
-                acc
-            }));
-            let candidates: Vec<usize> = (0..n_trials)
-                .map(|_| {
-                    let r = rng.random::<f64>() * acc;
-                    // First row whose cumulative weight exceeds r: it has positive weight.
-                    let i = cum.partition_point(|&v| v <= r);
-                    if i < n {
-                        i
-                    } else {
-                        // Only reachable through rounding: the last row of positive weight.
-                        closest.iter().rposition(|&c| c > 0.0).unwrap_or(n - 1)
-                    }
-                })
-                .collect();
-            best_candidate(x, n, d, &closest, &candidates)
-        };
-        let start = centres.len();
-        push_row(x, n, d, chosen, &mut centres);
-        update_closest(x, n, &centres[start..], &mut closest);
-    }
-    DMatrix::from_row_slice(k, d, &centres)
-}
-
-/// Candidates drawn per greedy k-means++ step: `2 + floor(ln k)`, as in scikit-learn.
-fn n_local_trials(k: usize) -> usize {
-    2 + (k as f64).ln().floor() as usize
-}
-
-/// The candidate row that leaves the smallest potential `Σ min(closest, dist²(·, candidate))`
-/// (the earliest on ties).
-fn best_candidate(x: &[f64], n: usize, d: usize, closest: &[f64], candidates: &[usize]) -> usize {
-    let rows: Vec<Vec<f64>> = candidates
-        .iter()
-        .map(|&i| {
-            let mut r = Vec::with_capacity(d);
-            push_row(x, n, d, i, &mut r);
-            r
-        })
-        .collect();
-    let partials: Vec<Vec<f64>> = closest
-        .par_chunks(CHUNK)
-        .enumerate()
-        .map(|(c, cl)| {
-            let mut tmp = vec![0.0; cl.len()];
-            rows.iter()
-                .map(|row| {
-                    sq_dist_block(x, n, c * CHUNK, row, &mut tmp);
-                    cl.iter().zip(&tmp).map(|(&p, &q)| p.min(q)).sum::<f64>()
-                })
-                .collect()
-        })
-        .collect();
-    let mut pots = vec![0.0; candidates.len()];
-    for part in &partials {
-        for (t, v) in pots.iter_mut().zip(part) {
-            *t += v;
-        }
-    }
-    let mut best = 0;
-    for (l, &p) in pots.iter().enumerate().skip(1) {
-        if p < pots[best] {
-            best = l;
-        }
-    }
-    candidates.get(best).copied().unwrap_or(0)
+    labels
 }
 
 /// Mean over columns of the population variance of each column (0 without columns).
@@ -686,50 +528,12 @@ fn lloyd(
 
 #[cfg(test)]
 mod tests {
+    use super::super::kmeans_plus_plus;
+    use super::super::test_data::{blobs, sq, uniform_data};
     use super::*;
     use em_core::StdRng;
     use proptest::prelude::*;
     use rand::SeedableRng;
-
-    /// A standard normal draw by Box–Muller (keeps the tests free of rand_distr).
-    fn normal(rng: &mut StdRng) -> f64 {
-        let u1: f64 = 1.0 - rng.random::<f64>();
-        let u2: f64 = rng.random();
-        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-    }
-
-    /// `per` points around each centre with standard deviation `sd`, and the true labels.
-    fn blobs(centres: &[[f64; 2]], per: usize, sd: f64, seed: u64) -> (DMatrix<f64>, Vec<usize>) {
-        let mut rng = StdRng::seed_from_u64(seed);
-        let n = centres.len() * per;
-        let mut data = DMatrix::zeros(n, 2);
-        let mut truth = Vec::with_capacity(n);
-        for (c, centre) in centres.iter().enumerate() {
-            for p in 0..per {
-                let i = c * per + p;
-                data[(i, 0)] = centre[0] + sd * normal(&mut rng);
-                data[(i, 1)] = centre[1] + sd * normal(&mut rng);
-                truth.push(c);
-            }
-        }
-        (data, truth)
-    }
-
-    fn uniform_data(n: usize, d: usize, seed: u64) -> DMatrix<f64> {
-        let mut rng = StdRng::seed_from_u64(seed);
-        DMatrix::from_fn(n, d, |_, _| rng.random::<f64>())
-    }
-
-    /// Squared distance of data row `i` to centre row `k`, summed over columns in order (the
-    /// same arithmetic as the kernel).
-    fn sq(data: &DMatrix<f64>, i: usize, centres: &DMatrix<f64>, k: usize) -> f64 {
-        let mut s = 0.0;
-        for j in 0..data.ncols() {
-            let t = data[(i, j)] - centres[(k, j)];
-            s += t * t;
-        }
-        s
-    }
 
     #[test]
     fn recovers_three_well_separated_blobs() {
@@ -750,53 +554,6 @@ mod tests {
         assert!(map[0] != map[1] && map[1] != map[2] && map[0] != map[2]);
         for (i, &t) in truth.iter().enumerate() {
             assert_eq!(fit.labels[i], map[t], "row {i}");
-        }
-    }
-
-    #[test]
-    fn kmeans_plus_plus_returns_distinct_data_rows_on_distinct_data() {
-        let data = uniform_data(50, 3, 5);
-        for seed in 0..20 {
-            let c = kmeans_plus_plus(&data, 10, &mut StdRng::seed_from_u64(seed)).unwrap();
-            assert_eq!(c.shape(), (10, 3));
-            let mut rows: Vec<usize> = c
-                .row_iter()
-                .map(|r| {
-                    data.row_iter()
-                        .position(|x| x == r)
-                        .expect("not a data row")
-                })
-                .collect();
-            rows.sort_unstable();
-            rows.dedup();
-            assert_eq!(rows.len(), 10, "seed {seed}: duplicated centres");
-        }
-    }
-
-    #[test]
-    fn kmeans_plus_plus_with_k_equal_n_picks_every_row_once() {
-        let data = uniform_data(12, 2, 8);
-        let c = kmeans_plus_plus(&data, 12, &mut StdRng::seed_from_u64(1)).unwrap();
-        let mut rows: Vec<usize> = c
-            .row_iter()
-            .filter_map(|r| data.row_iter().position(|x| x == r))
-            .collect();
-        rows.sort_unstable();
-        assert_eq!(rows, (0..12).collect::<Vec<_>>());
-    }
-
-    #[test]
-    fn kmeans_plus_plus_spreads_centres_over_separated_blobs() {
-        // With greedy k-means++ each of three far-apart blobs gets exactly one centre.
-        let (data, truth) = blobs(&[[0.0, 0.0], [50.0, 0.0], [0.0, 50.0]], 30, 0.5, 2);
-        for seed in 0..10 {
-            let c = kmeans_plus_plus(&data, 3, &mut StdRng::seed_from_u64(seed)).unwrap();
-            let mut blob: Vec<usize> = c
-                .row_iter()
-                .map(|r| truth[data.row_iter().position(|x| x == r).unwrap()])
-                .collect();
-            blob.sort_unstable();
-            assert_eq!(blob, vec![0, 1, 2], "seed {seed}");
         }
     }
 
@@ -839,79 +596,6 @@ mod tests {
         let min = inertias.iter().copied().fold(f64::INFINITY, f64::min);
         assert_eq!(best.inertia, min);
         assert!(best.inertia <= single.inertia);
-    }
-
-    #[test]
-    fn rejects_zero_clusters() {
-        let data = uniform_data(5, 2, 0);
-        let mut rng = StdRng::seed_from_u64(0);
-        for r in [
-            kmeans_plus_plus(&data, 0, &mut rng).map(|_| ()),
-            KMeans::new(0).fit(&data, &mut rng).map(|_| ()),
-        ] {
-            assert!(matches!(
-                r,
-                Err(EmError::InvalidParameter {
-                    name: "n_clusters",
-                    ..
-                })
-            ));
-        }
-    }
-
-    #[test]
-    fn rejects_fewer_rows_than_clusters() {
-        let data = uniform_data(3, 2, 0);
-        let mut rng = StdRng::seed_from_u64(0);
-        let want = Err(EmError::TooFewObservations {
-            n_obs: 3,
-            n_components: 4,
-        });
-        assert_eq!(kmeans_plus_plus(&data, 4, &mut rng).map(|_| ()), want);
-        assert_eq!(KMeans::new(4).fit(&data, &mut rng).map(|_| ()), want);
-    }
-
-    #[test]
-    fn rejects_empty_data() {
-        let data = DMatrix::<f64>::zeros(0, 2);
-        let mut rng = StdRng::seed_from_u64(0);
-        assert_eq!(
-            kmeans_plus_plus(&data, 1, &mut rng).map(|_| ()),
-            Err(EmError::EmptyData)
-        );
-        assert_eq!(
-            KMeans::new(1).fit(&data, &mut rng).map(|_| ()),
-            Err(EmError::EmptyData)
-        );
-    }
-
-    #[test]
-    fn reports_the_first_non_finite_value_by_row_and_column() {
-        let mut data = uniform_data(6, 3, 0);
-        data[(3, 0)] = f64::INFINITY;
-        data[(2, 1)] = f64::NAN;
-        let mut rng = StdRng::seed_from_u64(0);
-        for r in [
-            kmeans_plus_plus(&data, 2, &mut rng).map(|_| ()),
-            KMeans::new(2).fit(&data, &mut rng).map(|_| ()),
-        ] {
-            match r {
-                Err(EmError::NonFinite { row, column, value }) => {
-                    assert_eq!((row, column), (2, 1));
-                    assert!(value.is_nan());
-                }
-                other => panic!("expected NonFinite, got {other:?}"),
-            }
-        }
-        data[(2, 1)] = 0.5;
-        assert_eq!(
-            KMeans::new(2).fit(&data, &mut rng).map(|_| ()),
-            Err(EmError::NonFinite {
-                row: 3,
-                column: 0,
-                value: f64::INFINITY
-            })
-        );
     }
 
     #[test]
@@ -973,6 +657,46 @@ mod tests {
     }
 
     #[test]
+    fn checked_entries_give_the_same_bits_as_the_validating_ones() {
+        let data = uniform_data(9000, 3, 31); // more than two parallel chunks
+        let checked = CheckedData::new(&data, Some(3)).unwrap();
+        let km = KMeans::new(7).n_init(2);
+        let a = km.fit(&data, &mut StdRng::seed_from_u64(2)).unwrap();
+        let b = km
+            .fit_checked(checked, &mut StdRng::seed_from_u64(2))
+            .unwrap();
+        assert_eq!(a, b);
+        let s = kmeans_plus_plus(&data, 7, &mut StdRng::seed_from_u64(4)).unwrap();
+        let t = super::super::kmeans_plus_plus_checked(checked, 7, &mut StdRng::seed_from_u64(4))
+            .unwrap();
+        assert_eq!(s, t);
+        assert_eq!(
+            nearest_centre(&data, &s).unwrap(),
+            nearest_centre_checked(checked, &s).unwrap()
+        );
+        // The checks that do not scan the data still apply.
+        assert_eq!(
+            KMeans::new(0).fit_checked(checked, &mut StdRng::seed_from_u64(0)),
+            Err(n_clusters_error())
+        );
+        let few = uniform_data(3, 1, 0);
+        assert_eq!(
+            KMeans::new(4).fit_checked(
+                CheckedData::new(&few, None).unwrap(),
+                &mut StdRng::seed_from_u64(0)
+            ),
+            Err(EmError::TooFewObservations {
+                n_obs: 3,
+                n_components: 4
+            })
+        );
+        assert!(matches!(
+            nearest_centre_checked(checked, &DMatrix::zeros(2, 2)),
+            Err(EmError::DimensionMismatch { .. })
+        ));
+    }
+
+    #[test]
     fn ties_in_assignment_go_to_the_lowest_index() {
         let fit = KMeansFit {
             centres: DMatrix::from_row_slice(3, 1, &[1.0, -1.0, 1.0]),
@@ -1010,28 +734,6 @@ mod tests {
         );
         assert_eq!(fit.predict(&DMatrix::zeros(0, 2)), Ok(vec![]));
         assert_eq!(fit.predict(&data).unwrap(), fit.labels);
-    }
-
-    #[test]
-    fn greedy_seeding_draws_two_plus_floor_ln_k_candidates() {
-        let got: Vec<usize> = [1, 2, 3, 7, 8, 20, 21, 100].map(n_local_trials).to_vec();
-        assert_eq!(got, vec![2, 2, 3, 3, 4, 4, 5, 6]);
-    }
-
-    #[test]
-    fn greedy_step_keeps_the_candidate_that_most_reduces_the_potential() {
-        // Rows 0, 1, 10, 11 on a line; the chosen centre is at 0 so far.
-        let data = DMatrix::from_row_slice(4, 1, &[0.0, 1.0, 10.0, 11.0]);
-        let closest = [0.0, 1.0, 100.0, 121.0];
-        // Potentials: row 1 -> 0+0+81+100, row 2 -> 0+1+0+1, row 3 -> 0+1+1+0.
-        assert_eq!(
-            best_candidate(data.as_slice(), 4, 1, &closest, &[1, 2, 3]),
-            2
-        );
-        assert_eq!(
-            best_candidate(data.as_slice(), 4, 1, &closest, &[3, 1, 2]),
-            3
-        );
     }
 
     #[test]
