@@ -3,8 +3,8 @@
 //! Expectation–Maximization for latent-variable models. This facade re-exports the
 //! workspace's crates:
 //!
-//! - [`core`] (`em-core`): the [`LatentModel`](em_core::LatentModel) contract, the
-//!   [`Em`](em_core::Em) driver and the invariant checker;
+//! - [`core`] (`em-core`): the [`LatentModel`] contract, the
+//!   [`Em`] driver and the invariant checker;
 //! - [`family`] (`em-family`): the family layer — the one-component families and the
 //!   Gaussian machinery that mixtures and HMMs share;
 //! - [`gmm`]: Gaussian mixture models (and a re-export of the zero-inflated Poisson model);

@@ -152,7 +152,7 @@ impl GaussianMixtureBuilder {
     /// What changes in the result: `max_iter` still bounds the M-steps of each restart, but the
     /// report's `iterations` and `trace` count SQUAREM cycles (up to three M-steps each), and
     /// `e_steps`, `m_steps` and `fallbacks` count the work; `tol` is compared with the change
-    /// over a cycle. The observer sees one [`Iteration`] per cycle.
+    /// over a cycle. The observer sees one [`Iteration`](em_core::Iteration) per cycle.
     ///
     /// ```
     /// use gmm::{Acceleration, Covariances, GaussianMixture, Init};

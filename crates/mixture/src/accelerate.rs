@@ -3,8 +3,8 @@
 //! [`Em::accelerate`](em_core::Em::accelerate) with [`Squarem`](em_core::Squarem) applies.
 //!
 //! The mixture's vector is the K weights π_k followed by each component's own vector, all
-//! **raw**: λ for [`Poisson`], the rate for [`Exponential`], (μ, σ²) for [`Gaussian`], the D
-//! probabilities p_d for [`Bernoulli`]. Raw coordinates are where the EM map of a mixture —
+//! **raw**: λ for [`Poisson`](crate::Poisson), the rate for [`Exponential`](crate::Exponential), (μ, σ²) for [`Gaussian`](crate::Gaussian), the D
+//! probabilities p_d for [`Bernoulli`](crate::Bernoulli). Raw coordinates are where the EM map of a mixture —
 //! an average of sufficient statistics — is closest to linear, which is what SQUAREM's
 //! extrapolation assumes (the Gaussian-mixture crate measured far fewer rejected
 //! extrapolations than in log/logit coordinates). An extrapolation outside the parameter space
@@ -12,8 +12,8 @@
 //! the family's floor, a probability outside [0, 1]) is a typed error from the family's own
 //! constructor, and the SQUAREM guard falls back to the plain EM step.
 //!
-//! Family settings that are not parameters — a [`Gaussian`]'s variance floor, an
-//! [`Exponential`]'s rate cap — are kept from the component being set.
+//! Family settings that are not parameters — a [`Gaussian`](crate::Gaussian)'s variance floor, an
+//! [`Exponential`](crate::Exponential)'s rate cap — are kept from the component being set.
 //!
 //! ```
 //! use em_core::{Em, Squarem};
