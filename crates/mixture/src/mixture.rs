@@ -181,7 +181,7 @@ impl<F: Family> Mixture<F> {
     /// Those of [`check_data`](Self::check_data), and [`EmError::InvalidInput`] for an
     /// observation of density 0 under every component.
     pub fn score_samples(&self, data: &F::Data) -> Result<Vec<f64>, EmError> {
-        let parts = self.batches(data, |_, _, lse| lse.to_vec())?;
+        let parts = self.batches(data, false, |_, _, lse| lse.to_vec())?;
         Ok(parts.into_iter().flat_map(|(_, part)| part).collect())
     }
 
@@ -210,7 +210,7 @@ impl<F: Family> Mixture<F> {
     /// ```
     pub fn predict_proba(&self, data: &F::Data) -> Result<DMatrix<f64>, EmError> {
         let k_count = self.n_components();
-        let parts = self.batches(data, |_, gamma, _| gamma.to_vec())?;
+        let parts = self.batches(data, false, |_, gamma, _| gamma.to_vec())?;
         let mut out = DMatrix::zeros(data.n_obs(), k_count);
         for (start, part) in parts {
             let c = part.len() / k_count;
@@ -227,7 +227,7 @@ impl<F: Family> Mixture<F> {
     /// as [`score_samples`](Self::score_samples)).
     pub fn predict(&self, data: &F::Data) -> Result<Vec<usize>, EmError> {
         let k_count = self.n_components();
-        let parts = self.batches(data, |lj, _, lse| {
+        let parts = self.batches(data, true, |lj, _, lse| {
             let c = lse.len();
             (0..c)
                 .map(|i| {
@@ -445,11 +445,13 @@ impl<F: Family> Mixture<F> {
     }
 
     /// Checks `data`, then runs `f(log-joint, γ, log p)` on each batch in parallel, returning
-    /// the batch start and its result in order. `f` sees the log-joint ℓ_ik (component-major),
-    /// the responsibilities and the per-row log p(x_i).
+    /// the batch start and its result in order. `f` sees the log-joint ℓ_ik (component-major;
+    /// empty unless `keep_joint`, which costs a copy), the responsibilities and the per-row
+    /// log p(x_i).
     fn batches<T: Send>(
         &self,
         data: &F::Data,
+        keep_joint: bool,
         f: impl Fn(&[f64], &[f64], &[f64]) -> T + Sync,
     ) -> Result<Vec<(usize, T)>, EmError> {
         self.check_data(data)?;
@@ -467,7 +469,7 @@ impl<F: Family> Mixture<F> {
                     &mut lj,
                     &mut scratch,
                 );
-                let joint = lj.clone();
+                let joint = if keep_joint { lj.clone() } else { Vec::new() };
                 let (ll, _) = normalise(&mut lj, c, None, &mut lse);
                 if !ll.is_finite() {
                     self.diagnose(data, rows.clone(), &lse)?;

@@ -78,7 +78,8 @@ use std::fmt;
 use std::ops::Range;
 
 use em_core::{
-    EStep, Em, EmError, Fitted, LatentModel, ParameterVector, RestartOutcome, Statistics,
+    EStep, Em, EmError, Fitted, LatentModel, Observer, ParameterVector, RestartOutcome, Statistics,
+    Step,
 };
 use em_family::families::{Poisson, PoissonStats, ZeroInflated, ZeroInflatedStats};
 use em_family::{Component, ComponentParameters, Family};
@@ -518,7 +519,11 @@ impl ZeroInflatedPoisson {
     /// println!("π = {:.4}, λ = {:.4}", m.pi(), m.lambda());
     /// # Ok::<(), em_core::EmError>(())
     /// ```
-    pub fn fit(data: &[u64], em: &Em) -> Result<Fitted<Self>, EmError> {
+    pub fn fit<A, O>(data: &[u64], em: &Em<A, O>) -> Result<Fitted<Self>, EmError>
+    where
+        A: Step<Self>,
+        O: Observer,
+    {
         let mut model = ZeroInflatedPoisson::moment_start(data)?;
         let report = em.fit(&mut model, data)?;
         Ok(Fitted {

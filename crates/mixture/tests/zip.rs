@@ -5,6 +5,7 @@
 
 use em_core::{LatentModel, Statistics};
 use mixture::{ZeroInflatedPoisson, ZipStats};
+use rand::SeedableRng;
 
 /// log y! by summation, independent of the crates under test.
 fn ln_factorial(y: u64) -> f64 {
@@ -68,4 +69,23 @@ fn debug_shows_the_parameters() {
         format!("{m:?}"),
         "ZeroInflatedPoisson { pi: 0.25, lambda: 3.5 }"
     );
+}
+
+#[test]
+fn fit_takes_any_driver_step_and_squarem_reaches_the_same_optimum() {
+    // π = 0.3, λ = 0.8: a zero is about as likely structural as Poisson, so plain EM crawls.
+    let truth = ZeroInflatedPoisson::new(0.3, 0.8).unwrap();
+    let (y, _) = truth.sample(3_000, &mut em_core::StdRng::seed_from_u64(2));
+    let em = em_core::Em::new().tol(1e-14).max_iter(20_000);
+    let plain = ZeroInflatedPoisson::fit(&y, &em).unwrap();
+    let fast = ZeroInflatedPoisson::fit(&y, &em.accelerate(em_core::Squarem)).unwrap();
+    assert!(plain.report.converged && fast.report.converged);
+    assert!(
+        fast.report.e_steps * 3 < plain.report.e_steps,
+        "{} vs {}",
+        fast.report.e_steps,
+        plain.report.e_steps
+    );
+    assert!((fast.model.pi() - plain.model.pi()).abs() < 1e-6);
+    assert!((fast.model.lambda() - plain.model.lambda()).abs() < 1e-6);
 }
