@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::builder::RangedU64ValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use gmm::CovarianceType;
+use gmm::{CovarianceType, Init, ShortEm};
 
 /// Fit Gaussian mixtures by EM on CSV files: fit, select, predict, sample, convert; and a
 /// zero-inflated Poisson to counts (zip).
@@ -115,29 +115,30 @@ pub enum CovarianceChoice {
 }
 
 /// How starting parameters are chosen.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum InitArg {
-    /// k-means++ seeding, then Lloyd's k-means (scikit-learn's `kmeans`).
-    KMeans,
-    /// k-means++ seeds only (scikit-learn's `k-means++`).
-    KMeansPlusPlus,
-    /// Random responsibilities.
-    Random,
-    /// Means at random rows of the data.
-    Data,
+    /// A method of the library's (`gmm::Init`).
+    Method(Init),
     /// The parameters in a model file.
     File(PathBuf),
 }
 
+/// The names `--init` accepts, for the error message.
+const INIT_NAMES: &str = "auto, hc, kmeans, kmeans-std, kmeans++, short-em, random, data";
+
 fn parse_init(s: &str) -> Result<InitArg, String> {
-    Ok(match s {
-        "kmeans" => InitArg::KMeans,
-        "kmeans++" | "k-means++" => InitArg::KMeansPlusPlus,
-        "random" => InitArg::Random,
-        "data" => InitArg::Data,
-        "" => return Err("expected kmeans, kmeans++, random, data or a model file".into()),
-        path => InitArg::File(PathBuf::from(path)),
-    })
+    Ok(InitArg::Method(match s {
+        "auto" => Init::Auto,
+        "hc" => Init::Hierarchical,
+        "kmeans" => Init::KMeans,
+        "kmeans-std" => Init::KMeansStandardized,
+        "kmeans++" | "k-means++" => Init::KMeansPlusPlus,
+        "short-em" | "emem" => Init::ShortEm(ShortEm::default()),
+        "random" => Init::RandomResponsibilities,
+        "data" => Init::RandomFromData,
+        "" => return Err(format!("expected {INIT_NAMES} or a model file")),
+        path => return Ok(InitArg::File(PathBuf::from(path))),
+    }))
 }
 
 fn parse_non_negative(s: &str) -> Result<f64, String> {
@@ -191,13 +192,18 @@ fn at_least_one() -> RangedU64ValueParser<usize> {
 /// EM options shared by `fit` and `select` (scikit-learn's defaults, but for `tol`).
 #[derive(Debug, Clone, Args)]
 pub struct EmArgs {
-    /// Starting parameters: kmeans (k-means++ seeding then k-means), kmeans++ (seeds only),
-    /// random (random responsibilities), data (means at random rows), or a model file
-    /// (PARAMS.json, as written by --output).
-    #[arg(long, value_name = "kmeans|kmeans++|random|data|PARAMS.json", default_value = "kmeans", value_parser = parse_init)]
+    /// Starting parameters. auto (the default): the first run from hc, every further restart
+    /// from short-em. hc: mclust's model-based hierarchical agglomeration on standardised,
+    /// whitened data (units do not matter). kmeans: k-means++ seeding then k-means on the data
+    /// as given (scikit-learn's). kmeans-std: the same on z-scores. kmeans++: seeds only.
+    /// short-em: the best of 10 k-means-std starts after 5 EM iterations each. random: random
+    /// responsibilities. data: means at random rows. Or a model file (PARAMS.json, as written
+    /// by --output).
+    #[arg(long, value_name = "auto|hc|kmeans|kmeans-std|kmeans++|short-em|random|data|PARAMS.json", default_value = "auto", value_parser = parse_init)]
     pub init: InitArg,
-    /// Number of restarts; the one with the highest log-likelihood wins.
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = at_least_one())]
+    /// Number of restarts; the one with the highest log-likelihood wins. With --init auto,
+    /// restart 0 starts from hc and the others from short-em.
+    #[arg(long, value_name = "N", default_value_t = gmm::DEFAULT_N_INIT, value_parser = at_least_one())]
     pub n_init: usize,
     /// Convergence threshold on the change of the mean log-likelihood per row. Tighter than
     /// scikit-learn's 1e-3, which stops before the log-likelihood settles (on the bundled
@@ -386,10 +392,18 @@ mod tests {
 
     #[test]
     fn init_values_map_to_methods_and_anything_else_is_a_file() {
-        assert_eq!(parse_init("kmeans").unwrap(), InitArg::KMeans);
-        assert_eq!(parse_init("kmeans++").unwrap(), InitArg::KMeansPlusPlus);
-        assert_eq!(parse_init("random").unwrap(), InitArg::Random);
-        assert_eq!(parse_init("data").unwrap(), InitArg::Data);
+        let method = |s| match parse_init(s) {
+            Ok(InitArg::Method(m)) => Some(m),
+            _ => None,
+        };
+        assert_eq!(method("auto"), Some(Init::Auto));
+        assert_eq!(method("hc"), Some(Init::Hierarchical));
+        assert_eq!(method("kmeans"), Some(Init::KMeans));
+        assert_eq!(method("kmeans-std"), Some(Init::KMeansStandardized));
+        assert_eq!(method("kmeans++"), Some(Init::KMeansPlusPlus));
+        assert_eq!(method("short-em"), Some(Init::ShortEm(ShortEm::default())));
+        assert_eq!(method("random"), Some(Init::RandomResponsibilities));
+        assert_eq!(method("data"), Some(Init::RandomFromData));
         assert_eq!(
             parse_init("m.json").unwrap(),
             InitArg::File(PathBuf::from("m.json"))

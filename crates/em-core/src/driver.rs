@@ -20,6 +20,19 @@ use crate::{Dataset, EmError, LatentModel};
 pub trait Initializer<M: LatentModel> {
     /// A fresh model to start EM from.
     fn initialize(&self, data: &M::Data, rng: &mut StdRng) -> Result<M, EmError>;
+
+    /// The start of restart `restart` (0-based); the driver calls this one. By default every
+    /// restart is started the same way, by [`Initializer::initialize`]; a strategy that starts
+    /// its restarts differently (a deterministic first start, random ones after) overrides it.
+    fn initialize_restart(
+        &self,
+        data: &M::Data,
+        restart: usize,
+        rng: &mut StdRng,
+    ) -> Result<M, EmError> {
+        let _ = restart;
+        self.initialize(data, rng)
+    }
 }
 
 impl<M, F> Initializer<M> for F
@@ -355,7 +368,7 @@ impl<A, O: Observer> Em<A, O> {
         self.validate()?;
         let pool = self.pool()?;
         self.best_of_restarts(|index, rng| {
-            let mut model = init.initialize(data, rng)?;
+            let mut model = init.initialize_restart(data, index, rng)?;
             let report = self.run(&mut model, &mut self.in_memory(data, &pool), index)?;
             Ok((report, model))
         })
@@ -425,7 +438,7 @@ impl<A, O: Observer> Em<A, O> {
         self.validate()?;
         let pool = self.pool()?;
         self.best_of_restarts(|index, rng| {
-            let mut model = init.initialize(init_data, rng)?;
+            let mut model = init.initialize_restart(init_data, index, rng)?;
             let report = self.run(&mut model, &mut self.streamed(&mut *source, &pool), index)?;
             Ok((report, model))
         })

@@ -60,6 +60,7 @@ mod component;
 pub mod families;
 mod family;
 pub mod gaussian;
+pub mod hc;
 pub mod kmeans;
 mod observations;
 mod parameters;

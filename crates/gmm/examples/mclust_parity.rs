@@ -2,7 +2,7 @@
 //! K: does the default initialisation reach at least mclust's optimum?
 //!
 //! ```sh
-//! cargo run --release -p gmm --example mclust_parity [-- --n-init N] [--tol T] [--max-iter M] [--seed S]
+//! cargo run --release -p gmm --example mclust_parity [-- --init NAME] [--n-init N] [--reg-covar R] [--tol T] [--max-iter M] [--seed S]
 //! ```
 //!
 //! Reads `crates/gmm/tests/fixtures/mclust/loglik.csv` (written by
@@ -19,7 +19,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use gmm::{CovarianceType, GaussianMixture};
+use gmm::{CovarianceType, GaussianMixture, Init, ShortEm};
 use nalgebra::DMatrix;
 
 /// The reference fits, from the repository root.
@@ -43,7 +43,9 @@ struct Reference {
 }
 
 struct Options {
-    n_init: usize,
+    init: Option<(String, Init)>,
+    n_init: Option<usize>,
+    reg_covar: Option<f64>,
     tol: Option<f64>,
     max_iter: Option<usize>,
     seed: Option<u64>,
@@ -51,7 +53,9 @@ struct Options {
 
 fn parse_options() -> Result<Options, String> {
     let mut options = Options {
-        n_init: 1,
+        init: None,
+        n_init: None,
+        reg_covar: None,
         tol: None,
         max_iter: None,
         seed: None,
@@ -61,13 +65,25 @@ fn parse_options() -> Result<Options, String> {
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         let bad = |e: &dyn std::fmt::Display| format!("{flag} {value}: {e}");
         match flag.as_str() {
-            "--n-init" => options.n_init = value.parse().map_err(|e| bad(&e))?,
+            "--n-init" => options.n_init = Some(value.parse().map_err(|e| bad(&e))?),
+            "--reg-covar" => options.reg_covar = Some(value.parse().map_err(|e| bad(&e))?),
+            "--init" => {
+                let init = match value.as_str() {
+                    "auto" => Init::Auto,
+                    "hc" => Init::Hierarchical,
+                    "kmeans" => Init::KMeans,
+                    "kmeans-std" => Init::KMeansStandardized,
+                    "short-em" => Init::ShortEm(ShortEm::default()),
+                    other => return Err(bad(&format!("unknown method {other}"))),
+                };
+                options.init = Some((value.clone(), init));
+            }
             "--tol" => options.tol = Some(value.parse().map_err(|e| bad(&e))?),
             "--max-iter" => options.max_iter = Some(value.parse().map_err(|e| bad(&e))?),
             "--seed" => options.seed = Some(value.parse().map_err(|e| bad(&e))?),
             _ => {
                 return Err(format!(
-                    "unknown option {flag}; usage: mclust_parity [--n-init N] [--tol T] [--max-iter M] [--seed S]"
+                    "unknown option {flag}; usage: mclust_parity [--init auto|hc|kmeans|kmeans-std|short-em] [--n-init N] [--reg-covar R] [--tol T] [--max-iter M] [--seed S]"
                 ));
             }
         }
@@ -193,7 +209,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let references = read_references(&root.join(FIXTURE))?;
 
-    let mut builder_note = format!("n_init {}", options.n_init);
+    let mut builder_note = String::from("defaults");
+    if let Some((name, _)) = &options.init {
+        builder_note += &format!(", init {name}");
+    }
+    if let Some(n) = options.n_init {
+        builder_note += &format!(", n_init {n}");
+    }
+    if let Some(r) = options.reg_covar {
+        builder_note += &format!(", reg_covar {r}");
+    }
     if let Some(tol) = options.tol {
         builder_note += &format!(", tol {tol}");
     }
@@ -204,7 +229,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         builder_note += &format!(", seed {s}");
     }
     println!(
-        "em (gmm defaults, {builder_note}) against mclust's Mclust() defaults; {} fits from {FIXTURE}",
+        "em (gmm {builder_note}) against mclust's Mclust() defaults; {} fits from {FIXTURE}",
         references.len()
     );
     println!(
@@ -245,9 +270,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &mut overall,
         ];
 
-        let mut builder = GaussianMixture::builder(r.k)
-            .covariance_type(covariance_type(&r.model)?)
-            .n_init(options.n_init);
+        let mut builder = GaussianMixture::builder(r.k).covariance_type(covariance_type(&r.model)?);
+        if let Some((_, init)) = &options.init {
+            builder = builder.init(init.clone());
+        }
+        if let Some(n) = options.n_init {
+            builder = builder.n_init(n);
+        }
+        if let Some(r) = options.reg_covar {
+            builder = builder.reg_covar(r);
+        }
         if let Some(tol) = options.tol {
             builder = builder.tol(tol);
         }

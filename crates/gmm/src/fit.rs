@@ -1,12 +1,12 @@
 //! Fitting a Gaussian mixture: options (scikit-learn's, with the same defaults), validation
 //! once at the boundary, and the em-core driver for the loop, restarts and threads.
 
-use em_core::{Acceleration, Em, EmError, Fitted, Observer, Silent, StdRng};
+use em_core::{Acceleration, Em, EmError, Fitted, Observer, Silent};
 use nalgebra::DMatrix;
 
 use crate::gaussian::CovarianceType;
 use crate::gaussian::Prior;
-use crate::init::{Init, InitContext};
+use crate::init::{Init, InitContext, Starter};
 use crate::kmeans::CheckedData;
 use crate::mixture::GaussianMixture;
 use crate::validate::check_sample_weights;
@@ -52,18 +52,25 @@ pub struct GaussianMixtureBuilder {
     pub(crate) em: Em<Acceleration>,
 }
 
+/// The default number of restarts of a Gaussian-mixture fit: with [`Init::Auto`], mclust's
+/// start and two short-EM starts (chosen by measurement, see `docs/initialisation.md`).
+pub const DEFAULT_N_INIT: usize = 3;
+
 impl GaussianMixture {
-    /// Options for fitting a mixture of `n_components` Gaussians, with scikit-learn's
-    /// defaults: full covariances, `reg_covar = 1e-6`, k-means initialisation, `tol = 1e-3`
-    /// on the per-row log-likelihood, `max_iter = 100`, `n_init = 1`, seed 0.
+    /// Options for fitting a mixture of `n_components` Gaussians: full covariances,
+    /// `reg_covar = 1e-6`, [`Init::Auto`] with [`DEFAULT_N_INIT`] restarts, `tol = 1e-3` on
+    /// the per-row log-likelihood, `max_iter = 100`, seed 0. scikit-learn's defaults are
+    /// `.init(Init::KMeans).n_init(1)` away.
     pub fn builder(n_components: usize) -> GaussianMixtureBuilder {
         GaussianMixtureBuilder {
             n_components,
             covariance_type: CovarianceType::Full,
             reg_covar: 1e-6,
-            init: Init::KMeans,
+            init: Init::Auto,
             prior: PriorChoice::None,
-            em: Em::new().accelerate(Acceleration::None),
+            em: Em::new()
+                .n_init(DEFAULT_N_INIT)
+                .accelerate(Acceleration::None),
         }
     }
 }
@@ -82,7 +89,7 @@ impl GaussianMixtureBuilder {
         self
     }
 
-    /// How to choose starting parameters (default k-means).
+    /// How to choose starting parameters (default [`Init::Auto`]).
     pub fn init(mut self, init: Init) -> Self {
         self.init = init;
         self
@@ -117,7 +124,7 @@ impl GaussianMixtureBuilder {
         self
     }
 
-    /// Number of restarts; the highest final objective wins (default 1).
+    /// Number of restarts; the highest final objective wins (default [`DEFAULT_N_INIT`]).
     pub fn n_init(mut self, n_init: usize) -> Self {
         self.em = self.em.n_init(n_init);
         self
@@ -236,12 +243,16 @@ impl GaussianMixtureBuilder {
         self.em.validate()?;
         let prior = self.resolve_prior(x)?;
         let ctx = self.init_context(prior.as_ref(), sample_weight);
+        self.init.validate()?;
         // The driver hands every restart the same `x`, which `checked` borrows.
-        let init = |_: &DMatrix<f64>, rng: &mut StdRng| {
-            Ok(SampleWeighted {
-                model: self.init.start(checked, &ctx, rng)?,
+        let init = Starter {
+            init: &self.init,
+            data: checked,
+            ctx: &ctx,
+            wrap: |model| SampleWeighted {
+                model,
                 sample_weight,
-            })
+            },
         };
         let fitted = self.em.clone().observer(observer).fit_restarts(&init, x)?;
         Ok(Fitted {

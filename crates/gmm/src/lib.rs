@@ -47,6 +47,7 @@ mod weighted;
 /// k-means++ seeding and Lloyd's k-means, which live in the family layer
 /// ([`em_family::kmeans`]) so that the Gaussian mixture's and the Gaussian HMM's starts share
 /// them; re-exported here so that `gmm::kmeans::…` keeps working.
+pub use em_family::hc;
 pub use em_family::kmeans;
 
 /// The zero-inflated Poisson model, which lives in the `mixture` crate (its EM is the
@@ -61,11 +62,11 @@ pub mod zip {
 pub use ::mixture::{ZeroInflatedPoisson, ZipStats};
 pub use em_core::{Acceleration, EmError, FitReport, Fitted, ParameterVector};
 pub use em_family::gaussian;
-pub use fit::{GaussianMixtureBuilder, PriorChoice};
+pub use fit::{DEFAULT_N_INIT, GaussianMixtureBuilder, PriorChoice};
 pub use gaussian::{
     CovarianceType, Covariances, GaussianStats, Gaussians, Prior, Scatter, ScatterForm,
 };
-pub use init::Init;
+pub use init::{AUTO_HIERARCHICAL_MAX_FEATURES, Init, ShortEm};
 pub use mixture::GaussianMixture;
 pub use two_component::TwoComponentMixture;
 pub use weighted::SampleWeighted;

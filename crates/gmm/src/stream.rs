@@ -69,6 +69,7 @@ pub use em_io::binary::{BinarySource, BinaryWriter, csv_to_binary, is_binary_fil
 pub use em_io::csv::CsvSource;
 
 use crate::fit::GaussianMixtureBuilder;
+use crate::init::Starter;
 use crate::kmeans::CheckedData;
 use crate::mixture::GaussianMixture;
 
@@ -160,7 +161,13 @@ impl GaussianMixtureBuilder {
         // The sample's values were checked in the sample pass; this one scan of the (bounded)
         // sample makes the proof every restart's start takes.
         let checked = CheckedData::new(&sample, None)?;
-        let init = |_: &DMatrix<f64>, rng: &mut StdRng| self.init.start(checked, &ctx, rng);
+        self.init.validate()?;
+        let init = Starter {
+            init: &self.init,
+            data: checked,
+            ctx: &ctx,
+            wrap: |model| model,
+        };
         self.em
             .clone()
             .observer(observer)

@@ -166,11 +166,16 @@ fn wrong_number_of_features_is_dimension_mismatch_at_every_entry_point() {
 }
 
 #[test]
-fn identical_rows_fit_finitely_from_random_starts_and_default_init_reports_empty_component() {
+fn identical_rows_fit_finitely_from_random_and_default_starts_and_kmeans_reports_empty_component() {
     let x = DMatrix::from_element(50, 2, 3.0);
-    // Starts that put mass on both components: a finite fit, both means at the point and the
-    // covariances reduced to the reg_covar ridge.
-    for init in [Init::RandomFromData, Init::RandomResponsibilities] {
+    // Starts that put mass on both components (the agglomeration splits identical rows too):
+    // a finite fit, both means at the point and the covariances reduced to the reg_covar ridge.
+    for init in [
+        Init::RandomFromData,
+        Init::RandomResponsibilities,
+        Init::Auto,
+        Init::Hierarchical,
+    ] {
         let fit = GaussianMixture::builder(2)
             .init(init.clone())
             .fit(&x)
@@ -188,7 +193,7 @@ fn identical_rows_fit_finitely_from_random_starts_and_default_init_reports_empty
         assert!(m.score(&x).unwrap().is_finite());
     }
     // k-means cannot find two distinct clusters: the second is empty, and the fit says so.
-    match GaussianMixture::builder(2).fit(&x) {
+    match GaussianMixture::builder(2).init(Init::KMeans).fit(&x) {
         Err(EmError::EmptyComponent { component, weight }) => {
             assert_eq!(component, 1);
             assert_eq!(weight, 0.0);

@@ -262,6 +262,7 @@ fn every_iteration_rewinds_and_rereads_the_whole_file() {
         rows_per_pass: vec![],
     };
     let fit = GaussianMixture::builder(3)
+        .n_init(1)
         .chunk_size(64)
         .tol(0.0)
         .max_iter(9)

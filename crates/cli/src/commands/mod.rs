@@ -41,10 +41,7 @@ pub(crate) fn load_data(file: Option<&Path>) -> Result<Table, CliError> {
 /// The initialisation method of `--init`, or `None` for a model file.
 pub(crate) fn init_method(arg: &InitArg) -> Option<Init> {
     match arg {
-        InitArg::KMeans => Some(Init::KMeans),
-        InitArg::KMeansPlusPlus => Some(Init::KMeansPlusPlus),
-        InitArg::Random => Some(Init::RandomResponsibilities),
-        InitArg::Data => Some(Init::RandomFromData),
+        InitArg::Method(m) => Some(m.clone()),
         InitArg::File(_) => None,
     }
 }
