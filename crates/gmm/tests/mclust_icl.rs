@@ -1,7 +1,8 @@
 //! ICL agrees with R mclust's `icl()` on Old Faithful: for four models (K = 3 tied, K = 2
 //! full, K = 4 diag, K = 3 spherical; mclust's EEE, VVV, VVI, VII), at mclust's fitted
 //! parameters, our log-likelihood, parameter count, BIC and ICL equal mclust's, with the sign
-//! flipped for BIC and ICL (mclust's are larger-is-better), within 1e-12 relative (they agree to 1e-14).
+//! flipped for BIC and ICL (mclust's are larger-is-better), within 1e-12 relative (they agree
+//! to 1e-14).
 //!
 //! The reference figures are `fixtures/mclust_icl.json`, made by
 //! `Rscript crates/gmm/tests/fixtures/make_mclust_icl.R` (mclust 6.0.0; the script's header
