@@ -12,7 +12,8 @@ use crate::commands::{builder, check_k, init_method, load_data};
 use crate::error::CliError;
 use crate::json::ReportFile;
 use crate::output::{self, note};
-use crate::plot::{self, criterion::CriterionFigure};
+use crate::plot;
+use crate::plot::criterion::{CriterionFigure, CurvePoint};
 use crate::progress::Progress;
 use crate::summary::{self, SelectFit, SelectRow, Selection};
 
@@ -157,10 +158,11 @@ pub fn run(args: &SelectArgs, quiet: bool, out: &mut dyn Write) -> Result<(), Cl
                     .iter()
                     .filter(|r| r.covariance_type == kind)
                     .filter_map(|r| {
-                        r.result
-                            .as_ref()
-                            .ok()
-                            .map(|f| (r.k, f.value(criterion), f.converged))
+                        r.result.as_ref().ok().map(|f| CurvePoint {
+                            k: r.k,
+                            value: f.value(criterion),
+                            converged: f.converged,
+                        })
                     })
                     .collect();
                 (kind, pts)

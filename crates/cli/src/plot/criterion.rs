@@ -8,13 +8,24 @@ use plotters::prelude::*;
 use super::{DrawResult, FAMILY, Figure, GRID, colour, padded};
 use crate::summary::sig;
 
+/// One fit on a curve.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CurvePoint {
+    /// Components.
+    pub k: usize,
+    /// The criterion's value.
+    pub value: f64,
+    /// Whether the fit converged.
+    pub converged: bool,
+}
+
 /// The criterion curves of `em select`: each fit a filled circle if it converged, a hollow one
 /// (a white disc and a coloured ring: two SVG circles) if not; the selected fit ringed.
 pub struct CriterionFigure {
     /// The criterion's name, as the axis prints it (`BIC`).
     pub criterion: &'static str,
-    /// For each covariance type, the (K, value, converged) of its successful fits.
-    pub curves: Vec<(CovarianceType, Vec<(usize, f64, bool)>)>,
+    /// For each covariance type, the points of its successful fits.
+    pub curves: Vec<(CovarianceType, Vec<CurvePoint>)>,
     /// The selected model: K, type and value.
     pub best: Option<(usize, CovarianceType, f64)>,
     /// The title.
@@ -33,7 +44,7 @@ impl Figure for CriterionFigure {
         root.fill(&WHITE)?;
         let all = self.curves.iter().flat_map(|(_, c)| c.iter());
         let (mut klo, mut khi, mut lo, mut hi) = (usize::MAX, 0, f64::INFINITY, f64::NEG_INFINITY);
-        for &(k, b, _) in all {
+        for &CurvePoint { k, value: b, .. } in all {
             klo = klo.min(k);
             khi = khi.max(k);
             lo = lo.min(b);
@@ -69,18 +80,18 @@ impl Figure for CriterionFigure {
             .draw()?;
         for (i, (kind, curve)) in self.curves.iter().enumerate() {
             let c = colour(i);
-            let pts: Vec<(f64, f64)> = curve.iter().map(|&(k, b, _)| (k as f64, b)).collect();
+            let at = |p: &CurvePoint| (p.k as f64, p.value);
+            let pts: Vec<(f64, f64)> = curve.iter().map(at).collect();
             chart
                 .draw_series(LineSeries::new(pts, c.stroke_width(2)))?
                 .label(kind.as_str())
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
                 });
-            let at = |&(k, b, _): &(usize, f64, bool)| (k as f64, b);
             chart.draw_series(
                 curve
                     .iter()
-                    .filter(|p| p.2)
+                    .filter(|p| p.converged)
                     .map(|p| Circle::new(at(p), 4, c.filled())),
             )?;
             // Not converged: a white disc (hiding the line) inside a coloured ring.
@@ -88,12 +99,16 @@ impl Figure for CriterionFigure {
                 chart.draw_series(
                     curve
                         .iter()
-                        .filter(|p| !p.2)
+                        .filter(|p| !p.converged)
                         .map(|p| Circle::new(at(p), 5, style)),
                 )?;
             }
         }
-        if self.curves.iter().any(|(_, c)| c.iter().any(|p| !p.2)) {
+        if self
+            .curves
+            .iter()
+            .any(|(_, c)| c.iter().any(|p| !p.converged))
+        {
             chart
                 .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
                 .label("hollow: not converged")
