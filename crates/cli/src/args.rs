@@ -34,9 +34,18 @@ pub enum Command {
     /// one shared (tied) covariance. With a FILE, -k is required and --covariance defaults to
     /// full (as in scikit-learn).
     Fit(FitArgs),
-    /// Fit every K and covariance type and print the BIC/AIC table, best model marked.
+    /// Fit every K and covariance type; table BIC, AIC and ICL; mark the best converged fit.
     ///
-    /// BIC = −2 log L + p ln N and AIC = −2 log L + 2p, as in scikit-learn: lower is better.
+    /// BIC = −2 log L + p ln N and AIC = −2 log L + 2p, as in scikit-learn, and ICL = BIC −
+    /// 2 Σ_i log max_k z_ik (z the responsibilities; the negative of mclust's icl()): lower is
+    /// better for all three. --criterion chooses the one minimised (default BIC).
+    ///
+    /// Only fits that converged are selected. A fit that stopped without converging is shown
+    /// with `NO` in the converged column and never selected; if it has the lowest value of the
+    /// criterion, a note on standard error names it (raise --max-iter). If no fit converged,
+    /// the table is printed, no model is selected, and the exit status is 1 (as for a fit that
+    /// failed); --output is then not written.
+    ///
     /// With no FILE, uses the bundled Old Faithful data.
     Select(SelectArgs),
     /// Print the most probable component of every row of FILE (CSV to standard output).
@@ -112,6 +121,37 @@ pub enum CovarianceChoice {
     Spherical,
     /// One shared general covariance.
     Tied,
+}
+
+/// The information criterion `select` minimises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Criterion {
+    /// Bayesian information criterion, −2 log L + p ln N.
+    Bic,
+    /// Akaike information criterion, −2 log L + 2p.
+    Aic,
+    /// Integrated complete-data likelihood, BIC − 2 Σ_i log max_k z_ik.
+    Icl,
+}
+
+impl Criterion {
+    /// The name in upper case, as tables and plots print it (`BIC`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Criterion::Bic => "BIC",
+            Criterion::Aic => "AIC",
+            Criterion::Icl => "ICL",
+        }
+    }
+
+    /// The name as `--criterion` and the JSON report spell it (`bic`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Criterion::Bic => "bic",
+            Criterion::Aic => "aic",
+            Criterion::Icl => "icl",
+        }
+    }
 }
 
 /// How starting parameters are chosen.
@@ -304,16 +344,23 @@ pub struct SelectArgs {
         default_value = "all"
     )]
     pub covariance: Vec<CovarianceChoice>,
+    /// The criterion minimised to choose the best converged fit.
+    #[arg(long, value_enum, value_name = "NAME", default_value = "bic")]
+    pub criterion: Criterion,
     /// EM options (--init takes no model file here).
     #[command(flatten)]
     pub em: EmArgs,
-    /// Print the table as JSON instead.
+    /// Print the table as JSON instead: `criterion`, `rows` (each with `bic`, `aic`, `icl`,
+    /// `converged`, `n_iter`), `best` (the selected fit, or null) and `passed_over` (the fit
+    /// with the lowest criterion if it did not converge, else null).
     #[arg(long)]
     pub json: bool,
-    /// Write the JSON report of the best model (by BIC) to this file, atomically.
+    /// Write the JSON report of the selected model to this file, atomically (not written
+    /// when no fit converged).
     #[arg(long, value_name = "MODEL.json")]
     pub output: Option<PathBuf>,
-    /// Draw BIC against K, one line per covariance type, to FILE (.svg or .png).
+    /// Draw the criterion against K, one line per covariance type, to FILE (.svg or .png);
+    /// fits that did not converge are hollow circles, the selected one is ringed.
     #[arg(long, value_name = "FILE.svg|png")]
     pub plot: Option<PathBuf>,
 }
@@ -360,6 +407,7 @@ mod tests {
         for args in [
             &["em", "fit"][..],
             &["em", "select", "--k", "2..3", "--covariance", "full,tied"],
+            &["em", "select", "--criterion", "icl"],
             &["em", "fit", "--accelerate"],
             &["em", "predict", "--model", "m.json", "d.csv", "--proba"],
             &["em", "sample", "--model", "m.json", "-n", "5"],

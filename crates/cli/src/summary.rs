@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use gmm::{CovarianceType, GaussianMixture};
 
+use crate::args::Criterion;
 use crate::json::ReportFile;
 
 /// `v` with `digits` significant digits, trailing zeros dropped; scientific notation outside
@@ -219,53 +220,127 @@ pub struct SelectFit {
     pub bic: f64,
     /// −2 log L + 2p.
     pub aic: f64,
+    /// BIC − 2 Σ_i log max_k z_ik.
+    pub icl: f64,
     /// Whether it met the tolerance.
     pub converged: bool,
     /// Iterations of the winning restart.
     pub n_iter: usize,
 }
 
-/// Index of the row with the lowest value of `key` among the successful fits.
-pub fn best_by(rows: &[SelectRow], key: impl Fn(&SelectFit) -> f64) -> Option<usize> {
+impl SelectFit {
+    /// The value of `criterion`.
+    pub fn value(&self, criterion: Criterion) -> f64 {
+        match criterion {
+            Criterion::Bic => self.bic,
+            Criterion::Aic => self.aic,
+            Criterion::Icl => self.icl,
+        }
+    }
+}
+
+/// Index of the first row with the lowest value of `criterion` among the successful fits
+/// that pass `keep`.
+pub fn best_by(
+    rows: &[SelectRow],
+    criterion: Criterion,
+    keep: impl Fn(&SelectFit) -> bool,
+) -> Option<usize> {
     rows.iter()
         .enumerate()
-        .filter_map(|(i, r)| r.result.as_ref().ok().map(|f| (i, key(f))))
-        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .filter_map(|(i, r)| r.result.as_ref().ok().map(|f| (i, f)))
+        .filter(|(_, f)| keep(f))
+        .min_by(|a, b| a.1.value(criterion).total_cmp(&b.1.value(criterion)))
         .map(|(i, _)| i)
 }
 
-/// The table `em select` prints, the best row (lowest BIC) marked `<- best`.
-pub fn select_table(rows: &[SelectRow], source: &str, shape: &str) -> String {
+/// What `select` chose, and what it refused to choose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Selection {
+    /// The criterion minimised.
+    pub criterion: Criterion,
+    /// The selected row: the lowest criterion among the fits that converged (the first such
+    /// row on a tie), or `None` when no fit converged.
+    pub best: Option<usize>,
+    /// The row with the lowest criterion of all successful fits, when it did not converge and
+    /// so was not selected (its value is strictly below the selected row's, if any).
+    pub passed_over: Option<usize>,
+}
+
+impl Selection {
+    /// Chooses among `rows` by `criterion`: only converged fits are eligible.
+    pub fn of(rows: &[SelectRow], criterion: Criterion) -> Selection {
+        let best = best_by(rows, criterion, |f| f.converged);
+        let value = |i: usize| {
+            rows[i]
+                .result
+                .as_ref()
+                .map(|f| f.value(criterion))
+                .unwrap_or(f64::NAN)
+        };
+        let passed_over = best_by(rows, criterion, |f| !f.converged)
+            .filter(|&i| best.is_none_or(|b| value(i) < value(b)));
+        Selection {
+            criterion,
+            best,
+            passed_over,
+        }
+    }
+}
+
+/// `converged` column: `yes (12)` or `NO (100)`.
+fn converged_cell(f: &SelectFit) -> String {
+    format!("{} ({})", if f.converged { "yes" } else { "NO" }, f.n_iter)
+}
+
+/// The table `em select` prints: every fit with its log-likelihood, p, BIC, AIC, ICL and
+/// convergence; the selected row marked `<- best`, a lower-scoring fit that did not converge
+/// marked `<- lowest BIC, not converged` (for the criterion of `sel`).
+pub fn select_table(rows: &[SelectRow], sel: &Selection, source: &str, shape: &str) -> String {
+    let name = sel.criterion.label();
     let mut s = String::new();
     let _ = writeln!(s, "Model selection on {source}: {shape}");
     let _ = writeln!(
         s,
-        "BIC = -2 log L + p ln N, AIC = -2 log L + 2p: lower is better\n"
+        "BIC = -2 log L + p ln N, AIC = -2 log L + 2p, ICL = BIC - 2 sum_i log max_k z_ik: \
+         lower is better"
     );
     let _ = writeln!(
         s,
-        "{:>3}  {:<10} {:>15} {:>6} {:>13} {:>13}  converged",
-        "K", "covariance", "log-likelihood", "p", "BIC", "AIC"
+        "<- best: the lowest {name} among the fits that converged\n"
     );
-    let best = best_by(rows, |f| f.bic);
+    let _ = writeln!(
+        s,
+        "{:>3}  {:<10} {:>15} {:>6} {:>13} {:>13} {:>13}  converged (iterations)",
+        "K", "covariance", "log-likelihood", "p", "BIC", "AIC", "ICL"
+    );
+    let cell_width = rows
+        .iter()
+        .filter_map(|r| r.result.as_ref().ok().map(|f| converged_cell(f).len()))
+        .max()
+        .unwrap_or(0);
     for (i, r) in rows.iter().enumerate() {
         match &r.result {
             Ok(f) => {
-                let _ = write!(
-                    s,
-                    "{:>3}  {:<10} {:>15.3} {:>6} {:>13.3} {:>13.3}  {}",
+                let mark = if sel.best == Some(i) {
+                    "<- best".to_string()
+                } else if sel.passed_over == Some(i) {
+                    format!("<- lowest {name}, not converged")
+                } else {
+                    String::new()
+                };
+                let line = format!(
+                    "{:>3}  {:<10} {:>15.3} {:>6} {:>13.3} {:>13.3} {:>13.3}  {:<cell_width$}  {mark}",
                     r.k,
                     r.covariance_type.as_str(),
                     f.log_likelihood,
                     f.n_parameters,
                     f.bic,
                     f.aic,
-                    if f.converged { "yes" } else { "no" }
+                    f.icl,
+                    converged_cell(f),
                 );
-                if best == Some(i) {
-                    s.push_str("  <- best");
-                }
-                s.push('\n');
+                let _ = writeln!(s, "{}", line.trim_end());
             }
             Err(e) => {
                 let _ = writeln!(
@@ -277,25 +352,53 @@ pub fn select_table(rows: &[SelectRow], source: &str, shape: &str) -> String {
             }
         }
     }
-    match best {
+    let unconverged = rows
+        .iter()
+        .filter(|r| r.result.as_ref().is_ok_and(|f| !f.converged))
+        .count();
+    if unconverged > 0 {
+        let _ = writeln!(
+            s,
+            "\nNO (n): stopped after n iterations without converging ({unconverged} of {} \
+             fits); shown, never selected",
+            rows.len()
+        );
+    }
+    match sel.best {
         Some(i) => {
             let r = &rows[i];
-            let bic = r.result.as_ref().map(|f| f.bic).unwrap_or(f64::NAN);
+            let v = r
+                .result
+                .as_ref()
+                .map(|f| f.value(sel.criterion))
+                .unwrap_or(f64::NAN);
             let _ = write!(
                 s,
-                "\nbest by BIC: K = {}, {} covariance (BIC {bic:.3})",
+                "\nbest by {name}: K = {}, {} covariance ({name} {v:.3})",
                 r.k, r.covariance_type
             );
-            if let Some(j) = best_by(rows, |f| f.aic).filter(|&j| j != i) {
-                let a = &rows[j];
-                let aic = a.result.as_ref().map(|f| f.aic).unwrap_or(f64::NAN);
-                let _ = write!(
-                    s,
-                    "; AIC prefers K = {}, {} (AIC {aic:.3})",
-                    a.k, a.covariance_type
-                );
-            }
             s.push('\n');
+            let others: Vec<String> = [Criterion::Bic, Criterion::Aic, Criterion::Icl]
+                .into_iter()
+                .filter(|&other| other != sel.criterion)
+                .filter_map(|other| {
+                    let j = best_by(rows, other, |f| f.converged).filter(|&j| j != i)?;
+                    let (a, f) = (&rows[j], rows[j].result.as_ref().ok()?);
+                    Some(format!(
+                        "{o} prefers K = {}, {} ({o} {:.3})",
+                        a.k,
+                        a.covariance_type,
+                        f.value(other),
+                        o = other.label()
+                    ))
+                })
+                .collect();
+            if !others.is_empty() {
+                let _ = writeln!(s, "among the converged fits, {}", others.join("; "));
+            }
+        }
+        None if rows.iter().any(|r| r.result.is_ok()) => {
+            s.push_str("\nno model selected: no fit converged\n");
         }
         None => s.push_str("\nno model could be fitted\n"),
     }
@@ -316,40 +419,97 @@ mod tests {
         assert_eq!(sig(123456789.0, 4), "1.235e8");
     }
 
+    fn fit(bic: f64, aic: f64, icl: f64, converged: bool) -> Result<SelectFit, String> {
+        Ok(SelectFit {
+            log_likelihood: -1.0,
+            n_parameters: 3,
+            bic,
+            aic,
+            icl,
+            converged,
+            n_iter: if converged { 4 } else { 100 },
+        })
+    }
+
+    fn row(
+        k: usize,
+        covariance_type: CovarianceType,
+        result: Result<SelectFit, String>,
+    ) -> SelectRow {
+        SelectRow {
+            k,
+            covariance_type,
+            result,
+        }
+    }
+
     #[test]
     fn table_marks_the_lowest_bic_and_lists_failures() {
-        let fit = |bic: f64, aic: f64| {
-            Ok(SelectFit {
-                log_likelihood: -1.0,
-                n_parameters: 3,
-                bic,
-                aic,
-                converged: true,
-                n_iter: 4,
-            })
-        };
         let rows = vec![
-            SelectRow {
-                k: 1,
-                covariance_type: CovarianceType::Full,
-                result: fit(10.0, 9.0),
-            },
-            SelectRow {
-                k: 2,
-                covariance_type: CovarianceType::Tied,
-                result: fit(8.0, 7.0),
-            },
-            SelectRow {
-                k: 3,
-                covariance_type: CovarianceType::Full,
-                result: Err("singular".into()),
-            },
+            row(1, CovarianceType::Full, fit(10.0, 9.0, 10.0, true)),
+            row(2, CovarianceType::Tied, fit(8.0, 7.0, 12.0, true)),
+            row(3, CovarianceType::Full, Err("singular".into())),
         ];
-        let t = select_table(&rows, "d.csv", "3 rows");
+        let sel = Selection::of(&rows, Criterion::Bic);
+        assert_eq!((sel.best, sel.passed_over), (Some(1), None));
+        let t = select_table(&rows, &sel, "d.csv", "3 rows");
         let marked: Vec<&str> = t.lines().filter(|l| l.ends_with("<- best")).collect();
         assert_eq!(marked.len(), 1);
         assert!(marked[0].trim_start().starts_with("2  tied"));
+        assert!(marked[0].contains("yes (4)"), "{t}");
         assert!(t.contains("3  full       failed: singular"));
         assert!(t.contains("best by BIC: K = 2, tied covariance"));
+        assert!(t.contains("ICL prefers K = 1, full (ICL 10.000)"), "{t}");
+        assert!(!t.contains("AIC prefers"), "{t}");
+        assert!(!t.contains("NO ("), "{t}");
+    }
+
+    #[test]
+    fn a_lower_fit_that_did_not_converge_is_marked_and_passed_over() {
+        let rows = vec![
+            row(1, CovarianceType::Full, fit(10.0, 9.0, 10.0, true)),
+            row(2, CovarianceType::Full, fit(5.0, 4.0, 30.0, false)),
+            row(3, CovarianceType::Full, fit(20.0, 19.0, 40.0, false)),
+        ];
+        let sel = Selection::of(&rows, Criterion::Bic);
+        assert_eq!((sel.best, sel.passed_over), (Some(0), Some(1)));
+        let t = select_table(&rows, &sel, "d.csv", "3 rows");
+        let line = |k: &str| t.lines().find(|l| l.trim_start().starts_with(k)).unwrap();
+        assert!(line("1  full").ends_with("<- best"), "{t}");
+        assert!(line("2  full").contains(" NO (100) "), "{t}");
+        assert!(
+            line("2  full").ends_with("<- lowest BIC, not converged"),
+            "{t}"
+        );
+        assert!(line("3  full").ends_with("NO (100)"), "{t}");
+        assert!(t.contains("(2 of 3 fits); shown, never selected"), "{t}");
+        // By ICL the converged fit is also the lowest: nothing is passed over.
+        let sel = Selection::of(&rows, Criterion::Icl);
+        assert_eq!((sel.best, sel.passed_over), (Some(0), None));
+    }
+
+    #[test]
+    fn no_converged_fit_selects_nothing() {
+        let rows = vec![
+            row(1, CovarianceType::Diag, fit(10.0, 9.0, 10.0, false)),
+            row(2, CovarianceType::Diag, Err("singular".into())),
+        ];
+        let sel = Selection::of(&rows, Criterion::Aic);
+        assert_eq!((sel.best, sel.passed_over), (None, Some(0)));
+        let t = select_table(&rows, &sel, "d.csv", "3 rows");
+        assert!(t.ends_with("no model selected: no fit converged\n"), "{t}");
+        assert!(!t.lines().any(|l| l.ends_with("<- best")), "{t}");
+        assert!(t.contains("<- lowest AIC, not converged"), "{t}");
+    }
+
+    #[test]
+    fn ties_go_to_the_first_row_and_an_equal_unconverged_fit_is_not_passed_over() {
+        let rows = vec![
+            row(1, CovarianceType::Full, fit(7.0, 7.0, 7.0, false)),
+            row(2, CovarianceType::Full, fit(7.0, 7.0, 7.0, true)),
+            row(3, CovarianceType::Full, fit(7.0, 7.0, 7.0, true)),
+        ];
+        let sel = Selection::of(&rows, Criterion::Bic);
+        assert_eq!((sel.best, sel.passed_over), (Some(1), None));
     }
 }

@@ -4,10 +4,10 @@
 //! spherical and tied covariances, k-means++/k-means initialisation, restarts, sample
 //! weights, a `reg_covar` ridge or a proper conjugate prior (MAP-EM), and the API
 //! practitioners know from scikit-learn (`predict`, `predict_proba`, `score_samples`,
-//! `score`, `sample`, `bic`, `aic`). Slowly converging fits can be accelerated by SQUAREM
-//! ([`GaussianMixtureBuilder::accelerate`]; the parameter vectors are in [`accelerate`]). Data
-//! too large for memory can be fitted from a CSV or binary file read in chunks on every
-//! iteration, with the same result ([`stream`]).
+//! `score`, `sample`, `bic`, `aic`; and mclust's `icl`). Slowly converging fits can be
+//! accelerated by SQUAREM ([`GaussianMixtureBuilder::accelerate`]; the parameter vectors are
+//! in [`accelerate`]). Data too large for memory can be fitted from a CSV or binary file
+//! read in chunks on every iteration, with the same result ([`stream`]).
 //!
 //! The Gaussian machinery itself — K Gaussians evaluated on batches of rows, their weighted
 //! statistics and M-step — lives in the family layer, [`em_family::gaussian`], re-exported

@@ -336,6 +336,38 @@ impl GaussianMixture {
         self.inner.aic(x)
     }
 
+    /// Integrated complete-data likelihood criterion (lower is better, as [`bic`](Self::bic)):
+    /// ICL = BIC − 2 Σ_i log max_k γ_ik, with γ the responsibilities of
+    /// [`predict_proba`](Self::predict_proba). The negative of R mclust's `icl()`, which is
+    /// larger-is-better; the formula and its sources are at [`em_core::criteria::icl`].
+    ///
+    /// ICL ≥ BIC, with equality when every row belongs to one component with certainty: it
+    /// penalises overlapping components, and so tends to choose fewer, better-separated
+    /// clusters than BIC does.
+    ///
+    /// ```
+    /// use gmm::{Covariances, GaussianMixture};
+    /// use nalgebra::{dmatrix, dvector};
+    /// let m = GaussianMixture::new(
+    ///     dvector![0.5, 0.5],
+    ///     dmatrix![0.0; 4.0],
+    ///     Covariances::Spherical(dvector![1.0, 1.0]),
+    /// )?;
+    /// // Row 0 lies halfway between the means: its most probable component has γ = ½.
+    /// let x = dmatrix![2.0; 10.0];
+    /// let gamma = m.predict_proba(&x)?;
+    /// let penalty = -2.0 * (0.5f64.ln() + gamma[(1, 1)].ln());
+    /// assert!((m.icl(&x)? - (m.bic(&x)? + penalty)).abs() < 1e-9);
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`score_samples`](Self::score_samples): the wrong number of columns, a NaN or ±∞
+    /// value (named by row and column).
+    pub fn icl(&self, x: &DMatrix<f64>) -> Result<f64, EmError> {
+        self.inner.icl(x)
+    }
+
     /// The E-step over `rows`, with optional per-row sample weights for those rows.
     pub(crate) fn e_step_weighted(
         &self,

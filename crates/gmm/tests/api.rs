@@ -248,6 +248,24 @@ fn bic_and_aic_match_hand_computation_with_the_parameter_count_of_each_structure
 }
 
 #[test]
+fn icl_is_bic_plus_twice_the_map_penalty_of_the_responsibilities_for_every_structure() {
+    let x = data(400, 5);
+    for kind in CovarianceType::ALL {
+        let model = fitted(kind, &x);
+        let gamma = model.predict_proba(&x).unwrap();
+        let map: f64 = (0..x.nrows()).map(|i| gamma.row(i).max().ln()).sum();
+        assert!(map < 0.0, "{kind}: the data's components overlap somewhere");
+        let (bic, icl) = (model.bic(&x).unwrap(), model.icl(&x).unwrap());
+        let want = bic - 2.0 * map;
+        assert!(
+            (icl - want).abs() < 1e-9 * want.abs(),
+            "{kind}: {icl} vs {want}"
+        );
+        assert!(icl > bic, "{kind}");
+    }
+}
+
+#[test]
 fn samples_have_the_mixture_mean_covariance_and_label_frequencies() {
     let model = truth();
     let n = 20_000;

@@ -89,6 +89,7 @@ fn non_finite_data_is_reported_by_row_and_column_everywhere() {
         check_non_finite(m.score(&x), 7, 1, bad);
         check_non_finite(m.bic(&x), 7, 1, bad);
         check_non_finite(m.aic(&x), 7, 1, bad);
+        check_non_finite(m.icl(&x), 7, 1, bad);
     }
 }
 
@@ -162,6 +163,7 @@ fn wrong_number_of_features_is_dimension_mismatch_at_every_entry_point() {
         check(m.score(&x).map(drop), "score");
         check(m.bic(&x).map(drop), "bic");
         check(m.aic(&x).map(drop), "aic");
+        check(m.icl(&x).map(drop), "icl");
     }
 }
 

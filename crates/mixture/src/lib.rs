@@ -25,7 +25,7 @@
 //!   [`em_core::testing`] apply unchanged.
 //! * [`Mixture`]: weights and K components of one family; implements
 //!   [`em_core::LatentModel`]; `predict`, `predict_proba`, `score_samples`, `sample`, `bic`,
-//!   `aic`; typed errors for bad data and degenerate fits.
+//!   `aic`, `icl`; typed errors for bad data and degenerate fits.
 //! * [`Start`]: an [`em_core::Initializer`] — the family's own partition of the data or
 //!   random responsibilities — for [`Mixture::fit`] and [`em_core::Em::fit_restarts`].
 //! * Families: [`Poisson`] on counts (`[u64]`), [`Exponential`] on non-negative reals and

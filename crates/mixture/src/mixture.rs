@@ -293,6 +293,61 @@ impl<F: Family> Mixture<F> {
         Ok(em_core::criteria::aic(ll, self.n_parameters()))
     }
 
+    /// Integrated complete-data likelihood criterion (lower is better):
+    /// ICL = −2 log L + p log N − 2 Σ_i log max_k γ_ik = BIC − 2 Σ_i log max_k γ_ik, with
+    /// γ_ik = p(z_i = k | x_i) the responsibilities of [`predict_proba`](Self::predict_proba).
+    ///
+    /// The MAP form of Biernacki, Celeux & Govaert (2000), and the negative of mclust's
+    /// `icl()`, whose sign is the opposite (see [`em_core::criteria::icl`]). The penalty
+    /// −2 Σ_i log max_k γ_ik is ≥ 0, so ICL ≥ BIC, with equality when every observation
+    /// belongs to one component with certainty (always for K = 1): ICL prefers models whose
+    /// components are well separated. The log-likelihood is
+    /// [`log_likelihood_total`](Self::log_likelihood_total)'s, so ICL − BIC is exactly the
+    /// classification penalty.
+    ///
+    /// ```
+    /// use mixture::{Gaussian, Mixture};
+    /// let m = Mixture::new(vec![0.5, 0.5], vec![Gaussian::new(0.0, 1.0)?, Gaussian::new(4.0, 1.0)?])?;
+    /// // x = 2 lies halfway (γ = ½, ½); x = 10 belongs to the second component all but surely.
+    /// let x = [2.0, 10.0];
+    /// let penalty = -2.0 * (0.5f64.ln() + m.predict_proba(&x[..])?[(1, 1)].ln());
+    /// assert!((m.icl(&x[..])? - (m.bic(&x[..])? + penalty)).abs() < 1e-9);
+    /// assert!((penalty - 2.0 * 2f64.ln()).abs() < 1e-12);
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`score_samples`](Self::score_samples).
+    pub fn icl(&self, data: &F::Data) -> Result<f64, EmError> {
+        let ll = self.log_likelihood_total(data)?;
+        let map_log_posterior = self.map_log_posterior(data)?;
+        Ok(em_core::criteria::icl(
+            ll,
+            self.n_parameters(),
+            data.n_obs(),
+            map_log_posterior,
+        ))
+    }
+
+    /// Σ_i log max_k γ_ik: the log posterior probability of each observation's most probable
+    /// component, summed (≤ 0; errors as [`score_samples`](Self::score_samples)).
+    fn map_log_posterior(&self, data: &F::Data) -> Result<f64, EmError> {
+        let k_count = self.n_components();
+        let parts = self.batches(data, false, |_, gamma, lse| {
+            let c = lse.len();
+            (0..c)
+                .map(|i| {
+                    let top = (0..k_count)
+                        .map(|k| gamma[k * c + i])
+                        .fold(f64::NEG_INFINITY, f64::max);
+                    // γ ≤ 1 up to rounding; the clamp keeps the penalty ≥ 0.
+                    top.ln().min(0.0)
+                })
+                .sum::<f64>()
+        })?;
+        Ok(parts.into_iter().map(|(_, s)| s).sum())
+    }
+
     /// The E-step over `rows` with optional per-row sample weights for those rows (length
     /// `rows.len()`): statistics weighted by w_i γ_ik, log-likelihood Σ_i w_i log p(x_i) and
     /// entropy Σ_i w_i H(γ_i). The batch is processed in sub-blocks of

@@ -67,6 +67,43 @@ fn bic_and_aic_count_weights_and_component_parameters() -> Result<(), EmError> {
 }
 
 #[test]
+fn icl_adds_twice_the_map_classification_penalty_to_bic_by_hand() -> Result<(), EmError> {
+    // N(0, 1) and N(4, 1), equal weights. x = 2 is halfway: γ = (½, ½). At x = 10 the
+    // log-joints differ by (10² − 6²)/2 = 32, so max γ = 1/(1 + e⁻³²).
+    let m = Mixture::new(
+        vec![0.5, 0.5],
+        vec![Gaussian::new(0.0, 1.0)?, Gaussian::new(4.0, 1.0)?],
+    )?;
+    let x = [2.0, 10.0];
+    let half_ln_2pi = 0.5 * (2.0 * std::f64::consts::PI).ln();
+    let e = (-32.0f64).exp();
+    // log p(2) = log φ(2); log p(10) = log ½ + log φ(6) + log(1 + e⁻³²).
+    let ll = (-2.0 - half_ln_2pi) + (0.5f64.ln() - 18.0 - half_ln_2pi + e.ln_1p());
+    let map_log_posterior = 0.5f64.ln() - e.ln_1p();
+    let p = 1 + 2 * 2;
+    let want = -2.0 * ll + p as f64 * 2f64.ln() - 2.0 * map_log_posterior;
+    let got = m.icl(&x[..])?;
+    assert!((got - want).abs() < 1e-12 * want.abs(), "{got} vs {want}");
+    assert!((got - m.bic(&x[..])? - 2.0 * 2f64.ln()).abs() < 1e-12);
+    Ok(())
+}
+
+#[test]
+fn icl_equals_bic_when_every_observation_is_classified_with_certainty() -> Result<(), EmError> {
+    let one = Mixture::new(vec![1.0], vec![Poisson::new(3.0)?])?;
+    let x = [0, 1, 5, 9];
+    assert_eq!(one.icl(&x[..])?, one.bic(&x[..])?);
+    // Components 1000 standard deviations apart: every γ rounds to 0 or 1.
+    let apart = Mixture::new(
+        vec![0.4, 0.6],
+        vec![Gaussian::new(0.0, 1.0)?, Gaussian::new(1000.0, 1.0)?],
+    )?;
+    let x = [0.5, 999.0, -1.0];
+    assert_eq!(apart.icl(&x[..])?, apart.bic(&x[..])?);
+    Ok(())
+}
+
+#[test]
 fn sample_draws_labels_in_proportion_to_weights() -> Result<(), EmError> {
     let m = Mixture::new(
         vec![0.25, 0.75],

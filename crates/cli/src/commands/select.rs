@@ -1,4 +1,5 @@
-//! `em select`: fit every K and covariance structure, table BIC and AIC, mark the best.
+//! `em select`: fit every K and covariance structure, table BIC, AIC and ICL, and select the
+//! fit with the lowest `--criterion` among those that converged.
 
 use std::io::Write;
 
@@ -11,9 +12,10 @@ use crate::commands::{builder, check_k, init_method, load_data};
 use crate::error::CliError;
 use crate::json::ReportFile;
 use crate::output::{self, note};
-use crate::plot::{self, bic::BicFigure};
+use crate::plot;
+use crate::plot::criterion::{CriterionFigure, CurvePoint};
 use crate::progress::Progress;
-use crate::summary::{self, SelectFit, SelectRow, best_by};
+use crate::summary::{self, SelectFit, SelectRow, Selection};
 
 /// The structures a `--covariance` list asks for, in the order full, diag, spherical, tied.
 pub fn covariance_types(choices: &[CovarianceChoice]) -> Vec<CovarianceType> {
@@ -43,7 +45,32 @@ fn short_reason(e: &EmError) -> String {
     }
 }
 
+/// The JSON of one successful fit (a row, `best` or `passed_over`).
+fn fit_json(r: &SelectRow, f: &SelectFit) -> serde_json::Value {
+    json!({
+        "k": r.k,
+        "covariance_type": r.covariance_type,
+        "log_likelihood": f.log_likelihood,
+        "n_parameters": f.n_parameters,
+        "bic": f.bic,
+        "aic": f.aic,
+        "icl": f.icl,
+        "converged": f.converged,
+        "n_iter": f.n_iter,
+    })
+}
+
+/// `K = 5, full`.
+fn name(r: &SelectRow) -> String {
+    format!("K = {}, {}", r.k, r.covariance_type)
+}
+
 /// Runs `em select`.
+///
+/// The selected model is the one with the lowest `--criterion` among the fits that converged.
+/// A fit that did not converge is never selected: when one has the lowest value, a note on
+/// standard error names it. When none converged, the table (or JSON) is printed and the
+/// command fails (exit status 1) saying why; `--output` is then not written.
 pub fn run(args: &SelectArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliError> {
     let Some(init) = init_method(&args.em.init) else {
         return Err(CliError::bad_input(
@@ -56,6 +83,7 @@ pub fn run(args: &SelectArgs, quiet: bool, out: &mut dyn Write) -> Result<(), Cl
     if let Some(p) = &args.plot {
         plot::check_path(p)?;
     }
+    let criterion = args.criterion;
     let table = load_data(args.file.as_deref())?;
     let kinds = covariance_types(&args.covariance);
     if let Some(&kmax) = args.k.0.iter().max() {
@@ -66,6 +94,7 @@ pub fn run(args: &SelectArgs, quiet: bool, out: &mut dyn Write) -> Result<(), Cl
     let mut progress = Progress::on_stderr(quiet, (args.k.0.len() * kinds.len()) as u64 * n_init);
     let mut rows = Vec::new();
     let mut full_errors = Vec::new();
+    // The selected model so far: the first converged fit with the lowest criterion.
     let mut best: Option<(f64, GaussianMixture, FitReport)> = None;
     for &k in &args.k.0 {
         for &kind in &kinds {
@@ -77,21 +106,24 @@ pub fn run(args: &SelectArgs, quiet: bool, out: &mut dyn Write) -> Result<(), Cl
             );
             let result = fit.and_then(|f| {
                 let ll = f.model.log_likelihood_total(&table.x)?;
-                Ok((f, ll))
+                let icl = f.model.icl(&table.x)?;
+                Ok((f, ll, icl))
             });
             let (result, error) = match result {
-                Ok((f, ll)) => {
+                Ok((f, ll, icl)) => {
                     let p = f.model.n_parameters();
                     let row = SelectFit {
                         log_likelihood: ll,
                         n_parameters: p,
                         bic: em_core::criteria::bic(ll, p, table.x.nrows()),
                         aic: em_core::criteria::aic(ll, p),
+                        icl,
                         converged: f.report.converged,
                         n_iter: f.report.iterations,
                     };
-                    if best.as_ref().is_none_or(|b| row.bic < b.0) {
-                        best = Some((row.bic, f.model, f.report));
+                    let v = row.value(criterion);
+                    if row.converged && best.as_ref().is_none_or(|b| v.total_cmp(&b.0).is_lt()) {
+                        best = Some((v, f.model, f.report));
                     }
                     (Ok(row), None)
                 }
@@ -107,13 +139,15 @@ pub fn run(args: &SelectArgs, quiet: bool, out: &mut dyn Write) -> Result<(), Cl
     }
     progress.finish();
 
-    let best_row = best_by(&rows, |f| f.bic);
+    let sel = Selection::of(&rows, criterion);
+    let label = criterion.label();
+    let fit_of = |i: usize| rows[i].result.as_ref().ok();
     if let (Some(p), Some((_, model, report))) = (&args.output, &best) {
         let r = ReportFile::new(model, report, &table.x)?;
         output::write_atomic(p, r.to_json().as_bytes())?;
         note(
             quiet,
-            &format!("em: wrote the best model to {}", p.display()),
+            &format!("em: wrote the selected model to {}", p.display()),
         );
     }
     if let Some(p) = &args.plot {
@@ -123,35 +157,71 @@ pub fn run(args: &SelectArgs, quiet: bool, out: &mut dyn Write) -> Result<(), Cl
                 let pts = rows
                     .iter()
                     .filter(|r| r.covariance_type == kind)
-                    .filter_map(|r| r.result.as_ref().ok().map(|f| (r.k, f.bic)))
+                    .filter_map(|r| {
+                        r.result.as_ref().ok().map(|f| CurvePoint {
+                            k: r.k,
+                            value: f.value(criterion),
+                            converged: f.converged,
+                        })
+                    })
                     .collect();
                 (kind, pts)
             })
             .collect();
-        let best = best_row.and_then(|i| {
-            let r = &rows[i];
-            r.result
-                .as_ref()
-                .ok()
-                .map(|f| (r.k, r.covariance_type, f.bic))
+        let best = sel.best.and_then(|i| {
+            fit_of(i).map(|f| (rows[i].k, rows[i].covariance_type, f.value(criterion)))
         });
-        let figure = BicFigure {
+        let figure = CriterionFigure {
+            criterion: label,
             curves,
             best,
             title: format!(
-                "{}: BIC by number of components",
+                "{}: {label} by number of components",
                 plot::short_name(&table.source)
             ),
         };
         plot::render(&figure, p)?;
         note(quiet, &format!("em: wrote plot {}", p.display()));
     }
-    if best_row.is_none() {
+
+    let text = if args.json {
+        let json_rows: Vec<serde_json::Value> = rows
+            .iter()
+            .zip(&full_errors)
+            .map(|(r, err)| match &r.result {
+                Ok(f) => fit_json(r, f),
+                Err(short) => json!({
+                    "k": r.k,
+                    "covariance_type": r.covariance_type,
+                    "error": err.as_deref().unwrap_or(short),
+                }),
+            })
+            .collect();
+        let pick = |i: Option<usize>| {
+            i.and_then(|i| fit_of(i).map(|f| fit_json(&rows[i], f)))
+                .unwrap_or(serde_json::Value::Null)
+        };
+        let mut s = serde_json::to_string_pretty(&json!({
+            "criterion": criterion.key(),
+            "rows": json_rows,
+            "best": pick(sel.best),
+            "passed_over": pick(sel.passed_over),
+        }))
+        .unwrap_or_default();
+        s.push('\n');
+        s
+    } else {
+        summary::select_table(&rows, &sel, &table.source, &table.describe())
+    };
+
+    let fitted = rows.iter().filter(|r| r.result.is_ok()).count();
+    let unconverged = rows
+        .iter()
+        .filter(|r| r.result.as_ref().is_ok_and(|f| !f.converged))
+        .count();
+    if fitted == 0 {
         // Nothing could be fitted: show the table (every row says why), then fail.
-        let _ = output::print(
-            out,
-            &summary::select_table(&rows, &table.source, &table.describe()),
-        );
+        let _ = output::print(out, &text);
         return Err(CliError::failed(
             full_errors
                 .iter()
@@ -161,42 +231,59 @@ pub fn run(args: &SelectArgs, quiet: bool, out: &mut dyn Write) -> Result<(), Cl
                 .unwrap_or_else(|| "no model could be fitted".into()),
         ));
     }
-    let text = if args.json {
-        let json_rows: Vec<serde_json::Value> = rows
-            .iter()
-            .zip(&full_errors)
-            .map(|(r, err)| match &r.result {
-                Ok(f) => json!({
-                    "k": r.k,
-                    "covariance_type": r.covariance_type,
-                    "log_likelihood": f.log_likelihood,
-                    "n_parameters": f.n_parameters,
-                    "bic": f.bic,
-                    "aic": f.aic,
-                    "converged": f.converged,
-                    "n_iter": f.n_iter,
-                }),
-                Err(short) => json!({
-                    "k": r.k,
-                    "covariance_type": r.covariance_type,
-                    "error": err.as_deref().unwrap_or(short),
-                }),
-            })
-            .collect();
-        let best = best_row.map(|i| {
-            let r = &rows[i];
-            json!({
-                "k": r.k,
-                "covariance_type": r.covariance_type,
-                "bic": r.result.as_ref().map(|f| f.bic).ok(),
-            })
-        });
-        let mut s = serde_json::to_string_pretty(&json!({ "rows": json_rows, "best": best }))
-            .unwrap_or_default();
-        s.push('\n');
-        s
-    } else {
-        summary::select_table(&rows, &table.source, &table.describe())
+    let Some(chosen) = sel.best else {
+        // Fits exist but none converged: their criteria are not comparable, so choose none.
+        let _ = output::print(out, &text);
+        let failed = rows.len() - fitted;
+        let failed = if failed > 0 {
+            format!(" that ran ({failed} more failed)")
+        } else {
+            String::new()
+        };
+        let none = if fitted == 1 {
+            format!("the only fit{failed} did not converge")
+        } else {
+            format!("none of the {fitted} fits{failed} converged")
+        };
+        return Err(CliError::failed(format!(
+            "no model selected: {none}, and a fit stopped \
+             before converging has a log-likelihood, hence a {label}, that more iterations would \
+             still change; raise --max-iter (now {}) or loosen --tol (now {:e}){}",
+            args.em.max_iter,
+            args.em.tol,
+            if args.output.is_some() {
+                "; --output was not written"
+            } else {
+                ""
+            }
+        )));
     };
-    output::print(out, &text)
+    let advice = if let Some(i) = sel.passed_over {
+        let (r, f) = (&rows[i], fit_of(i));
+        let v = f.map(|f| f.value(criterion)).unwrap_or(f64::NAN);
+        let n_iter = f.map(|f| f.n_iter).unwrap_or(0);
+        Some(format!(
+            "em: note: {} has the lowest {label} ({v:.3}) but stopped after {n_iter} \
+                 iterations without converging, so it is not selected; {} is, among the \
+                 converged fits. Rerun with a larger --max-iter (now {}) to compare them fairly.",
+            name(r),
+            name(&rows[chosen]),
+            args.em.max_iter
+        ))
+    } else if unconverged > 0 {
+        Some(format!(
+            "em: note: {unconverged} of {} fits did not converge (marked NO) and were not \
+                 considered; more iterations would still change their {label}, perhaps to below \
+                 the selected model's. A larger --max-iter (now {}) rules that out.",
+            rows.len(),
+            args.em.max_iter
+        ))
+    } else {
+        None
+    };
+    output::print(out, &text)?;
+    if let Some(advice) = advice {
+        note(quiet, &advice);
+    }
+    Ok(())
 }

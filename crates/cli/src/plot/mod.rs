@@ -5,9 +5,10 @@
 //! - [`mixture`]: the data and the fitted mixture (1-D histogram, 2-D scatter with ellipses,
 //!   D > 2 on the first two principal components);
 //! - [`trace`]: the log-likelihood per iteration;
-//! - [`bic`]: BIC against K, one line per covariance type.
+//! - [`criterion`]: `select`'s criterion (BIC, AIC or ICL) against K, one line per covariance
+//!   type.
 
-pub mod bic;
+pub mod criterion;
 pub mod mixture;
 pub mod projection;
 pub mod trace;

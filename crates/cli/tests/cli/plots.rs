@@ -97,13 +97,64 @@ fn four_d_plot_uses_principal_components_and_png_works() {
 fn select_plot_draws_one_curve_per_covariance_type() {
     let dir = Scratch::new();
     let p = dir.path("bic.svg");
-    ok(&["select", "--k", "1..4", "--plot", s(&p), "-q"]);
+    let r = crate::common::json(&ok(&[
+        "select",
+        "--k",
+        "1..4",
+        "--plot",
+        s(&p),
+        "--json",
+        "-q",
+    ]));
     let svg = read(&p);
-    for t in ["full", "diag", "spherical", "tied", "best: K = 3, tied"] {
+    for t in [
+        "full",
+        "diag",
+        "spherical",
+        "tied",
+        "best: K = 3, tied",
+        "BIC (lower is better)",
+    ] {
         assert!(svg.contains(t), "{t}");
     }
     // 4 curves, each with its legend swatch.
     assert_eq!(coloured_polylines(&svg), 8);
-    // 16 fits, and the ring round the best.
-    assert_eq!(count(&svg, "circle"), 16 + 1 + 1);
+    // 16 fits, a fit that did not converge drawn hollow (a white disc in a ring) with a
+    // legend entry, and the ring round the best with its legend swatch.
+    let unconverged = r["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["converged"] == false)
+        .count();
+    let legend = usize::from(unconverged > 0);
+    assert_eq!(svg.contains("hollow: not converged"), unconverged > 0);
+    assert_eq!(
+        count(&svg, "circle"),
+        16 + unconverged + legend + 1 + 1,
+        "{unconverged} fits did not converge"
+    );
+}
+
+#[test]
+fn select_plot_draws_the_chosen_criterion() {
+    let dir = Scratch::new();
+    let p = dir.path("icl.svg");
+    ok(&[
+        "select",
+        "--k",
+        "1..3",
+        "--criterion",
+        "icl",
+        "--max-iter",
+        "1000",
+        "--plot",
+        s(&p),
+        "-q",
+    ]);
+    let svg = read(&p);
+    assert!(svg.contains("ICL (lower is better)"));
+    assert!(svg.contains("ICL by number of components"));
+    assert!(svg.contains("best: K = 2, full"));
+    assert!(!svg.contains("hollow: not converged"));
 }

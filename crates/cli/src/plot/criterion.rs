@@ -1,4 +1,5 @@
-//! BIC against the number of components, one line per covariance structure.
+//! An information criterion (BIC, AIC or ICL) against the number of components, one line per
+//! covariance structure.
 
 use gmm::CovarianceType;
 use plotters::coord::Shift;
@@ -7,17 +8,31 @@ use plotters::prelude::*;
 use super::{DrawResult, FAMILY, Figure, GRID, colour, padded};
 use crate::summary::sig;
 
-/// The BIC curves of `em select`.
-pub struct BicFigure {
-    /// For each covariance type, the (K, BIC) of its successful fits.
-    pub curves: Vec<(CovarianceType, Vec<(usize, f64)>)>,
-    /// The selected model: K, type and BIC.
+/// One fit on a curve.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CurvePoint {
+    /// Components.
+    pub k: usize,
+    /// The criterion's value.
+    pub value: f64,
+    /// Whether the fit converged.
+    pub converged: bool,
+}
+
+/// The criterion curves of `em select`: each fit a filled circle if it converged, a hollow one
+/// (a white disc and a coloured ring: two SVG circles) if not; the selected fit ringed.
+pub struct CriterionFigure {
+    /// The criterion's name, as the axis prints it (`BIC`).
+    pub criterion: &'static str,
+    /// For each covariance type, the points of its successful fits.
+    pub curves: Vec<(CovarianceType, Vec<CurvePoint>)>,
+    /// The selected model: K, type and value.
     pub best: Option<(usize, CovarianceType, f64)>,
     /// The title.
     pub title: String,
 }
 
-impl Figure for BicFigure {
+impl Figure for CriterionFigure {
     fn size(&self) -> (u32, u32) {
         (900, 600)
     }
@@ -29,7 +44,7 @@ impl Figure for BicFigure {
         root.fill(&WHITE)?;
         let all = self.curves.iter().flat_map(|(_, c)| c.iter());
         let (mut klo, mut khi, mut lo, mut hi) = (usize::MAX, 0, f64::INFINITY, f64::NEG_INFINITY);
-        for &(k, b) in all {
+        for &CurvePoint { k, value: b, .. } in all {
             klo = klo.min(k);
             khi = khi.max(k);
             lo = lo.min(b);
@@ -48,7 +63,7 @@ impl Figure for BicFigure {
         chart
             .configure_mesh()
             .x_desc("number of components K")
-            .y_desc("BIC (lower is better)")
+            .y_desc(format!("{} (lower is better)", self.criterion))
             .x_labels(khi - klo + 3)
             .label_style((FAMILY, 16))
             .axis_desc_style((FAMILY, 18))
@@ -65,14 +80,39 @@ impl Figure for BicFigure {
             .draw()?;
         for (i, (kind, curve)) in self.curves.iter().enumerate() {
             let c = colour(i);
-            let pts: Vec<(f64, f64)> = curve.iter().map(|&(k, b)| (k as f64, b)).collect();
+            let at = |p: &CurvePoint| (p.k as f64, p.value);
+            let pts: Vec<(f64, f64)> = curve.iter().map(at).collect();
             chart
-                .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))?
+                .draw_series(LineSeries::new(pts, c.stroke_width(2)))?
                 .label(kind.as_str())
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
                 });
-            chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 4, c.filled())))?;
+            chart.draw_series(
+                curve
+                    .iter()
+                    .filter(|p| p.converged)
+                    .map(|p| Circle::new(at(p), 4, c.filled())),
+            )?;
+            // Not converged: a white disc (hiding the line) inside a coloured ring.
+            for style in [WHITE.filled(), c.stroke_width(2)] {
+                chart.draw_series(
+                    curve
+                        .iter()
+                        .filter(|p| !p.converged)
+                        .map(|p| Circle::new(at(p), 5, style)),
+                )?;
+            }
+        }
+        if self
+            .curves
+            .iter()
+            .any(|(_, c)| c.iter().any(|p| !p.converged))
+        {
+            chart
+                .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
+                .label("hollow: not converged")
+                .legend(|(x, y)| Circle::new((x + 10, y), 5, BLACK.stroke_width(2)));
         }
         if let Some((k, kind, b)) = self.best {
             chart
