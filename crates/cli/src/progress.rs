@@ -114,6 +114,8 @@ mod tests {
             iteration: 3,
             objective: -10.0,
             change: 0.1,
+            estimated_gap: None,
+            estimated_distance: None,
             elapsed: Duration::ZERO,
         }
     }

@@ -84,17 +84,19 @@ mod observer;
 mod report;
 pub mod squarem;
 mod step;
+pub mod stopping;
 pub mod stream;
 pub mod testing;
 
 pub use chunked::{DEFAULT_CHUNK_SIZE, batches, chunked_e_step, chunked_log_likelihood};
-pub use driver::{Em, EmOptions, Initializer, restart_seed};
+pub use driver::{DEFAULT_MAX_ITER, Em, EmOptions, Initializer, restart_seed};
 pub use error::{EmError, check_finite};
 pub use model::{Dataset, EStep, LatentModel, Statistics};
 pub use observer::{Control, Iteration, Observer, Silent};
 pub use report::{FitReport, Fitted, RestartOutcome, StopReason};
 pub use squarem::{Acceleration, ParameterVector, Squarem};
 pub use step::{Evaluated, Evaluator, Plain, Step, Stepped};
+pub use stopping::{ScaledParameters, Stopping};
 pub use stream::ChunkSource;
 
 /// rand's seedable generator used for restarts, re-exported so that initialisers need no

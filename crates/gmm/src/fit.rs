@@ -1,7 +1,8 @@
-//! Fitting a Gaussian mixture: options (scikit-learn's, with the same defaults), validation
-//! once at the boundary, and the em-core driver for the loop, restarts and threads.
+//! Fitting a Gaussian mixture: options (scikit-learn's names and defaults, but for when a fit
+//! stops), validation once at the boundary, and the em-core driver for the loop, restarts and
+//! threads.
 
-use em_core::{Acceleration, Em, EmError, Fitted, Observer, Silent, StdRng};
+use em_core::{Acceleration, Em, EmError, Fitted, Observer, Silent, StdRng, Stopping};
 use nalgebra::DMatrix;
 
 use crate::gaussian::CovarianceType;
@@ -54,8 +55,13 @@ pub struct GaussianMixtureBuilder {
 
 impl GaussianMixture {
     /// Options for fitting a mixture of `n_components` Gaussians, with scikit-learn's
-    /// defaults: full covariances, `reg_covar = 1e-6`, k-means initialisation, `tol = 1e-3`
-    /// on the per-row log-likelihood, `max_iter = 100`, `n_init = 1`, seed 0.
+    /// defaults — full covariances, `reg_covar = 1e-6`, k-means initialisation, `n_init = 1`,
+    /// seed 0 — except for when a fit stops: the em-core driver's defaults, the parameter rule
+    /// at `tol = 1e-7` and `max_iter = 10_000` ([`Stopping::DEFAULT`],
+    /// [`em_core::DEFAULT_MAX_ITER`]), which stop within 1e-6 (relative) of the optimum where
+    /// scikit-learn's `tol = 1e-3` on the change of the per-row log-likelihood can stop 100%
+    /// away on overlapping components. scikit-learn's rule is one option away:
+    /// `.stopping(Stopping::SKLEARN).max_iter(100)`.
     pub fn builder(n_components: usize) -> GaussianMixtureBuilder {
         GaussianMixtureBuilder {
             n_components,
@@ -105,13 +111,36 @@ impl GaussianMixtureBuilder {
         self
     }
 
-    /// Convergence threshold on the change of the mean per-row objective (default 1e-3).
+    /// The tolerance of the stopping rule in force (default: the parameter rule's 1e-7; see
+    /// [`stopping`](Self::stopping)).
     pub fn tol(mut self, tol: f64) -> Self {
         self.em = self.em.tol(tol);
         self
     }
 
-    /// Maximum EM iterations per restart (default 100).
+    /// When a fit stops (default [`Stopping::DEFAULT`]: the estimated relative distance of
+    /// the parameters to the optimum below 1e-7). [`Stopping::SKLEARN`] is scikit-learn's rule
+    /// and tolerance (the change of the mean per-row objective below 1e-3): what parity with
+    /// scikit-learn needs.
+    ///
+    /// ```
+    /// use gmm::{GaussianMixture, Stopping};
+    /// use nalgebra::DMatrix;
+    ///
+    /// let x = DMatrix::from_fn(300, 1, |i, _| (i % 3) as f64 * 1.5 + ((i * 7) % 11) as f64 / 11.0);
+    /// let sklearn = GaussianMixture::builder(3).stopping(Stopping::SKLEARN).max_iter(100).fit(&x)?;
+    /// let default = GaussianMixture::builder(3).fit(&x)?;
+    /// assert_eq!(sklearn.report.stopping, Stopping::SKLEARN);
+    /// assert_eq!(default.report.stopping, Stopping::DEFAULT);
+    /// assert!(default.report.objective() >= sklearn.report.objective());
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
+    pub fn stopping(mut self, stopping: Stopping) -> Self {
+        self.em = self.em.stopping(stopping);
+        self
+    }
+
+    /// Maximum EM iterations per restart (default 10,000; scikit-learn's is 100).
     pub fn max_iter(mut self, max_iter: usize) -> Self {
         self.em = self.em.max_iter(max_iter);
         self
@@ -151,8 +180,8 @@ impl GaussianMixtureBuilder {
     ///
     /// What changes in the result: `max_iter` still bounds the M-steps of each restart, but the
     /// report's `iterations` and `trace` count SQUAREM cycles (up to three M-steps each), and
-    /// `e_steps`, `m_steps` and `fallbacks` count the work; `tol` is compared with the change
-    /// over a cycle. The observer sees one [`Iteration`](em_core::Iteration) per cycle.
+    /// `e_steps`, `m_steps` and `fallbacks` count the work; the stopping rule is applied after
+    /// every cycle. The observer sees one [`Iteration`](em_core::Iteration) per cycle.
     ///
     /// ```
     /// use gmm::{Acceleration, Covariances, GaussianMixture, Init};
@@ -171,10 +200,7 @@ impl GaussianMixtureBuilder {
     ///     dmatrix![-0.5, 0.0; 0.5, 0.0],
     ///     Covariances::Full(vec![dmatrix![1.0, 0.0; 0.0, 1.0], dmatrix![1.0, 0.0; 0.0, 1.0]]),
     /// )?;
-    /// let options = GaussianMixture::builder(2)
-    ///     .init(Init::Given(Box::new(start)))
-    ///     .tol(1e-10)
-    ///     .max_iter(10_000);
+    /// let options = GaussianMixture::builder(2).init(Init::Given(Box::new(start)));
     /// let plain = options.fit(&x)?;
     /// let fast = options.accelerate(Acceleration::Squarem).fit(&x)?;
     /// assert!(plain.report.converged && fast.report.converged);

@@ -59,7 +59,7 @@ pub mod zip {
 }
 
 pub use ::mixture::{ZeroInflatedPoisson, ZipStats};
-pub use em_core::{Acceleration, EmError, FitReport, Fitted, ParameterVector};
+pub use em_core::{Acceleration, EmError, FitReport, Fitted, ParameterVector, Stopping};
 pub use em_family::gaussian;
 pub use fit::{GaussianMixtureBuilder, PriorChoice};
 pub use gaussian::{
