@@ -120,6 +120,42 @@ struct Case {
     path: Path,
 }
 
+/// The columns of the summary table: (rule, tol, heading).
+const SUMMARY: [(&str, f64, &str); 7] = [
+    (
+        "objective-change",
+        1e-3,
+        "objective-change 1e-3 (scikit-learn, old `Em::new()`)",
+    ),
+    (
+        "objective-change",
+        1e-6,
+        "objective-change 1e-6 (old `em fit`)",
+    ),
+    (
+        "objective-change",
+        1e-10,
+        "objective-change 1e-10 (old `em zip`)",
+    ),
+    ("aitken", 1e-12, "aitken 1e-12"),
+    ("aitken", 1e-14, "aitken 1e-14"),
+    ("raw-change", 1e-8, "raw parameter change 1e-8"),
+    ("parameters", 1e-7, "**parameters 1e-7 (default)**"),
+];
+
+/// "iterations / distance" of the first stop of `rule` at `tol` on the case's path.
+fn cell(case: &Case, rule: &str, tol: f64) -> String {
+    let path = &case.path;
+    let last = path.objectives.len() - 1;
+    match first_stop(path, rule, tol) {
+        Some(t) if t < last => format!(
+            "{t} / {:.0e}",
+            path.parameters[t].relative_distance(&path.parameters[last])
+        ),
+        _ => format!("> {last}"),
+    }
+}
+
 fn report(case: &Case) {
     let path = &case.path;
     let last = path.objectives.len() - 1;
@@ -191,7 +227,7 @@ fn check_squarem<M: em::core::ParameterVector>(
     case: &Case,
     start: &M,
     data: &M::Data,
-) -> Result<(), EmError> {
+) -> Result<String, EmError> {
     let mut model = start.clone();
     let report = Em::new()
         .accelerate(em::core::Squarem)
@@ -204,7 +240,7 @@ fn check_squarem<M: em::core::ParameterVector>(
         "SQUAREM at the defaults: {} cycles, {} E-steps, converged {}, relative distance {:.1e}",
         report.iterations, report.e_steps, report.converged, distance
     );
-    Ok(())
+    Ok(format!("{} E-steps / {distance:.0e}", report.e_steps))
 }
 
 fn faithful() -> DMatrix<f64> {
@@ -244,6 +280,15 @@ fn wanted(filter: &Option<String>, name: &str) -> bool {
 
 fn main() -> Result<(), EmError> {
     let filter = std::env::args().nth(1);
+    let mut summary: Vec<String> = Vec::new();
+    let mut row = |case: &Case, squarem: Option<String>| {
+        let mut cells: Vec<String> = SUMMARY
+            .iter()
+            .map(|&(rule, tol, _)| cell(case, rule, tol))
+            .collect();
+        cells.push(squarem.unwrap_or_else(|| "—".into()));
+        summary.push(format!("| {} | {} |", case.name, cells.join(" | ")));
+    };
     println!(
         "Measured by `cargo run --release --example stopping_rules`; relative distances as in em_core::stopping."
     );
@@ -263,7 +308,8 @@ fn main() -> Result<(), EmError> {
         };
         report(&case);
         check_driver(&case, &start, &counts[..])?;
-        check_squarem(&case, &start, &counts[..])?;
+        let squarem = check_squarem(&case, &start, &counts[..])?;
+        row(&case, Some(squarem));
     }
     if wanted(&filter, "zip-slow") {
         let truth = ZeroInflatedPoisson::new(0.3, 0.8)?;
@@ -276,7 +322,8 @@ fn main() -> Result<(), EmError> {
         };
         report(&case);
         check_driver(&case, &start, &counts[..])?;
-        check_squarem(&case, &start, &counts[..])?;
+        let squarem = check_squarem(&case, &start, &counts[..])?;
+        row(&case, Some(squarem));
     }
 
     // Gaussian mixtures on Old Faithful from the builder's k-means start.
@@ -299,7 +346,8 @@ fn main() -> Result<(), EmError> {
         };
         report(&case);
         check_driver(&case, &start, &x)?;
-        check_squarem(&case, &start, &x)?;
+        let squarem = check_squarem(&case, &start, &x)?;
+        row(&case, Some(squarem));
     }
 
     // Three heavily overlapping 2-D components: the slow case.
@@ -323,7 +371,8 @@ fn main() -> Result<(), EmError> {
         };
         report(&case);
         check_driver(&case, &start, &xo)?;
-        check_squarem(&case, &start, &xo)?;
+        let squarem = check_squarem(&case, &start, &xo)?;
+        row(&case, Some(squarem));
     }
 
     // Hasselblad's deaths per day: the classic slow two-Poisson mixture.
@@ -342,7 +391,8 @@ fn main() -> Result<(), EmError> {
         };
         report(&case);
         check_driver(&case, &start, &deaths[..])?;
-        check_squarem(&case, &start, &deaths[..])?;
+        let squarem = check_squarem(&case, &start, &deaths[..])?;
+        row(&case, Some(squarem));
     }
 
     // The regime-switching series of examples/regime_switching.rs: a 3-state Gaussian HMM.
@@ -371,6 +421,7 @@ fn main() -> Result<(), EmError> {
         };
         report(&case);
         check_driver(&case, &start, &data[..])?;
+        row(&case, None);
     }
 
     // A categorical HMM with overlapping emissions.
@@ -395,6 +446,15 @@ fn main() -> Result<(), EmError> {
         };
         report(&case);
         check_driver(&case, &start, &data[..])?;
+        row(&case, None);
+    }
+    println!(
+        "\n### Summary: iterations / relative distance to the optimum at the stop\n\n| case | {} | SQUAREM, parameters 1e-7 |",
+        SUMMARY.map(|(_, _, h)| h).join(" | ")
+    );
+    println!("|{}", " --- |".repeat(SUMMARY.len() + 2));
+    for line in &summary {
+        println!("{line}");
     }
     Ok(())
 }

@@ -1,8 +1,9 @@
 //! # em-core
 //!
 //! The machinery of Expectation–Maximization, independent of any model: the
-//! [`LatentModel`] contract, the [`Em`] driver (convergence, restarts, parallel chunked
-//! E-steps, observers), the steps an iteration can take ([`Plain`] EM, or [`Squarem`] for any
+//! [`LatentModel`] contract, the [`Em`] driver (restarts, parallel chunked E-steps, observers,
+//! and [`stopping`] rules: by default a fit runs until its parameters are within about 1e-7,
+//! relative, of the optimum), the steps an iteration can take ([`Plain`] EM, or [`Squarem`] for any
 //! model that implements [`ParameterVector`], set with [`Em::accelerate`]; a new acceleration is
 //! one more [`Step`]), streaming fits over data that do not fit in memory ([`stream`]: any
 //! [`ChunkSource`], through [`Em::fit_stream`]) and the invariant checker in [`testing`].

@@ -110,7 +110,7 @@ pub trait LatentModel: Sync {
     /// How many observations the objective sums over: what the objective's change, Aitken's
     /// gap and the mean objective are divided by. The default is the number of units the driver splits on
     /// (`data.n_obs()`); a model whose units hold many observations — an HMM's sequences
-    /// hold steps — returns their total, so that `tol` means the same per observation.
+    /// hold steps — returns their total, so that a tolerance means the same per observation.
     fn n_observations(&self, data: &Self::Data) -> usize {
         data.n_obs()
     }

@@ -20,9 +20,15 @@
 //!
 //! The default is [`Stopping::DEFAULT`]: the parameter rule at tol = 1e-7, chosen from the
 //! measurements in the repository's `docs/stopping.md` so that fits of every bundled model stop
-//! within 1e-6 (relative, in the parameters) of the optimum.
+//! within 1e-6 (relative, in the parameters) of the optimum; measured, they stop within
+//! 1.0e-7. Neither scikit-learn's rule nor Aitken's can promise that: their tolerances bound a
+//! change or a gap of the objective, which is flat near its maximum (quadratic in the
+//! parameter error) and known only to its rounding. A model author whose model does not expose
+//! its parameters gets Aitken's rule at the default 1e-7, a loose bound; implement
+//! [`scaled_parameters`](crate::LatentModel::scaled_parameters), or choose
+//! [`Stopping::AITKEN`] (1e-12), for fits near the optimum.
 //!
-//! **Both gaps are per observation.** Aitken's estimate ℓ∞ − ℓ_t is divided by the number of
+//! **Per observation.** Aitken's estimate ℓ∞ − ℓ_t is divided by the number of
 //! observations n ([`LatentModel::n_observations`](crate::LatentModel::n_observations)), as
 //! scikit-learn's change is. Near the optimum ℓ∞ − ℓ_t ≈ ½ δᵀ I δ with I the observed
 //! information, which grows with n; per observation the gap measures the parameter error δ
@@ -32,7 +38,8 @@
 //! measured in a unit natural to it, so that the change is unitless and the rule does not
 //! depend on the data's units or origin:
 //!
-//! * a positive quantity (a rate, a variance) relative to itself;
+//! * a positive quantity (a rate, a variance) relative to itself (a Poisson rate, which EM
+//!   may drive to 0 in a component of zeros, floored like a probability);
 //! * a location (a mean) in units of the spread that goes with it (its component's standard
 //!   deviation in that feature), so that a mean near 0 is no harder to converge than one far
 //!   from it;
@@ -82,8 +89,12 @@ pub enum Stopping {
         tol: f64,
     },
     /// Stop when the estimated distance of the parameters to their limit — the last relative
-    /// change corrected by the observed rate of convergence ([`distance_to_limit`]) — is below
-    /// `tol`. Needs three parameter vectors, so at least two iterations. A model whose
+    /// change c corrected by the observed rate of convergence r to c · r / (1 − r)
+    /// ([`distance_to_limit`]) — is below `tol`. r is the largest ratio of successive changes
+    /// of consecutive EM steps among the last eight: for plain EM, of the last nine
+    /// iterations; for an accelerated step such as SQUAREM, whose cycles do not converge
+    /// linearly, of its plain EM steps, with c the change made by the cycle's last M-step.
+    /// Needs three parameter vectors, so at least two iterations. A model whose
     /// [`scaled_parameters`](crate::LatentModel::scaled_parameters) is `None` is stopped by
     /// [`Stopping::Aitken`] at the same `tol` instead.
     Parameters {
@@ -195,7 +206,7 @@ pub fn aitken_gap(l: [f64; 3]) -> Option<f64> {
 
 /// The estimated distance to the limit of a linearly converging sequence of parameters, from
 /// its successive changes (relative distances between successive iterates, oldest first):
-/// with r the largest ratio of consecutive changes among the last [`RATES`] + 1 of them
+/// with r the largest ratio of consecutive changes among the last nine of them (eight ratios)
 /// and c the last change, the remaining distance c · r / (1 − r) — the sum of the geometric
 /// series of the changes still to come. This is what the parameter rule computes for plain
 /// EM (for accelerated steps see [`Stopping::Parameters`]).

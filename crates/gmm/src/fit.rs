@@ -59,8 +59,8 @@ impl GaussianMixture {
     /// seed 0 — except for when a fit stops: the em-core driver's defaults, the parameter rule
     /// at `tol = 1e-7` and `max_iter = 10_000` ([`Stopping::DEFAULT`],
     /// [`em_core::DEFAULT_MAX_ITER`]), which stop within 1e-6 (relative) of the optimum where
-    /// scikit-learn's `tol = 1e-3` on the change of the per-row log-likelihood can stop 100%
-    /// away on overlapping components. scikit-learn's rule is one option away:
+    /// scikit-learn's `tol = 1e-3` on the change of the per-row log-likelihood stops 20–140 %
+    /// off on overlapping components (`docs/stopping.md`). scikit-learn's rule is one option away:
     /// `.stopping(Stopping::SKLEARN).max_iter(100)`.
     pub fn builder(n_components: usize) -> GaussianMixtureBuilder {
         GaussianMixtureBuilder {
