@@ -133,3 +133,37 @@ fn squarem_at_the_defaults_also_stops_within_1e_6() {
         plain.report.e_steps
     );
 }
+
+#[test]
+fn every_gaussian_model_stops_by_the_parameter_rule_not_its_fallback() {
+    let x = faithful();
+    // Sample weights (the SampleWeighted wrapper) and a streamed fit.
+    let weights: Vec<f64> = (0..x.nrows()).map(|i| 1.0 + (i % 3) as f64).collect();
+    let weighted = builder().fit_weighted(&x, &weights).expect("fit");
+    assert_eq!(weighted.report.stopping, Stopping::DEFAULT);
+    assert!(weighted.report.converged);
+    let csv: String = (0..x.nrows())
+        .map(|i| format!("{},{}\n", x[(i, 0)], x[(i, 1)]))
+        .collect();
+    let mut source =
+        gmm::stream::CsvSource::new(std::io::Cursor::new(csv), "faithful").expect("source");
+    let streamed = builder().fit_stream(&mut source).expect("fit");
+    assert_eq!(streamed.report.stopping, Stopping::DEFAULT);
+    assert_eq!(
+        streamed.report.iterations,
+        builder().fit(&x).unwrap().report.iterations
+    );
+    // The two-component model of the lecture notes.
+    let mut two = gmm::TwoComponentMixture::new(
+        0.5,
+        nalgebra::dvector![2.0, 55.0],
+        DMatrix::identity(2, 2) * 10.0,
+        nalgebra::dvector![4.5, 80.0],
+        DMatrix::identity(2, 2) * 10.0,
+    )
+    .expect("valid");
+    let report = em_core::Em::new().fit(&mut two, &x).expect("fit");
+    assert_eq!(report.stopping, Stopping::DEFAULT);
+    assert!(report.converged);
+    assert!(report.estimated_distance.is_some_and(|d| d < 1e-7));
+}

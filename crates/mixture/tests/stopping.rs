@@ -78,3 +78,64 @@ fn zip_defaults_with_squarem_also_stop_within_1e_6() {
     let error = relative_error(&fit.model, &mle);
     assert!(error < 1e-6, "SQUAREM stopped {error:e} from the MLE");
 }
+
+#[test]
+fn every_bundled_family_exposes_its_parameters_with_their_scales() {
+    use mixture::{Bernoulli, Exponential, Gaussian, Geometric, Mixture, Poisson, ZeroInflated};
+    let scaled = |p: Option<em_core::ScaledParameters>| {
+        let p = p.expect("a bundled family exposes its parameters");
+        (p.values().to_vec(), p.scales().to_vec())
+    };
+    // Weights as probabilities (relative to min(w, 1 − w)), then the components'.
+    let poisson = Mixture::new(
+        vec![0.25, 0.75],
+        vec![Poisson::new(4.0).unwrap(), Poisson::new(1e-5).unwrap()],
+    )
+    .unwrap();
+    assert_eq!(
+        scaled(poisson.scaled_parameters()),
+        (vec![0.25, 0.75, 4.0, 1e-5], vec![0.25, 0.25, 4.0, 1e-3])
+    );
+    let gaussian = Mixture::new(vec![1.0], vec![Gaussian::new(-3.0, 4.0).unwrap()]).unwrap();
+    // A mean in units of its standard deviation, the variance relative to itself; a single
+    // weight of 1 measured against the floor.
+    assert_eq!(
+        scaled(gaussian.scaled_parameters()),
+        (vec![1.0, -3.0, 4.0], vec![1e-3, 2.0, 4.0])
+    );
+    let geometric = Mixture::new(vec![1.0], vec![Geometric::new(0.9).unwrap()]).unwrap();
+    let (_, scales) = scaled(geometric.scaled_parameters());
+    assert!((scales[1] - 0.1).abs() < 1e-12);
+    let exponential = Mixture::new(vec![1.0], vec![Exponential::new(0.5).unwrap()]).unwrap();
+    assert_eq!(scaled(exponential.scaled_parameters()).1, vec![1e-3, 0.5]);
+    let bernoulli = Mixture::new(vec![1.0], vec![Bernoulli::new(vec![0.5, 0.0]).unwrap()]).unwrap();
+    assert_eq!(
+        scaled(bernoulli.scaled_parameters()).1,
+        vec![1e-3, 0.5, 1e-3]
+    );
+    let zi = Mixture::new(
+        vec![1.0],
+        vec![ZeroInflated::new(0.2, Geometric::new(0.5).unwrap()).unwrap()],
+    )
+    .unwrap();
+    assert_eq!(scaled(zi.scaled_parameters()).0, vec![1.0, 0.2, 0.5]);
+    assert_eq!(
+        scaled(
+            ZeroInflatedPoisson::new(0.0, 2.0)
+                .unwrap()
+                .scaled_parameters()
+        ),
+        (vec![0.0, 2.0], vec![1e-3, 2.0])
+    );
+
+    // So a fit of any of them stops by the parameter rule, not by its fallback.
+    let counts: Vec<u64> = (0..300).map(|i| [0, 0, 1, 2, 7, 9][i % 6]).collect();
+    let mut model = Mixture::new(
+        vec![0.5, 0.5],
+        vec![Geometric::new(0.7).unwrap(), Geometric::new(0.2).unwrap()],
+    )
+    .unwrap();
+    let report = Em::new().fit(&mut model, &counts[..]).unwrap();
+    assert_eq!(report.stopping, Stopping::DEFAULT);
+    assert!(report.converged);
+}
