@@ -74,6 +74,7 @@ pub const PROBABILITY_FLOOR: f64 = 1e-3;
 /// assert_eq!(tight.options().stopping, Stopping::ObjectiveChange { tol: 1e-6 });
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub enum Stopping {
     /// scikit-learn's rule: stop when |ℓ_t − ℓ_{t−1}| / n < tol, with ℓ the objective
     /// (log-likelihood, plus the log-prior with a prior) and n the number of observations.
