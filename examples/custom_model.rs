@@ -104,6 +104,9 @@ fn main() -> Result<(), EmError> {
     };
 
     let mut model = start.clone();
+    // The model does not expose its parameters (`LatentModel::scaled_parameters`), so the
+    // default rule falls back to Aitken's: the estimated gap to the optimum of the
+    // log-likelihood, per observation, below tol.
     let report = Em::new()
         .tol(1e-10)
         .max_iter(1000)

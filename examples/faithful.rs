@@ -66,8 +66,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let fit = GaussianMixture::builder(k)
                 .covariance_type(kind)
                 .reg_covar(0.0)
-                .tol(1e-8)
-                .max_iter(1000)
                 .n_init(10)
                 .seed(2026)
                 .fit(&x);

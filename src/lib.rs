@@ -18,7 +18,7 @@
 #![warn(missing_docs)]
 
 pub use em_core as core;
-pub use em_core::{EStep, Em, EmError, FitReport, Fitted, LatentModel, Statistics};
+pub use em_core::{EStep, Em, EmError, FitReport, Fitted, LatentModel, Statistics, Stopping};
 pub use em_family as family;
 pub use em_io as io;
 pub use gmm;

@@ -44,7 +44,8 @@ fn bic_selects_three_tied_components_like_mclust() {
     assert_eq!((*k, *kind), (3, CovarianceType::Tied), "BIC {bic}");
     assert_eq!(model.n_parameters(), 11);
     let ll = model.log_likelihood_total(&x).unwrap();
-    // mclust reports −1126.326 (3 decimals); our EM runs to tol 1e-8 and ends slightly higher.
+    // mclust reports −1126.326 (3 decimals); our EM runs until the parameters are within
+    // about 1e-8 of the optimum and ends slightly higher.
     assert!((-1126.3265..-1126.2).contains(&ll), "log-likelihood {ll}");
     assert!((bic - (-2.0 * ll + 11.0 * 272f64.ln())).abs() < 1e-9);
 }

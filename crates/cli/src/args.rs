@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::builder::RangedU64ValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use em_core::Stopping;
 use gmm::{CovarianceType, Init, ShortEm};
 
 /// Fit Gaussian mixtures by EM on CSV files: fit, select, predict, sample, convert; and a
@@ -70,18 +71,62 @@ pub struct ZipArgs {
     /// CSV file with one column of non-negative whole numbers (default: the bundled
     /// doctor-visit counts).
     pub file: Option<PathBuf>,
-    /// Convergence threshold on the change of the mean log-likelihood per row.
-    #[arg(long, value_name = "T", default_value_t = 1e-10, value_parser = parse_non_negative)]
-    pub tol: f64,
-    /// Maximum EM iterations.
-    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = at_least_one())]
-    pub max_iter: usize,
+    /// When EM stops.
+    #[command(flatten)]
+    pub stop: StopArgs,
     /// Print the JSON report instead of the summary.
     #[arg(long)]
     pub json: bool,
     /// Also write the JSON report to this file, atomically.
     #[arg(long, value_name = "REPORT.json")]
     pub output: Option<PathBuf>,
+}
+
+/// When EM stops: `--stopping`, `--tol` and `--max-iter`, shared by every fitting command.
+#[derive(Debug, Clone, Args)]
+pub struct StopArgs {
+    /// The stopping rule. parameters: the estimated relative distance of the parameters to
+    /// the optimum (the last relative change, corrected by the observed rate of convergence)
+    /// is below --tol; at the default 1e-7 fits stop within 1e-6 of the optimum. aitken:
+    /// Aitken's estimate of the gap to the limit of the log-likelihood, per row, is below
+    /// --tol. objective-change: the change of the mean log-likelihood per row is below --tol,
+    /// scikit-learn's rule (stops early when EM is slow).
+    #[arg(long, value_enum, value_name = "RULE", default_value = "parameters")]
+    pub stopping: StoppingArg,
+    /// The tolerance of the stopping rule [default: 1e-7 for parameters, 1e-12 for aitken,
+    /// scikit-learn's 1e-3 for objective-change].
+    #[arg(long, value_name = "T", value_parser = parse_non_negative)]
+    pub tol: Option<f64>,
+    /// Maximum EM iterations (per restart); a fit that reaches it reports converged: no.
+    #[arg(long, value_name = "N", default_value_t = em_core::DEFAULT_MAX_ITER, value_parser = at_least_one())]
+    pub max_iter: usize,
+}
+
+impl StopArgs {
+    /// The rule with `--tol`, or with the rule's default tolerance.
+    pub fn stopping(&self) -> Stopping {
+        let rule = match self.stopping {
+            StoppingArg::Parameters => Stopping::DEFAULT,
+            StoppingArg::Aitken => Stopping::AITKEN,
+            StoppingArg::ObjectiveChange => Stopping::SKLEARN,
+        };
+        match self.tol {
+            Some(tol) => rule.with_tol(tol),
+            None => rule,
+        }
+    }
+}
+
+/// A stopping rule (`--stopping`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoppingArg {
+    /// The relative distance of the parameters to the optimum, rate-corrected (default).
+    Parameters,
+    /// Aitken's estimated gap to the limit of the log-likelihood, per row.
+    Aitken,
+    /// scikit-learn's rule: the change of the mean log-likelihood per row.
+    #[value(alias = "loglik-change", alias = "sklearn")]
+    ObjectiveChange,
 }
 
 /// A covariance structure, as scikit-learn names them.
@@ -229,7 +274,7 @@ fn at_least_one() -> RangedU64ValueParser<usize> {
     RangedU64ValueParser::<usize>::new().range(1..)
 }
 
-/// EM options shared by `fit` and `select` (scikit-learn's defaults, but for `tol`).
+/// EM options shared by `fit` and `select` (scikit-learn's defaults, but for when EM stops).
 #[derive(Debug, Clone, Args)]
 pub struct EmArgs {
     /// Starting parameters. auto (the default): the first run from hc, every further restart
@@ -245,16 +290,14 @@ pub struct EmArgs {
     /// restart 0 starts from hc and the others from short-em.
     #[arg(long, value_name = "N", default_value_t = gmm::DEFAULT_N_INIT, value_parser = at_least_one())]
     pub n_init: usize,
-    /// Convergence threshold on the change of the mean log-likelihood per row. Tighter than
-    /// scikit-learn's 1e-3, which stops before the log-likelihood settles (on the bundled
-    /// data: −1127.16 at 1e-3, −1126.32 at 1e-6).
-    #[arg(long, value_name = "T", default_value_t = 1e-6, value_parser = parse_non_negative)]
-    pub tol: f64,
-    /// Maximum EM iterations per restart.
-    #[arg(long, value_name = "N", default_value_t = 100, value_parser = at_least_one())]
-    pub max_iter: usize,
+    /// When EM stops (scikit-learn's rule is `--stopping objective-change --max-iter 100`;
+    /// on the bundled data it stops at log-likelihood −1127.16, 0.85 below the optimum).
+    #[command(flatten)]
+    pub stop: StopArgs,
     /// Ridge added to the variances after each M-step (a numerical safeguard, not a prior).
-    #[arg(long, value_name = "R", default_value_t = 1e-6, value_parser = parse_non_negative)]
+    /// The default 0 is maximum likelihood, as mclust (its value does not depend on the
+    /// units); scikit-learn uses 1e-6. Set it when a component degenerates.
+    #[arg(long, value_name = "R", default_value_t = gmm::DEFAULT_REG_COVAR, value_parser = parse_non_negative)]
     pub reg_covar: f64,
     /// Seed of the restarts' random generators; a fit is reproducible for a given seed.
     #[arg(long, value_name = "S", default_value_t = 0)]
@@ -422,9 +465,37 @@ mod tests {
                 "100",
             ],
             &["em", "convert", "d.csv", "d.f64"],
+            &["em", "zip", "--stopping", "aitken", "--tol", "1e-12"],
         ] {
             Cli::try_parse_from(args).unwrap();
         }
+    }
+
+    #[test]
+    fn stopping_rules_take_their_own_default_tolerance_unless_given() {
+        let stop = |args: &[&str]| match Cli::try_parse_from(args).unwrap().command {
+            Command::Fit(a) => a.em.stop.stopping(),
+            Command::Zip(a) => a.stop.stopping(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(stop(&["em", "fit"]), Stopping::DEFAULT);
+        assert_eq!(stop(&["em", "zip"]), Stopping::DEFAULT);
+        assert_eq!(
+            stop(&["em", "fit", "--stopping", "objective-change"]),
+            Stopping::SKLEARN
+        );
+        assert_eq!(
+            stop(&["em", "fit", "--stopping", "loglik-change", "--tol", "1e-6"]),
+            Stopping::ObjectiveChange { tol: 1e-6 }
+        );
+        assert_eq!(
+            stop(&["em", "zip", "--stopping", "aitken"]),
+            Stopping::AITKEN
+        );
+        assert_eq!(
+            stop(&["em", "fit", "--tol", "1e-9"]),
+            Stopping::Parameters { tol: 1e-9 }
+        );
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //!   "means": [[2.0, 54.5], [4.3, 80.0]],
 //!   "covariances": [[[0.08, 0.48], [0.48, 33.7]], [[0.08, 0.48], [0.48, 33.7]]],
 //!   "log_likelihood": -1130.3, "mean_log_likelihood": -4.155, "n_iter": 7, "converged": true,
+//!   "stopping": {"rule": "parameters", "tol": 1e-7}, "estimated_distance": 6.1e-8,
+//!   "estimated_gap": 2.0e-13,
 //!   "trace": [-1131.0, -1130.4, -1130.3], "bic": 2294.4, "aic": 2274.5, "n_parameters": 8
 //! }
 //! ```
@@ -63,8 +65,16 @@ pub struct ReportFile {
     pub mean_log_likelihood: f64,
     /// EM iterations run by the winning restart.
     pub n_iter: usize,
-    /// Whether it met the tolerance.
+    /// Whether the stopping rule held.
     pub converged: bool,
+    /// The stopping rule that applied and its tolerance.
+    pub stopping: StoppingReport,
+    /// The estimated relative distance of the parameters to the optimum at the end (the
+    /// parameter rule's), or null.
+    pub estimated_distance: Option<f64>,
+    /// Aitken's estimate of the gap to the optimum of the mean log-likelihood per row, or
+    /// null when the last three values do not give one.
+    pub estimated_gap: Option<f64>,
     /// The objective after each iteration (`n_iter` values).
     pub trace: Vec<f64>,
     /// −2 log L + p ln N (lower is better).
@@ -73,6 +83,24 @@ pub struct ReportFile {
     pub aic: f64,
     /// Free parameters p.
     pub n_parameters: usize,
+}
+
+/// A stopping rule as the report states it: `{"rule": "parameters", "tol": 1e-7}`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct StoppingReport {
+    /// `parameters`, `aitken` or `objective-change`.
+    pub rule: &'static str,
+    /// Its tolerance.
+    pub tol: f64,
+}
+
+impl From<em_core::Stopping> for StoppingReport {
+    fn from(s: em_core::Stopping) -> Self {
+        StoppingReport {
+            rule: s.name(),
+            tol: s.tol(),
+        }
+    }
 }
 
 impl ModelFile {
@@ -267,6 +295,9 @@ impl ReportFile {
             mean_log_likelihood: log_likelihood / n_rows as f64,
             n_iter: report.iterations,
             converged: report.converged,
+            stopping: report.stopping.into(),
+            estimated_distance: report.estimated_distance,
+            estimated_gap: report.estimated_gap,
             trace: report.trace.iter().skip(1).copied().collect(),
             bic: em_core::criteria::bic(log_likelihood, p, n_rows),
             aic: em_core::criteria::aic(log_likelihood, p),

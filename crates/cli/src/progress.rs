@@ -86,8 +86,13 @@ impl Progress {
 impl Observer for Progress {
     fn observe(&mut self, it: &Iteration) -> Control {
         let position = self.base + it.restart as u64;
+        // How far the run still is, when the rule estimates it: slow fits now run on.
+        let distance = it
+            .estimated_distance
+            .map(|d| format!(", ~{d:.0e} from the optimum"))
+            .unwrap_or_default();
         let message = format!(
-            "{}restart {}, iteration {}: log-likelihood {:.6}",
+            "{}restart {}, iteration {}: log-likelihood {:.6}{distance}",
             self.label, it.restart, it.iteration, it.objective
         );
         if let Some(bar) = self.bar() {
@@ -114,6 +119,8 @@ mod tests {
             iteration: 3,
             objective: -10.0,
             change: 0.1,
+            estimated_gap: None,
+            estimated_distance: None,
             elapsed: Duration::ZERO,
         }
     }

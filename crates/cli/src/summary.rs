@@ -56,8 +56,8 @@ pub struct Context<'a> {
     pub columns: &'a [String],
     /// A note on how K and the covariance type were chosen, if not by the user.
     pub model_note: Option<String>,
-    /// `--tol`, `--max-iter` and `--n-init`, for the convergence line.
-    pub tol: f64,
+    /// The stopping rule that applied (`--stopping`, `--tol`), for the convergence line.
+    pub stopping: em_core::Stopping,
     /// Maximum iterations per restart.
     pub max_iter: usize,
     /// Restarts run.
@@ -99,7 +99,7 @@ pub fn fit_summary(model: &GaussianMixture, report: &ReportFile, cx: &Context<'_
     };
     let _ = writeln!(
         s,
-        "converged        {} after {} iteration{} (tol {}{restarts})",
+        "converged        {} after {} iteration{} ({} < {:e}{restarts})",
         if report.converged {
             "yes,"
         } else {
@@ -107,7 +107,8 @@ pub fn fit_summary(model: &GaussianMixture, report: &ReportFile, cx: &Context<'_
         },
         report.n_iter,
         if report.n_iter == 1 { "" } else { "s" },
-        sig(cx.tol, 3),
+        cx.stopping.name(),
+        cx.stopping.tol(),
     );
     if let Some((e_steps, m_steps, fallbacks)) = cx.squarem {
         let _ = writeln!(
@@ -120,7 +121,7 @@ pub fn fit_summary(model: &GaussianMixture, report: &ReportFile, cx: &Context<'_
     if !report.converged {
         let _ = writeln!(
             s,
-            "                 (reached --max-iter {}; raise it or --tol)",
+            "                 (reached --max-iter {}; raise it or --tol, or try --accelerate)",
             cx.max_iter
         );
     }

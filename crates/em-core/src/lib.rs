@@ -1,8 +1,9 @@
 //! # em-core
 //!
 //! The machinery of Expectation–Maximization, independent of any model: the
-//! [`LatentModel`] contract, the [`Em`] driver (convergence, restarts, parallel chunked
-//! E-steps, observers), the steps an iteration can take ([`Plain`] EM, or [`Squarem`] for any
+//! [`LatentModel`] contract, the [`Em`] driver (restarts, parallel chunked E-steps, observers,
+//! and [`stopping`] rules: by default a fit runs until its parameters are within about 1e-7,
+//! relative, of the optimum), the steps an iteration can take ([`Plain`] EM, or [`Squarem`] for any
 //! model that implements [`ParameterVector`], set with [`Em::accelerate`]; a new acceleration is
 //! one more [`Step`]), streaming fits over data that do not fit in memory ([`stream`]: any
 //! [`ChunkSource`], through [`Em::fit_stream`]) and the invariant checker in [`testing`].
@@ -84,17 +85,19 @@ mod observer;
 mod report;
 pub mod squarem;
 mod step;
+pub mod stopping;
 pub mod stream;
 pub mod testing;
 
 pub use chunked::{DEFAULT_CHUNK_SIZE, batches, chunked_e_step, chunked_log_likelihood};
-pub use driver::{Em, EmOptions, Initializer, restart_seed};
+pub use driver::{DEFAULT_MAX_ITER, Em, EmOptions, Initializer, restart_seed};
 pub use error::{EmError, check_finite};
 pub use model::{Dataset, EStep, LatentModel, Statistics};
 pub use observer::{Control, Iteration, Observer, Silent};
 pub use report::{FitReport, Fitted, RestartOutcome, StopReason};
 pub use squarem::{Acceleration, ParameterVector, Squarem};
 pub use step::{Evaluated, Evaluator, Plain, Step, Stepped};
+pub use stopping::{ScaledParameters, Stopping};
 pub use stream::ChunkSource;
 
 /// rand's seedable generator used for restarts, re-exported so that initialisers need no

@@ -7,7 +7,7 @@
 
 use std::ops::Range;
 
-use crate::EmError;
+use crate::{EmError, ScaledParameters};
 
 /// Expected sufficient statistics of one batch of observations.
 ///
@@ -107,12 +107,58 @@ pub trait LatentModel: Sync {
     /// invariant checker needs to verify the E- and M-steps separately.
     fn expected_complete_log_likelihood(&self, stats: &Self::Stats) -> f64;
 
-    /// How many observations the objective sums over: what `tol` and the mean objective are
-    /// divided by. The default is the number of units the driver splits on
+    /// How many observations the objective sums over: what the objective's change, Aitken's
+    /// gap and the mean objective are divided by. The default is the number of units the driver splits on
     /// (`data.n_obs()`); a model whose units hold many observations — an HMM's sequences
-    /// hold steps — returns their total, so that `tol` means the same per observation.
+    /// hold steps — returns their total, so that a tolerance means the same per observation.
     fn n_observations(&self, data: &Self::Data) -> usize {
         data.n_obs()
+    }
+
+    /// The parameters, each with the scale its change is measured in, for the parameter
+    /// stopping rule ([`Stopping::Parameters`](crate::Stopping::Parameters), the default).
+    /// `None` (the default) opts out: that rule then falls back to Aitken's on the objective.
+    /// Every bundled model provides them; see [`crate::stopping`] for the scales (a mean in
+    /// units of its standard deviation, a variance relative to itself, a probability relative
+    /// to min(p, 1 − p) floored at 1e-3).
+    ///
+    /// Return the same parameters in the same order every time (SQUAREM's
+    /// [`ParameterVector`](crate::ParameterVector) coordinates are a natural choice), and keep
+    /// it cheap next to an E-step: the driver calls it once per iteration.
+    ///
+    /// ```
+    /// use em_core::{EStep, Em, EmError, LatentModel, ScaledParameters, Statistics, Stopping};
+    /// # use std::ops::Range;
+    /// /// The mean of a normal with known unit variance (no latent variable, one M-step).
+    /// struct Mean(f64);
+    /// struct Sums(f64, f64);
+    /// impl Statistics for Sums {
+    ///     fn merge(&mut self, o: &Self) { self.0 += o.0; self.1 += o.1; }
+    /// }
+    /// impl LatentModel for Mean {
+    ///     type Data = [f64];
+    ///     type Stats = Sums;
+    ///     fn e_step(&self, x: &[f64], rows: Range<usize>) -> Result<EStep<Sums>, EmError> {
+    ///         let x = &x[rows];
+    ///         let ll = -0.5 * x.iter().map(|v| (v - self.0).powi(2)).sum::<f64>();
+    ///         Ok(EStep { stats: Sums(x.len() as f64, x.iter().sum()), log_likelihood: ll, entropy: 0.0 })
+    ///     }
+    ///     fn m_step(&mut self, s: &Sums) -> Result<(), EmError> { self.0 = s.1 / s.0; Ok(()) }
+    ///     fn expected_complete_log_likelihood(&self, _: &Sums) -> f64 { 0.0 }
+    ///     /// The mean, in units of the (unit) standard deviation.
+    ///     fn scaled_parameters(&self) -> Option<ScaledParameters> {
+    ///         let mut p = ScaledParameters::new();
+    ///         p.push(self.0, 1.0);
+    ///         Some(p)
+    ///     }
+    /// }
+    /// let report = Em::new().fit(&mut Mean(0.0), &[1.0, 2.0, 6.0][..])?;
+    /// assert!(report.converged);
+    /// assert_eq!(report.stopping, Stopping::DEFAULT); // not the fallback
+    /// # Ok::<(), EmError>(())
+    /// ```
+    fn scaled_parameters(&self) -> Option<ScaledParameters> {
+        None
     }
 
     /// log p(θ): the log-density of a prior on the parameters (MAP-EM), 0 for maximum

@@ -15,6 +15,14 @@ pub struct Iteration {
     pub objective: f64,
     /// Change of the per-observation objective since the previous iteration.
     pub change: f64,
+    /// Aitken's estimate of the per-observation gap to the limit of the objective
+    /// ([`FitReport::estimated_gap`](crate::FitReport::estimated_gap)), from the iteration's
+    /// objective and the two before it; `None` when undefined.
+    pub estimated_gap: Option<f64>,
+    /// The estimated relative distance of the parameters to their limit, under the parameter
+    /// rule ([`FitReport::estimated_distance`](crate::FitReport::estimated_distance)); `None`
+    /// otherwise or when undefined.
+    pub estimated_distance: Option<f64>,
     /// Time since this run started.
     pub elapsed: Duration,
 }

@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
-use crate::EmError;
+use crate::{EmError, Stopping};
 
 /// Why a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopReason {
-    /// The per-observation objective changed by less than `tol`.
+    /// The stopping rule held ([`FitReport::stopping`] says which, with its tolerance).
     Converged,
     /// `max_iter` M-steps ran without converging.
     MaxIterations,
@@ -25,12 +25,27 @@ pub struct FitReport {
     /// [`Squarem`](crate::Squarem), cycles, each of up to three M-steps (see `m_steps`).
     /// Always `trace.len() - 1`.
     pub iterations: usize,
-    /// Whether the run met the tolerance.
+    /// Whether the stopping rule held ([`FitReport::stopping`]): `stop_reason` is
+    /// [`StopReason::Converged`].
     pub converged: bool,
     /// Why it stopped.
     pub stop_reason: StopReason,
+    /// The stopping rule that applied, with its tolerance: the one of the options, except
+    /// that [`Stopping::Parameters`] on a model that exposes no parameters is
+    /// [`Stopping::Aitken`] at the same tolerance.
+    pub stopping: Stopping,
+    /// Aitken's estimate of the gap between the limit of the objective and its last value,
+    /// per observation ((ℓ∞ − ℓ_t) / n, [`aitken_gap`](crate::stopping::aitken_gap)), from the
+    /// last three values of `trace`, whatever the rule; `None` with fewer than three values or
+    /// when the last three do not look like monotone linear convergence.
+    pub estimated_gap: Option<f64>,
+    /// The estimated relative distance of the parameters to their limit at the end
+    /// ([`distance_to_limit`](crate::stopping::distance_to_limit)), under the parameter rule;
+    /// `None` under the other rules, before three parameter vectors exist, or when the last
+    /// changes do not shrink.
+    pub estimated_distance: Option<f64>,
     /// Number of observations ([`LatentModel::n_observations`](crate::LatentModel::n_observations)),
-    /// by which `tol` and the mean objective are scaled.
+    /// by which the objective's change, Aitken's gap and the mean objective are scaled.
     pub n_obs: usize,
     /// Largest decrease of the objective between two iterations (0 when it never decreased).
     /// Exact EM never decreases it; a ridge such as `reg_covar`, or rounding, can.
@@ -55,7 +70,7 @@ impl FitReport {
         self.trace.last().copied().unwrap_or(f64::NAN)
     }
 
-    /// The objective per observation (what `tol` is compared against).
+    /// The objective per observation.
     pub fn mean_objective(&self) -> f64 {
         self.objective() / self.n_obs as f64
     }

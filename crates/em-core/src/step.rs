@@ -5,6 +5,7 @@
 //! a new acceleration is one more `impl Step`, and then works with every model, data source,
 //! restart and observer.
 
+use crate::stopping::ParameterTrack;
 use crate::{EStep, EmError, LatentModel};
 
 /// An E-step over all the data together with the objective log p(x | θ) + log p(θ) it gives.
@@ -30,6 +31,8 @@ pub struct Evaluator<'a, M: LatentModel> {
     m_steps: usize,
     max_m_steps: usize,
     iteration: usize,
+    /// Every M-step's parameters before and after, when the parameter rule needs them.
+    track: Option<ParameterTrack>,
 }
 
 impl<'a, M: LatentModel> Evaluator<'a, M> {
@@ -41,7 +44,20 @@ impl<'a, M: LatentModel> Evaluator<'a, M> {
             m_steps: 0,
             max_m_steps,
             iteration: 0,
+            track: None,
         }
+    }
+
+    /// Records the parameters before and after every M-step from now on, for
+    /// [`Evaluator::parameter_distance`].
+    pub(crate) fn track_parameters(&mut self) {
+        self.track = Some(ParameterTrack::default());
+    }
+
+    /// The estimated relative distance to the limit of the parameters `model` holds, from the
+    /// M-steps recorded (see [`ParameterTrack`]); `None` when untracked or undefined.
+    pub(crate) fn parameter_distance(&self, model: &M) -> Option<f64> {
+        self.track.as_ref()?.distance(&model.scaled_parameters()?)
     }
 
     /// An E-step over all the data at the model's current parameters, with its objective
@@ -89,7 +105,15 @@ impl<'a, M: LatentModel> Evaluator<'a, M> {
             });
         }
         self.m_steps += 1;
-        model.m_step(stats)
+        let Some(track) = self.track.as_mut() else {
+            return model.m_step(stats);
+        };
+        let before = model.scaled_parameters();
+        model.m_step(stats)?;
+        if let (Some(before), Some(after)) = (before, model.scaled_parameters()) {
+            track.record(before, after);
+        }
+        Ok(())
     }
 
     /// M-steps still allowed in this run (`max_iter` minus those taken).

@@ -21,9 +21,8 @@
 //! identical** (parameters, trace, iterations), whatever the thread count. A source that
 //! returns shorter chunks still gives a correct fit, merely rounded differently.
 //!
-//! Both drivers share one iteration loop, so convergence (`tol` on the change of the
-//! per-observation objective), `max_iter`, observers, restarts and the [`FitReport`](crate::FitReport) mean
-//! exactly the same. While a chunk is being E-stepped, the next one is read on another worker
+//! Both drivers share one iteration loop, so the stopping rule, `max_iter`, observers, restarts
+//! and the [`FitReport`](crate::FitReport) mean exactly the same. While a chunk is being E-stepped, the next one is read on another worker
 //! (so at most two chunks are in memory).
 //!
 //! ```

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::ops::Range;
 
-use em_core::{Dataset, EmError, Statistics};
+use em_core::{Dataset, EmError, ScaledParameters, Statistics};
 use rand::{Rng, RngExt};
 
 use crate::Observations;
@@ -118,6 +118,15 @@ pub trait Component: Clone + fmt::Debug + Send + Sync {
 
     /// Number of free parameters (for BIC/AIC).
     fn n_parameters(&self) -> usize;
+
+    /// The component's parameters with the scales their changes are measured in, for the
+    /// driver's parameter stopping rule
+    /// ([`LatentModel::scaled_parameters`](em_core::LatentModel::scaled_parameters), whose
+    /// docs say how to scale each kind). `None` (the default) opts out: a mixture or HMM of the
+    /// family then stops by Aitken's rule instead. Every bundled family provides them.
+    fn scaled_parameters(&self) -> Option<ScaledParameters> {
+        None
+    }
 
     /// Number of values in one observation (1 for scalar families).
     fn n_features(&self) -> usize {

@@ -14,7 +14,7 @@ use std::borrow::Borrow;
 use std::fmt;
 use std::ops::Range;
 
-use em_core::{Dataset, EmError, Statistics};
+use em_core::{Dataset, EmError, ScaledParameters, Statistics};
 use nalgebra::DVector;
 use rand::Rng;
 use statrs::function::gamma::ln_gamma;
@@ -54,6 +54,15 @@ pub trait Family: Clone + fmt::Debug + Send + Sync {
 
     /// Free parameters of all K components (the mixture adds its K − 1 weights).
     fn n_parameters(&self) -> usize;
+
+    /// The K components' parameters with the scales their changes are measured in, for the
+    /// driver's parameter stopping rule (see
+    /// [`LatentModel::scaled_parameters`](em_core::LatentModel::scaled_parameters)); a
+    /// mixture adds its weights, an HMM its chain. `None` (the default) opts out, and the
+    /// models over the family stop by Aitken's rule instead.
+    fn scaled_parameters(&self) -> Option<ScaledParameters> {
+        None
+    }
 
     /// Checks that the components agree with one another (the same number of features …);
     /// the models built on a family call it when they are constructed. The default accepts.
@@ -261,6 +270,15 @@ impl<C: Component> Family for Vec<C> {
 
     fn n_parameters(&self) -> usize {
         self.iter().map(Component::n_parameters).sum()
+    }
+
+    /// Every component's [`Component::scaled_parameters`], in order (`None` if one has none).
+    fn scaled_parameters(&self) -> Option<ScaledParameters> {
+        let mut out = ScaledParameters::new();
+        for c in self {
+            out.append(c.scaled_parameters()?);
+        }
+        Some(out)
     }
 
     /// All components have the number of features of component 0.

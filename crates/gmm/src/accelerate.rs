@@ -32,7 +32,7 @@
 //! close to linear in the raw weights, means and covariances — and SQUAREM's linear
 //! extrapolation fits it best there (Varadhan & Roland apply it to raw mixture parameters; the
 //! em-core Hasselblad test does too). Measured on twelve slowly converging 2-D mixtures
-//! (K = 2 and 3, full and diag, n = 3000, `tol = 1e-10`): 3,170 E-steps and 90 fallbacks in
+//! (K = 2 and 3, full and diag, n = 3000, scikit-learn's rule at `tol = 1e-10`): 3,170 E-steps and 90 fallbacks in
 //! raw coordinates against 3,520 E-steps and 284 fallbacks in log-ratio/log-Cholesky
 //! coordinates, and 23,443 for plain EM (`coordinates_raw_vs_unconstrained` in
 //! `tests/squarem.rs`, ignored by default; run it with `--ignored --nocapture`). An invalid

@@ -60,9 +60,9 @@ pub mod zip {
 }
 
 pub use ::mixture::{ZeroInflatedPoisson, ZipStats};
-pub use em_core::{Acceleration, EmError, FitReport, Fitted, ParameterVector};
+pub use em_core::{Acceleration, EmError, FitReport, Fitted, ParameterVector, Stopping};
 pub use em_family::gaussian;
-pub use fit::{DEFAULT_N_INIT, GaussianMixtureBuilder, PriorChoice};
+pub use fit::{DEFAULT_N_INIT, DEFAULT_REG_COVAR, GaussianMixtureBuilder, PriorChoice};
 pub use gaussian::{
     CovarianceType, Covariances, GaussianStats, Gaussians, Prior, Scatter, ScatterForm,
 };

@@ -60,6 +60,12 @@ impl LatentModel for SampleWeighted<'_> {
         self.model.expected_complete_log_likelihood(stats)
     }
 
+    /// The mixture's weights, means and covariances with their scales
+    /// ([`Gaussians::scaled_parameters`](em_family::gaussian::Gaussians::scaled_parameters)).
+    fn scaled_parameters(&self) -> Option<em_core::ScaledParameters> {
+        self.model.scaled_parameters()
+    }
+
     fn log_prior(&self) -> f64 {
         self.model.log_prior()
     }

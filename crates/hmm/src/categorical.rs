@@ -162,6 +162,18 @@ impl Family for Categorical {
         self.n_states() * (self.n_symbols() - 1)
     }
 
+    /// B row by row (state by state), as probabilities.
+    fn scaled_parameters(&self) -> Option<em_core::ScaledParameters> {
+        let (s_count, m) = (self.n_states(), self.n_symbols());
+        let mut out = em_core::ScaledParameters::with_capacity(s_count * m);
+        for s in 0..s_count {
+            for j in 0..m {
+                out.push_probability(self.probabilities[(s, j)]);
+            }
+        }
+        Some(out)
+    }
+
     /// At least one symbol, every symbol in `0..M` (the error names the row).
     fn check_data(&self, x: &[usize]) -> Result<(), EmError> {
         if x.is_empty() {

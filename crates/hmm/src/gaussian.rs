@@ -238,6 +238,11 @@ impl Family for Gaussian {
         self.family.n_parameters()
     }
 
+    /// The family layer's ([`Gaussians::scaled_parameters`]).
+    fn scaled_parameters(&self) -> Option<em_core::ScaledParameters> {
+        self.family.scaled_parameters()
+    }
+
     /// Steps, D features, finite values.
     fn check_data(&self, x: &DMatrix<f64>) -> Result<(), EmError> {
         self.family.check_data(x)

@@ -28,7 +28,7 @@
 //! let init = |x: &[nalgebra::DMatrix<f64>], rng: &mut em_core::StdRng| {
 //!     GaussianHmm::random_start(2, CovarianceType::Diag, x, rng)
 //! };
-//! let fit = Em::new().tol(1e-8).max_iter(500).n_init(2).fit_restarts(&init, &data[..])?;
+//! let fit = Em::new().n_init(2).fit_restarts(&init, &data[..])?;
 //! let states = fit.model.predict(&data[0])?;          // Viterbi path
 //! let proba = fit.model.predict_proba(&data[0])?;     // T×S posterior state probabilities
 //! println!("log-likelihood {:.3}, A = {}", fit.report.objective(), fit.model.transitions());
@@ -58,7 +58,7 @@
 //!     dmatrix![0.5, 0.5; 0.5, 0.5],
 //!     vec![Geometric::new(0.6)?, Geometric::new(0.3)?],
 //! )?;
-//! Em::new().tol(1e-9).max_iter(500).fit(&mut model, &data[..])?;
+//! Em::new().fit(&mut model, &data[..])?;
 //! let p: Vec<f64> = model.emission().iter().map(Geometric::p).collect();
 //! assert!((p[0] - 0.8).abs() < 0.05 && (p[1] - 0.1).abs() < 0.02, "{p:?}");
 //! # Ok::<(), em_core::EmError>(())
@@ -72,9 +72,12 @@
 //! families. The sequence is the unit the driver batches on ([`em_core::Dataset`]'s
 //! `n_obs` is the number of sequences): statistics add over sequences, so batches of
 //! sequences run in parallel and merge in order, bit-for-bit reproducibly. One long
-//! sequence is one unit. Two consequences: the driver's `chunk_size` counts sequences, and
-//! its `tol` applies to the change of the log-likelihood *per sequence* (for one long
-//! sequence, of the total).
+//! sequence is one unit. The driver's `chunk_size` therefore counts sequences; its per-
+//! observation quantities do not: the model's `n_observations` is the total number of steps,
+//! so scikit-learn's rule (`Stopping::ObjectiveChange`) applies to the change of the
+//! log-likelihood *per step*, as does Aitken's gap. The default rule, on the relative change of
+//! π, A (as probabilities) and the emissions' parameters, stops within 1e-6 of the optimum
+//! (`crates/hmm/tests/stopping.rs`).
 //!
 //! ## The E-step
 //!
@@ -132,7 +135,7 @@ mod model;
 mod sequence;
 
 pub use categorical::{Categorical, CategoricalStats};
-pub use em_core::{Em, EmError, FitReport, Fitted};
+pub use em_core::{Em, EmError, FitReport, Fitted, Stopping};
 pub use em_family::{ComponentStats, Family};
 pub use gaussian::{CovarianceType, Covariances, Gaussian, GaussianStats, Scatter};
 pub use model::{Hmm, HmmStats};

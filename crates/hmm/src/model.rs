@@ -3,7 +3,9 @@
 use std::borrow::Borrow;
 use std::ops::Range;
 
-use em_core::{Dataset, EStep, EmError, LatentModel, Statistics, chunked_log_likelihood};
+use em_core::{
+    Dataset, EStep, EmError, LatentModel, ScaledParameters, Statistics, chunked_log_likelihood,
+};
 use em_family::Family;
 use nalgebra::{DMatrix, DVector};
 use rand::{Rng, RngExt};
@@ -526,7 +528,22 @@ impl<F: Family> LatentModel for Hmm<F> {
         Ok(())
     }
 
-    /// The total number of steps: `tol` is per step, not per sequence.
+    /// π, then A row by row, as probabilities (relative to min(p, 1 − p), floored at 1e-3:
+    /// a transition that does not occur approaches 0 geometrically), then the emission
+    /// family's ([`Family::scaled_parameters`]; `None` when it exposes none).
+    fn scaled_parameters(&self) -> Option<ScaledParameters> {
+        let s = self.n_states();
+        let mut out = ScaledParameters::with_capacity(s + s * s);
+        self.start.iter().for_each(|&p| out.push_probability(p));
+        self.trans_rows
+            .iter()
+            .for_each(|&p| out.push_probability(p));
+        out.append(self.emission.scaled_parameters()?);
+        Some(out)
+    }
+
+    /// The total number of steps: the objective's change and Aitken's gap are per step, not
+    /// per sequence.
     fn n_observations(&self, data: &[F::Owned]) -> usize {
         data.iter().map(|sequence| sequence.borrow().n_obs()).sum()
     }

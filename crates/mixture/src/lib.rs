@@ -101,7 +101,7 @@ mod mixture;
 pub mod zip;
 
 pub use accelerate::ComponentParameters;
-pub use em_core::{Em, EmError, FitReport, Fitted};
+pub use em_core::{Em, EmError, FitReport, Fitted, Stopping};
 pub use em_family::families;
 pub use em_family::families::{
     Bernoulli, BernoulliStats, Exponential, ExponentialStats, Gaussian, GaussianStats, Geometric,

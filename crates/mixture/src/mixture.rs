@@ -5,8 +5,8 @@
 use std::ops::Range;
 
 use em_core::{
-    Dataset, EStep, Em, EmError, Fitted, Initializer, LatentModel, Observer, Step,
-    chunked_log_likelihood,
+    Dataset, EStep, Em, EmError, Fitted, Initializer, LatentModel, Observer, ScaledParameters,
+    Step, chunked_log_likelihood,
 };
 use em_family::gaussian::normalise;
 use em_family::{
@@ -667,6 +667,15 @@ impl<F: Family> LatentModel for Mixture<F> {
             .map(|(&n, &lw)| if n > 0.0 { n * lw } else { 0.0 })
             .sum();
         mixing + self.family.expected_log_density(stats)
+    }
+
+    /// The weights, as probabilities, then the family's
+    /// ([`Family::scaled_parameters`]); `None` when the family exposes none.
+    fn scaled_parameters(&self) -> Option<ScaledParameters> {
+        let mut out = ScaledParameters::new();
+        self.weights.iter().for_each(|&w| out.push_probability(w));
+        out.append(self.family.scaled_parameters()?);
+        Some(out)
     }
 
     /// The Dirichlet prior on the weights (when the family has one) plus the family's.

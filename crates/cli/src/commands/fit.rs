@@ -130,8 +130,8 @@ pub fn run(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
             shape: table.describe(),
             columns: &table.columns,
             model_note,
-            tol: args.em.tol,
-            max_iter: args.em.max_iter,
+            stopping: fitted.report.stopping,
+            max_iter: args.em.stop.max_iter,
             n_init: args.em.n_init,
             failed_restarts: failed,
             squarem: args.em.accelerate.then_some((

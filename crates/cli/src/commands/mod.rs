@@ -57,8 +57,8 @@ pub(crate) fn builder(
         .covariance_type(kind)
         .init(init)
         .n_init(em.n_init)
-        .tol(em.tol)
-        .max_iter(em.max_iter)
+        .stopping(em.stop.stopping())
+        .max_iter(em.stop.max_iter)
         .reg_covar(em.reg_covar)
         .seed(em.seed)
         .accelerate(if em.accelerate {

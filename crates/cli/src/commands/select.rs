@@ -249,8 +249,8 @@ pub fn run(args: &SelectArgs, quiet: bool, out: &mut dyn Write) -> Result<(), Cl
             "no model selected: {none}, and a fit stopped \
              before converging has a log-likelihood, hence a {label}, that more iterations would \
              still change; raise --max-iter (now {}) or loosen --tol (now {:e}){}",
-            args.em.max_iter,
-            args.em.tol,
+            args.em.stop.max_iter,
+            args.em.stop.stopping().tol(),
             if args.output.is_some() {
                 "; --output was not written"
             } else {
@@ -268,7 +268,7 @@ pub fn run(args: &SelectArgs, quiet: bool, out: &mut dyn Write) -> Result<(), Cl
                  converged fits. Rerun with a larger --max-iter (now {}) to compare them fairly.",
             name(r),
             name(&rows[chosen]),
-            args.em.max_iter
+            args.em.stop.max_iter
         ))
     } else if unconverged > 0 {
         Some(format!(
@@ -276,7 +276,7 @@ pub fn run(args: &SelectArgs, quiet: bool, out: &mut dyn Write) -> Result<(), Cl
                  considered; more iterations would still change their {label}, perhaps to below \
                  the selected model's. A larger --max-iter (now {}) rules that out.",
             rows.len(),
-            args.em.max_iter
+            args.em.stop.max_iter
         ))
     } else {
         None

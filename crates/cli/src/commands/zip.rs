@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::args::ZipArgs;
 use crate::data::{self, Table};
 use crate::error::CliError;
+use crate::json::StoppingReport;
 use crate::output::{self, note};
 
 /// The bundled counts: outpatient doctor visits (`mdvis`) of the RAND Health Insurance
@@ -30,6 +31,9 @@ struct ZipReport {
     mean_log_likelihood: f64,
     n_iter: usize,
     converged: bool,
+    stopping: StoppingReport,
+    estimated_distance: Option<f64>,
+    estimated_gap: Option<f64>,
     trace: Vec<f64>,
     bic: f64,
     aic: f64,
@@ -46,7 +50,9 @@ pub fn run(args: &ZipArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
         None => data::parse(DOCTOR_VISITS_CSV, DOCTOR_VISITS_NAME)?,
     };
     let counts = counts_of(&table)?;
-    let em = Em::new().tol(args.tol).max_iter(args.max_iter);
+    let em = Em::new()
+        .stopping(args.stop.stopping())
+        .max_iter(args.stop.max_iter);
     let fitted = ZeroInflatedPoisson::fit(&counts, &em).map_err(|e| {
         let mut err = CliError::from_em(e, "fit failed");
         err.message = format!("{}: {}", table.source, err.message);
@@ -67,6 +73,9 @@ pub fn run(args: &ZipArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
         mean_log_likelihood: ll / n as f64,
         n_iter: fitted.report.iterations,
         converged: fitted.report.converged,
+        stopping: fitted.report.stopping.into(),
+        estimated_distance: fitted.report.estimated_distance,
+        estimated_gap: fitted.report.estimated_gap,
         trace: fitted.report.trace[1..].to_vec(),
         bic: em_core::criteria::bic(ll, p, n),
         aic: em_core::criteria::aic(ll, p),
@@ -86,7 +95,7 @@ pub fn run(args: &ZipArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
              structural zeros π  {pi:.6}\n\
              Poisson mean λ      {lambda:.6}\n\
              zeros               {zeros} observed, {expected:.1} expected under the fit\n\
-             converged           {conv}, after {iters} iterations (tol {tol:e})\n\
+             converged           {conv}, after {iters} iterations ({rule} < {tol:e})\n\
              log-likelihood      {ll:.3} (mean per row {mean:.5})\n\
              BIC                 {bic:.3} (lower is better; 2 free parameters)\n\
              AIC                 {aic:.3}\n",
@@ -97,7 +106,8 @@ pub fn run(args: &ZipArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
             expected = report.expected_zeros,
             conv = if report.converged { "yes" } else { "no" },
             iters = report.n_iter,
-            tol = args.tol,
+            rule = fitted.report.stopping.name(),
+            tol = fitted.report.stopping.tol(),
             mean = report.mean_log_likelihood,
             bic = report.bic,
             aic = report.aic,

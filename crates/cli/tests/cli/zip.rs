@@ -19,6 +19,20 @@ fn bundled_counts_match_statsmodels_fit() {
     assert!((report["expected_zeros"].as_f64().unwrap() - 6308.0).abs() < 0.1);
     let bic = report["bic"].as_f64().unwrap();
     assert!((bic - (-2.0 * ll + 2.0 * 20190f64.ln())).abs() < 1e-6);
+    assert_eq!(report["stopping"]["rule"], "parameters");
+    assert!(report["estimated_distance"].as_f64().unwrap() < 1e-7);
+    // scikit-learn's rule, the old default of `em zip` (tol 1e-10), is one option away.
+    let old = json(&ok(&[
+        "zip",
+        "--json",
+        "--stopping",
+        "objective-change",
+        "--tol",
+        "1e-10",
+    ]));
+    assert_eq!(old["stopping"]["rule"], "objective-change");
+    assert_eq!(old["stopping"]["tol"], 1e-10);
+    assert!(old["n_iter"].as_u64() < report["n_iter"].as_u64());
 }
 
 #[test]

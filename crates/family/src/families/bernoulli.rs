@@ -17,7 +17,7 @@
 //! * **Support**: values are `bool` in a [`BinaryMatrix`], so only 0/1 can be represented;
 //!   its constructors from `f64` data report any other value by row and column.
 
-use em_core::{EmError, Statistics};
+use em_core::{EmError, ScaledParameters, Statistics};
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
@@ -149,6 +149,13 @@ impl Component for Bernoulli {
     /// D.
     fn n_parameters(&self) -> usize {
         self.p.len()
+    }
+
+    /// p_1 … p_D, probabilities.
+    fn scaled_parameters(&self) -> Option<ScaledParameters> {
+        let mut out = ScaledParameters::with_capacity(self.p.len());
+        self.p.iter().for_each(|&p| out.push_probability(p));
+        Some(out)
     }
 
     /// D.

@@ -16,7 +16,7 @@
 //! * **Support**: a negative observation is [`EmError::InvalidInput`] with its row (column 0),
 //!   NaN or ±∞ is [`EmError::NonFinite`].
 
-use em_core::{EmError, Statistics};
+use em_core::{EmError, ScaledParameters, Statistics};
 use rand::{Rng, RngExt};
 use rand_distr::Exp1;
 use serde::{Deserialize, Serialize};
@@ -176,6 +176,13 @@ impl Component for Exponential {
 
     fn n_parameters(&self) -> usize {
         1
+    }
+
+    /// The rate, relative to itself.
+    fn scaled_parameters(&self) -> Option<ScaledParameters> {
+        let mut p = ScaledParameters::with_capacity(1);
+        p.push_relative(self.rate);
+        Some(p)
     }
 
     /// Finite and ≥ 0.

@@ -16,7 +16,7 @@
 //! * **Empty component** (n = 0): [`EmError::EmptyComponent`].
 //! * **Support**: NaN or ±∞ is [`EmError::NonFinite`] with its row (column 0).
 
-use em_core::{EmError, Statistics};
+use em_core::{EmError, ScaledParameters, Statistics};
 use rand::{Rng, RngExt};
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
@@ -208,6 +208,14 @@ impl Component for Gaussian {
 
     fn n_parameters(&self) -> usize {
         2
+    }
+
+    /// The mean in units of the standard deviation, the variance relative to itself.
+    fn scaled_parameters(&self) -> Option<ScaledParameters> {
+        let mut p = ScaledParameters::with_capacity(2);
+        p.push(self.mean, self.variance.sqrt());
+        p.push_relative(self.variance);
+        Some(p)
     }
 
     /// Finite.

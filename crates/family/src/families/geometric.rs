@@ -13,7 +13,7 @@
 //! a mixture (`mixture::Mixture<Vec<Geometric>>`), as an HMM's emissions
 //! (`hmm::Hmm<Vec<Geometric>>`), and inside [`ZeroInflated`](super::ZeroInflated).
 
-use em_core::{EmError, Statistics};
+use em_core::{EmError, ScaledParameters, Statistics};
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
@@ -132,6 +132,13 @@ impl Component for Geometric {
 
     fn n_parameters(&self) -> usize {
         1
+    }
+
+    /// p, a probability.
+    fn scaled_parameters(&self) -> Option<ScaledParameters> {
+        let mut out = ScaledParameters::with_capacity(1);
+        out.push_probability(self.p);
+        Some(out)
     }
 
     /// log p + y log(1 − p), with 0 · log 0 = 0 (so log f(0 | p = 1) = 0).

@@ -11,7 +11,8 @@
 //!   responsibility 0 from a λ = 0 component.
 //! * **Empty component** (n = 0): [`EmError::EmptyComponent`].
 
-use em_core::{EmError, Statistics};
+use em_core::stopping::PROBABILITY_FLOOR;
+use em_core::{EmError, ScaledParameters, Statistics};
 use rand::Rng;
 use rand_distr::Distribution;
 use serde::{Deserialize, Serialize};
@@ -118,6 +119,15 @@ impl Component for Poisson {
 
     fn n_parameters(&self) -> usize {
         1
+    }
+
+    /// λ relative to itself, but to no less than 1e-3
+    /// ([`PROBABILITY_FLOOR`](em_core::stopping::PROBABILITY_FLOOR)): a small rate is about
+    /// the probability of a positive count, and EM approaches a rate of 0 geometrically.
+    fn scaled_parameters(&self) -> Option<ScaledParameters> {
+        let mut p = ScaledParameters::with_capacity(1);
+        p.push(self.lambda, self.lambda.max(PROBABILITY_FLOOR));
+        Some(p)
     }
 
     /// y log λ − λ − log y!, with 0 · log 0 = 0 (so log f(0 | λ = 0) = 0).

@@ -22,7 +22,7 @@
 //!   model, with the inner latent variable counted in its entropy.
 //! * **Boundaries**: π = 0 (no inflation) and π = 1 are allowed; 0 · log 0 = 0.
 
-use em_core::{EmError, Statistics};
+use em_core::{EmError, ScaledParameters, Statistics};
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
@@ -227,6 +227,14 @@ impl<C: Component<Data = [u64]>> Component for ZeroInflated<C> {
 
     fn check_obs(y: u64, row: usize) -> Result<(), EmError> {
         C::check_obs(y, row)
+    }
+
+    /// π as a probability, then the count family's (`None` when it has none).
+    fn scaled_parameters(&self) -> Option<ScaledParameters> {
+        let mut out = ScaledParameters::new();
+        out.push_probability(self.pi);
+        out.append(self.counts.scaled_parameters()?);
+        Some(out)
     }
 
     fn ln_pdf(&self, y: u64) -> f64 {

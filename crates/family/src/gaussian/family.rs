@@ -197,6 +197,11 @@ impl Family for GaussianFamily {
         k * d + self.gaussians.covariance_type().n_parameters(k, d)
     }
 
+    /// [`Gaussians::scaled_parameters`].
+    fn scaled_parameters(&self) -> Option<em_core::ScaledParameters> {
+        Some(self.gaussians.scaled_parameters())
+    }
+
     /// Rows, D columns, finite values.
     fn check_data(&self, x: &DMatrix<f64>) -> Result<(), EmError> {
         check_data(x, Some(self.n_features()))

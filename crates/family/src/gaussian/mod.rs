@@ -58,7 +58,7 @@
 
 use std::ops::Range;
 
-use em_core::EmError;
+use em_core::{EmError, ScaledParameters};
 use nalgebra::{DMatrix, DVector};
 
 mod covariance;
@@ -262,6 +262,52 @@ impl Gaussians {
     /// The covariance structure.
     pub fn covariance_type(&self) -> CovarianceType {
         self.covariances.covariance_type()
+    }
+
+    /// The means and covariances with the scales the parameter stopping rule measures their
+    /// changes in: the means μ_kj in units of the component's standard deviation √Σ_k,jj
+    /// (so that neither the data's origin nor its units matter), then the covariances in the
+    /// compact order of SQUAREM's coordinates — `full`/`tied`: the lower triangle row by
+    /// row, Σ_ij in units of √(Σ_ii Σ_jj) (a variance relative to itself, a covariance on the
+    /// scale of a correlation); `diag`, `spherical`: the variances, relative.
+    ///
+    /// ```
+    /// use em_family::gaussian::{Covariances, Gaussians};
+    /// use nalgebra::{dmatrix, dvector};
+    /// let g = Gaussians::new(dmatrix![10.0, 0.0], Covariances::Full(vec![dmatrix![4.0, 1.0; 1.0, 9.0]]))?;
+    /// let p = g.scaled_parameters();
+    /// assert_eq!(p.values(), &[10.0, 0.0, 4.0, 1.0, 9.0]);
+    /// assert_eq!(p.scales(), &[2.0, 3.0, 4.0, 6.0, 9.0]);
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
+    pub fn scaled_parameters(&self) -> ScaledParameters {
+        let (k_count, d) = (self.n_components(), self.n_features());
+        let variance = |k: usize, j: usize| match &self.covariances {
+            Covariances::Full(c) => c[k][(j, j)],
+            Covariances::Tied(c) => c[(j, j)],
+            Covariances::Diag(v) => v[(k, j)],
+            Covariances::Spherical(v) => v[k],
+        };
+        let mut out = ScaledParameters::with_capacity(k_count * d + k_count * d * (d + 1) / 2);
+        for k in 0..k_count {
+            for j in 0..d {
+                out.push(self.means[(k, j)], variance(k, j).sqrt());
+            }
+        }
+        let lower = |out: &mut ScaledParameters, m: &DMatrix<f64>| {
+            for i in 0..d {
+                for j in 0..=i {
+                    out.push(m[(i, j)], (m[(i, i)] * m[(j, j)]).sqrt());
+                }
+            }
+        };
+        match &self.covariances {
+            Covariances::Full(c) => c.iter().for_each(|m| lower(&mut out, m)),
+            Covariances::Tied(m) => lower(&mut out, m),
+            Covariances::Diag(v) => v.transpose().iter().for_each(|&s| out.push_relative(s)),
+            Covariances::Spherical(v) => v.iter().for_each(|&s| out.push_relative(s)),
+        }
+        out
     }
 
     /// The means and covariances, giving up the cached factors.
