@@ -136,7 +136,11 @@ fn small_last_batch_with_six_columns_fits() {
     for n in [3, 4099] {
         let x = DMatrix::from_fn(n, 6, |i, j| ((i * 7 + j * 3) % 11) as f64 + 0.1 * j as f64);
         for kind in [CovarianceType::Full, CovarianceType::Tied] {
-            let fit = GaussianMixture::builder(1).covariance_type(kind).fit(&x);
+            // Three rows in six dimensions: the ridge keeps the covariance positive definite.
+            let fit = GaussianMixture::builder(1)
+                .covariance_type(kind)
+                .reg_covar(1e-6)
+                .fit(&x);
             assert!(fit.is_ok(), "N = {n}, {kind}: {:?}", fit.err());
         }
         // Scoring runs the E-step (statistics included) batch by batch, too.

@@ -180,6 +180,7 @@ fn identical_rows_fit_finitely_from_random_and_default_starts_and_kmeans_reports
     ] {
         let fit = GaussianMixture::builder(2)
             .init(init.clone())
+            .reg_covar(1e-6)
             .fit(&x)
             .unwrap_or_else(|e| panic!("{init:?}: {e}"));
         let m = &fit.model;
@@ -221,13 +222,14 @@ fn constant_feature_variances(fit: &gmm::Fitted<GaussianMixture>) -> String {
 }
 
 #[test]
-fn constant_feature_fits_with_default_reg_covar() {
+fn constant_feature_fits_with_scikit_learns_reg_covar() {
     for c in CONSTANTS {
         let mut x = two_groups();
         x.column_mut(1).fill(c);
         for kind in CovarianceType::ALL {
             let fit = GaussianMixture::builder(2)
                 .covariance_type(kind)
+                .reg_covar(1e-6)
                 .fit(&x)
                 .unwrap_or_else(|e| panic!("{kind} constant {c}: {e}"));
             assert_finite(&fit.model);
@@ -378,9 +380,10 @@ fn component_collapsing_onto_one_point_without_ridge_is_reported_for_that_compon
             }
             other => panic!("{kind}: expected a collapse error, got {other:?}"),
         }
-        // The default ridge keeps the same start finite.
+        // scikit-learn's ridge keeps the same start finite.
         let fit = GaussianMixture::builder(2)
             .covariance_type(kind)
+            .reg_covar(1e-6)
             .init(Init::Given(Box::new(start)))
             .fit(&x)
             .unwrap();

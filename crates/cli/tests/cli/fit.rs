@@ -80,7 +80,19 @@ fn json_report_has_every_field_with_consistent_values() {
 
 #[test]
 fn stopping_rules_are_one_option_away_and_named_in_the_report() {
-    let sklearn = json(&ok(&["fit", "--json", "--stopping", "objective-change"]));
+    // scikit-learn's defaults, all of them: its start, restarts, ridge and rule.
+    let sklearn = json(&ok(&[
+        "fit",
+        "--json",
+        "--init",
+        "kmeans",
+        "--n-init",
+        "1",
+        "--reg-covar",
+        "1e-6",
+        "--stopping",
+        "objective-change",
+    ]));
     assert_eq!(sklearn["stopping"]["rule"], "objective-change");
     assert_eq!(sklearn["stopping"]["tol"], 1e-3);
     assert_eq!(sklearn["converged"], true);
@@ -103,7 +115,7 @@ fn stopping_rules_are_one_option_away_and_named_in_the_report() {
     assert!(aitken["estimated_gap"].as_f64().unwrap() < 1e-11);
 
     let summary = ok(&["fit"]);
-    assert!(summary.contains("(parameters < 1e-7)"), "{summary}");
+    assert!(summary.contains("(parameters < 1e-7"), "{summary}");
     let short = ok(&["fit", "--max-iter", "5"]);
     assert!(short.contains("NO, stopped after 5 iterations"), "{short}");
     assert!(short.contains("reached --max-iter 5"), "{short}");
@@ -227,16 +239,16 @@ fn quiet_prints_results_only() {
 #[test]
 fn a_numerically_failing_fit_exits_1_with_advice() {
     let dir = Scratch::new();
-    // The second feature is constant: without the ridge its variance is zero.
+    // The second feature is constant: without a ridge (the default) its variance is zero.
     let data: String = (0..20).map(|i| format!("{},5\n", i as f64 / 3.0)).collect();
     let p = dir.file("flat.csv", &data);
-    let out = em(&["fit", s(&p), "-k", "1", "--reg-covar", "0"]);
+    let out = em(&["fit", s(&p), "-k", "1"]);
     let msg = fails_with(
         &out,
         1,
         &["fit failed", "not positive definite", "increase reg_covar"],
     );
     assert!(msg.contains("component 0"), "{msg}");
-    // With the default ridge the same fit works.
-    ok(&["fit", s(&p), "-k", "1"]);
+    // With scikit-learn's ridge the same fit works.
+    ok(&["fit", s(&p), "-k", "1", "--reg-covar", "1e-6"]);
 }

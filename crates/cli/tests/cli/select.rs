@@ -145,7 +145,7 @@ fn table_shows_k_covariance_loglik_p_bic_aic_icl_and_convergence_with_iterations
         assert!(f[7] == "yes" || f[7] == "NO", "{row}");
         assert!(f[8].starts_with('(') && f[8].ends_with(')'), "{row}");
         let n_iter: usize = f[8].trim_matches(['(', ')']).parse().unwrap();
-        assert!((1..=100).contains(&n_iter), "{row}");
+        assert!((1..=10_000).contains(&n_iter), "{row}");
     }
 }
 
@@ -204,7 +204,9 @@ fn criterion_chooses_what_is_minimised_and_marked() {
 #[test]
 fn a_fit_that_did_not_converge_is_marked_and_not_selected_even_with_the_lowest_bic() {
     // At --max-iter 2 only the one-component fits converge (for K = 1 the first M-step is
-    // the maximum); the K = 2 and 3 fits stop early with far lower BIC than any K = 1 fit.
+    // the maximum); from k-means starts the K = 2 and 3 fits stop early with far lower BIC than
+    // any K = 1 fit. (The default start, mclust's, is so good on these data that the K = 2
+    // tied fit converges in two iterations.)
     let args = [
         "select",
         "--k",
@@ -215,6 +217,10 @@ fn a_fit_that_did_not_converge_is_marked_and_not_selected_even_with_the_lowest_b
         "2",
         "--tol",
         "1e-8",
+        "--init",
+        "kmeans",
+        "--n-init",
+        "1",
     ];
     let run = em(&args);
     assert!(run.status.success(), "{run:?}");
