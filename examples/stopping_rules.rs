@@ -326,7 +326,7 @@ fn main() -> Result<(), EmError> {
         row(&case, Some(squarem));
     }
 
-    // Gaussian mixtures on Old Faithful from the builder's k-means start.
+    // Gaussian mixtures on Old Faithful from the builder's default start.
     let x = faithful();
     for (k, kind) in [
         (2, em::gmm::CovarianceType::Full),

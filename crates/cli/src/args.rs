@@ -347,8 +347,8 @@ pub struct FitArgs {
     /// `em convert` (recognised by its first bytes; several times faster to read). Needs -k (or
     /// --init PARAMS.json); not with --plot or standard input. The fit is the one without
     /// --stream, bit for bit (at the default --chunk-size), when FILE has at most
-    /// --init-sample rows or --init is a model file; otherwise kmeans/kmeans++/random/data
-    /// initialise on a uniform sample of --init-sample rows.
+    /// --init-sample rows or --init is a model file; otherwise the --init method
+    /// starts from a uniform sample of --init-sample rows.
     #[arg(long)]
     pub stream: bool,
     /// With --stream: rows per E-step batch; a chunk of 16 batches is read at a time.

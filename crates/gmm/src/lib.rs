@@ -1,7 +1,8 @@
 //! # gmm
 //!
 //! Gaussian mixture models fitted by EM on the [`em_core`] driver: full, diagonal,
-//! spherical and tied covariances, k-means++/k-means initialisation, restarts, sample
+//! spherical and tied covariances, mclust's hierarchical start and k-means starts
+//! ([`Init`]; [`hc`]), restarts, sample
 //! weights, a `reg_covar` ridge or a proper conjugate prior (MAP-EM), and the API
 //! practitioners know from scikit-learn (`predict`, `predict_proba`, `score_samples`,
 //! `score`, `sample`, `bic`, `aic`; and mclust's `icl`). Slowly converging fits can be

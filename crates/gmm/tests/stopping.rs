@@ -23,8 +23,8 @@ fn faithful() -> DMatrix<f64> {
     DMatrix::from_fn(rows.len(), 2, |i, j| rows[i][j])
 }
 
-/// K = 3 full covariances from the builder's k-means start (seed 0): EM converges at a rate
-/// of about 0.94 per iteration.
+/// K = 3 full covariances from the builder's default start (seed 0): EM converges slowly
+/// (at a rate of about 0.94 per iteration from scikit-learn's k-means start).
 fn builder() -> gmm::GaussianMixtureBuilder {
     GaussianMixture::builder(3).covariance_type(CovarianceType::Full)
 }
