@@ -322,6 +322,9 @@ pub struct FitArgs {
     /// the bundled data the default is 3.
     #[arg(short = 'k', long = "k", value_name = "K", value_parser = at_least_one())]
     pub k: Option<usize>,
+    /// Which columns of FILE are fitted.
+    #[command(flatten)]
+    pub cols: ColumnArgs,
     /// Covariance structure [default: full; tied for the bundled data without -k; the
     /// model file's with --init PARAMS.json].
     #[arg(long, value_enum, value_name = "TYPE")]
@@ -378,6 +381,9 @@ pub struct SelectArgs {
     /// Values of K: a range 1..9 (inclusive), one K, or a list 1,2,5.
     #[arg(short = 'k', long = "k", value_name = "RANGE", default_value = "1..9", value_parser = parse_k_list)]
     pub k: KList,
+    /// Which columns of FILE are fitted.
+    #[command(flatten)]
+    pub cols: ColumnArgs,
     /// Covariance structures to try: all, or a comma-separated list.
     #[arg(
         long,
@@ -414,11 +420,26 @@ pub struct PredictArgs {
     /// A model file (the JSON written by `em fit --output`).
     #[arg(long, value_name = "MODEL.json")]
     pub model: PathBuf,
-    /// CSV file with the model's number of columns.
+    /// CSV file. Its columns are matched to the model's features by name (the model file
+    /// stores them): they may come in any order, and columns the model was not fitted on are
+    /// left out with a note. A model file without names is matched by position.
     pub file: PathBuf,
+    /// Which columns of FILE are read (then matched to the model's features by name).
+    #[command(flatten)]
+    pub cols: ColumnArgs,
     /// Also print the probability of every component (columns p0, p1, …).
     #[arg(long)]
     pub proba: bool,
+    /// Print a `row` number (1-based) instead of the input columns before the predictions.
+    #[arg(long)]
+    pub no_input: bool,
+    /// Add a column `outlier` (true/false): whether the row's log-density is below the
+    /// Q-quantile (0 < Q < 1) of the training rows' log-densities, which `em fit --output`
+    /// and `em select --output` store in the model file. With a model file that does not
+    /// store them (older files, `fit --stream`), the threshold is the Q-quantile of the rows
+    /// being predicted, and a note says so.
+    #[arg(long, value_name = "Q", value_parser = parse_probability)]
+    pub outliers: Option<f64>,
 }
 
 /// `em sample`.
@@ -438,6 +459,39 @@ pub struct SampleArgs {
     pub labels: bool,
 }
 
+/// Which columns of FILE are read: `--columns` and `--drop`, shared by `fit`, `select` and
+/// `predict`. Columns that are not read are not parsed, so they may hold text.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ColumnArgs {
+    /// Read only these columns, in this order: comma-separated header names or 1-based
+    /// positions (a name wins when a column is named like a number).
+    #[arg(long, value_name = "COLS", value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
+    /// Leave these columns out (names or 1-based positions, comma-separated): an id column,
+    /// a label such as a species name, a pandas index column (empty name: use its position).
+    #[arg(long, value_name = "COLS", value_delimiter = ',')]
+    pub drop: Vec<String>,
+}
+
+impl ColumnArgs {
+    /// The selection for the reader.
+    pub fn selection(&self) -> em_io::Selection {
+        em_io::Selection {
+            columns: self.columns.clone(),
+            drop: self.drop.clone(),
+        }
+    }
+}
+
+fn parse_probability(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if v > 0.0 && v < 1.0 {
+        Ok(v)
+    } else {
+        Err(format!("must be between 0 and 1 (exclusive), got {s}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -453,6 +507,20 @@ mod tests {
             &["em", "select", "--criterion", "icl"],
             &["em", "fit", "--accelerate"],
             &["em", "predict", "--model", "m.json", "d.csv", "--proba"],
+            &[
+                "em",
+                "predict",
+                "--model",
+                "m.json",
+                "d.csv",
+                "--no-input",
+                "--outliers",
+                "0.01",
+                "--drop",
+                "id",
+            ],
+            &["em", "fit", "d.csv", "-k", "2", "--columns", "a,3"],
+            &["em", "select", "d.csv", "--drop", "1"],
             &["em", "sample", "--model", "m.json", "-n", "5"],
             &[
                 "em",

@@ -42,6 +42,58 @@ pub fn read(path: &Path) -> Result<Table, CliError> {
     Ok(table?)
 }
 
+/// Reads the columns of a CSV file that `selection` chooses (`--columns`, `--drop`); `-`
+/// reads standard input.
+pub fn read_selected(path: &Path, selection: &em_io::Selection) -> Result<Table, CliError> {
+    let table = if path.as_os_str() == "-" {
+        em_io::table::read_stdin_selected(selection)
+    } else {
+        em_io::table::read_selected(path, selection)
+    };
+    Ok(table?)
+}
+
+/// The bundled Old Faithful data, with the columns `selection` chooses.
+pub fn faithful_selected(selection: &em_io::Selection) -> Result<Table, CliError> {
+    Ok(em_io::table::parse_selected(
+        FAITHFUL_CSV,
+        FAITHFUL_NAME,
+        selection,
+    )?)
+}
+
+/// A warning when the first column looks like a row identifier rather than a feature: an
+/// empty header name (a pandas index written by `to_csv`), or whole numbers that go up by one
+/// from row to row. `None` when it does not, or when there is a single column.
+pub fn id_like_first_column(table: &Table) -> Option<String> {
+    let (n, d) = table.x.shape();
+    if d < 2 || n == 0 {
+        return None;
+    }
+    let why = if table.has_header && table.columns[0].is_empty() {
+        "has no name in the header (a pandas index?)"
+    } else {
+        let first = table.x[(0, 0)];
+        let consecutive =
+            n >= 3 && first.fract() == 0.0 && (0..n).all(|i| table.x[(i, 0)] == first + i as f64);
+        if !consecutive {
+            return None;
+        }
+        "holds consecutive whole numbers (a row number or id?)"
+    };
+    let name = &table.columns[0];
+    let (label, flag) = if name.is_empty() {
+        ("1".to_string(), "1".to_string())
+    } else {
+        (format!("1 ({name})"), name.clone())
+    };
+    Some(format!(
+        "em: warning: {}: column {label} {why}; it is fitted as a feature. \
+         Leave it out with --drop {flag}",
+        table.source
+    ))
+}
+
 /// Parses CSV text ([`em_io::table::parse`]); `source` names it in errors.
 pub fn parse(text: &str, source: &str) -> Result<Table, CliError> {
     Ok(em_io::table::parse(text, source)?)
@@ -60,12 +112,27 @@ mod tests {
     }
 
     #[test]
+    fn id_like_first_columns_are_recognised() {
+        let warn = |text: &str| id_like_first_column(&parse(text, "t.csv").unwrap());
+        assert!(warn(",a\n0,1.5\n1,2.5\n").unwrap().contains("--drop 1"));
+        assert!(
+            warn("id,a\n7,1.5\n8,2.5\n9,0.1\n")
+                .unwrap()
+                .contains("--drop id")
+        );
+        assert_eq!(warn("id,a\n7,1.5\n9,2.5\n10,0.1\n"), None);
+        assert_eq!(warn("a\n1\n2\n3\n"), None);
+        assert_eq!(id_like_first_column(&faithful()), None);
+    }
+
+    #[test]
     fn read_errors_are_bad_input_with_the_readers_message() {
         let e = parse("a,b\n1,2\n3,x\n", "t.csv").unwrap_err();
         assert_eq!(e.exit_code(), 2);
         assert_eq!(
             e.message,
-            "t.csv: line 3, column 2 (b): \"x\" is not a number"
+            "t.csv: line 3, column 2 (b): \"x\" is not a number; to leave this column out, \
+             pass --drop b (or choose the columns with --columns)"
         );
         let e = read(Path::new("no-such-file.csv")).unwrap_err();
         assert_eq!(e.exit_code(), 2);

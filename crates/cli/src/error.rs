@@ -69,8 +69,25 @@ impl CliError {
 
     /// An error reading a data file: always bad input (exit status 2), with the reader's
     /// message (file, line and column).
+    ///
+    /// A field that is not a number adds how to leave its column out: `--drop NAME` (or its
+    /// position when it has no name), or `--columns`. Columns are never dropped silently.
     pub fn from_read(e: em_io::ReadError) -> Self {
-        CliError::bad_input(e.to_string())
+        let mut message = e.to_string();
+        if let em_io::ReadError::Record {
+            column,
+            label,
+            error,
+            ..
+        } = &e
+            && matches!(**error, em_io::csv::RecordError::NotANumber { .. })
+        {
+            let flag = label.clone().unwrap_or_else(|| (column + 1).to_string());
+            message.push_str(&format!(
+                "; to leave this column out, pass --drop {flag} (or choose the columns with --columns)"
+            ));
+        }
+        CliError::bad_input(message)
     }
 
     /// An I/O error while writing output: a closed pipe is not an error, anything else is a

@@ -51,6 +51,11 @@ pub struct ModelFile {
     pub means: Vec<Vec<f64>>,
     /// K full D×D covariance matrices.
     pub covariances: Vec<Vec<Vec<f64>>>,
+    /// The D feature names, in the order of the means (the columns the model was fitted
+    /// on). Absent from files written before names were stored: those are matched by
+    /// position.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<Vec<String>>,
 }
 
 /// What `em fit --json` prints and `--output` writes: the model and how the fit went.
@@ -83,6 +88,11 @@ pub struct ReportFile {
     pub aic: f64,
     /// Free parameters p.
     pub n_parameters: usize,
+    /// Quantiles of the training rows' log-densities at probabilities 0, 1/(m−1), …, 1
+    /// (m ≤ 1001 values, every row's when there are fewer): what `em predict --outliers Q`
+    /// takes its threshold from. Absent when the rows were not kept (a streamed fit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_density_quantiles: Option<Vec<f64>>,
 }
 
 /// A stopping rule as the report states it: `{"rule": "parameters", "tol": 1e-7}`.
@@ -122,6 +132,7 @@ impl ModelFile {
                         .collect()
                 })
                 .collect(),
+            columns: None,
         }
     }
 
@@ -272,12 +283,19 @@ impl ReportFile {
         let log_likelihood = model
             .log_likelihood_total(x)
             .map_err(|e| CliError::from_em(e, "scoring the fitted model failed"))?;
-        Ok(Self::with_log_likelihood(
-            model,
-            report,
-            x.nrows(),
-            log_likelihood,
-        ))
+        let mut file = Self::with_log_likelihood(model, report, x.nrows(), log_likelihood);
+        let densities = model
+            .score_samples(x)
+            .map_err(|e| CliError::from_em(e, "scoring the fitted model failed"))?;
+        file.log_density_quantiles = Some(quantile_table(densities.as_slice(), 1001));
+        Ok(file)
+    }
+
+    /// The report with the feature names (the columns fitted, in order; `None` for data
+    /// without a header, whose `x0, x1, …` name nothing).
+    pub fn with_columns(mut self, columns: Option<&[String]>) -> Self {
+        self.model.columns = columns.map(<[String]>::to_vec);
+        self
     }
 
     /// The report of a fit of `model` to `n_rows` rows whose total log-likelihood is known
@@ -302,6 +320,7 @@ impl ReportFile {
             bic: em_core::criteria::bic(log_likelihood, p, n_rows),
             aic: em_core::criteria::aic(log_likelihood, p),
             n_parameters: p,
+            log_density_quantiles: None,
         }
     }
 
@@ -314,20 +333,100 @@ impl ReportFile {
     }
 }
 
+/// `m` values of the sorted `values` at evenly spaced probabilities 0, 1/(m−1), …, 1 (all of
+/// them, sorted, when there are at most `m`), by linear interpolation between order
+/// statistics.
+pub fn quantile_table(values: &[f64], m: usize) -> Vec<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    if sorted.len() <= m || m < 2 {
+        return sorted;
+    }
+    (0..m)
+        .map(|i| quantile_sorted(&sorted, i as f64 / (m - 1) as f64))
+        .collect()
+}
+
+/// The `q`-quantile of sorted values (linear interpolation between order statistics, R's
+/// type 7 and NumPy's default); NaN for no values.
+pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
+    let n = sorted.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let h = (n - 1) as f64 * q.clamp(0.0, 1.0);
+    let lo = h.floor() as usize;
+    let hi = (lo + 1).min(n - 1);
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
+/// A model file as read: the mixture, the feature names when the file stores them, and the
+/// quantiles of the training log-densities when it stores them.
+#[derive(Debug, Clone)]
+pub struct LoadedModel {
+    /// The mixture.
+    pub model: GaussianMixture,
+    /// The feature names (`columns`), if stored.
+    pub columns: Option<Vec<String>>,
+    /// `log_density_quantiles`, if stored.
+    pub log_density_quantiles: Option<Vec<f64>>,
+}
+
+/// The fields read besides the parameters.
+#[derive(Deserialize)]
+struct Extras {
+    #[serde(default)]
+    log_density_quantiles: Option<Vec<f64>>,
+}
+
 /// Parses a model (or report) file's text; `source` names it in errors.
 pub fn parse_model(text: &str, source: &str) -> Result<GaussianMixture, CliError> {
+    Ok(parse_model_file(text, source)?.model)
+}
+
+/// Parses a model (or report) file's text with its feature names; `source` names it in
+/// errors. Names must be as many as the features, and distinct.
+pub fn parse_model_file(text: &str, source: &str) -> Result<LoadedModel, CliError> {
+    let bad = |e: String| CliError::bad_input(format!("{source}: {e}"));
     let file: ModelFile = serde_json::from_str(text)
         .map_err(|e| CliError::bad_input(format!("{source}: not a model file: {e}")))?;
-    file.to_model()
-        .map_err(|e| CliError::bad_input(format!("{source}: {e}")))
+    let model = file.to_model().map_err(bad)?;
+    if let Some(names) = &file.columns {
+        if names.len() != model.n_features() {
+            return Err(bad(format!(
+                "columns: {} names for {} features",
+                names.len(),
+                model.n_features()
+            )));
+        }
+        for (j, name) in names.iter().enumerate() {
+            if names[..j].contains(name) {
+                return Err(bad(format!("columns[{j}]: {name:?} appears twice")));
+            }
+        }
+    }
+    let extras: Extras = serde_json::from_str(text)
+        .map_err(|e| CliError::bad_input(format!("{source}: not a model file: {e}")))?;
+    Ok(LoadedModel {
+        model,
+        columns: file.columns,
+        log_density_quantiles: extras
+            .log_density_quantiles
+            .filter(|q| q.len() >= 2 && q.iter().all(|v| v.is_finite())),
+    })
 }
 
 /// Reads a model (or report) file.
 pub fn read_model(path: &Path) -> Result<GaussianMixture, CliError> {
+    Ok(read_model_file(path)?.model)
+}
+
+/// Reads a model (or report) file with its feature names.
+pub fn read_model_file(path: &Path) -> Result<LoadedModel, CliError> {
     let source = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| CliError::bad_input(format!("cannot read model file {source}: {e}")))?;
-    parse_model(&text, &source)
+    parse_model_file(&text, &source)
 }
 
 #[cfg(test)]

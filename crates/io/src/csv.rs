@@ -103,6 +103,49 @@ pub fn parse_record(line: &str, width: usize, out: &mut Vec<f64>) -> Result<(), 
     Ok(())
 }
 
+/// Parses the fields of one data line of `width` fields that `slots` selects: `slots[j]` is the
+/// output position of field `j`, or `None` to skip it unparsed. Appends one value per selected
+/// field to `out` in output order (left unchanged on error); errors name the field's position
+/// in the line.
+pub(crate) fn parse_selected(
+    line: &str,
+    width: usize,
+    slots: &[Option<usize>],
+    n_out: usize,
+    out: &mut Vec<f64>,
+) -> Result<(), RecordError> {
+    let found = line.split(',').count();
+    if found != width {
+        return Err(RecordError::Ragged { found });
+    }
+    let start = out.len();
+    out.resize(start + n_out, 0.0);
+    for (j, raw) in line.split(',').enumerate() {
+        let Some(slot) = slots.get(j).copied().flatten() else {
+            continue;
+        };
+        let field = clean_field(raw);
+        let error = match field.parse::<f64>() {
+            Ok(v) if v.is_finite() => {
+                out[start + slot] = v;
+                continue;
+            }
+            Ok(value) => RecordError::NonFinite {
+                column: j,
+                field: field.to_string(),
+                value,
+            },
+            Err(_) => RecordError::NotANumber {
+                column: j,
+                field: field.to_string(),
+            },
+        };
+        out.truncate(start);
+        return Err(error);
+    }
+    Ok(())
+}
+
 impl std::fmt::Display for RecordError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -129,6 +172,9 @@ impl std::error::Error for RecordError {}
 pub(crate) struct Layout {
     pub(crate) columns: Vec<String>,
     pub(crate) has_header: bool,
+    /// When only some columns are read ([`Layout::select`]): the output position of every
+    /// file column (`None`: skipped), and the names of the columns read, in output order.
+    pub(crate) selected: Option<(Vec<Option<usize>>, Vec<String>)>,
     /// The one-based line of the first non-blank line (named in ragged-row messages).
     pub(crate) first_line: u64,
 }
@@ -146,13 +192,52 @@ impl Layout {
         Layout {
             columns,
             has_header,
+            selected: None,
             first_line,
         }
     }
 
-    /// Number of columns.
+    /// Reads only the columns `selection` chooses; errors name `origin`.
+    pub(crate) fn select(
+        &mut self,
+        selection: &crate::Selection,
+        origin: &str,
+    ) -> Result<(), ReadError> {
+        if selection.is_all() {
+            return Ok(());
+        }
+        let keep = selection
+            .resolve(&self.columns)
+            .map_err(|error| ReadError::Select {
+                origin: origin.to_string(),
+                error,
+            })?;
+        let mut slots = vec![None; self.columns.len()];
+        for (out, &j) in keep.iter().enumerate() {
+            slots[j] = Some(out);
+        }
+        let names = keep.iter().map(|&j| self.columns[j].clone()).collect();
+        self.selected = Some((slots, names));
+        Ok(())
+    }
+
+    /// Number of columns in the file (every record must have as many fields).
     pub(crate) fn width(&self) -> usize {
         self.columns.len()
+    }
+
+    /// Number of columns read (the file's width unless [`Layout::select`] chose some).
+    pub(crate) fn out_width(&self) -> usize {
+        self.selected
+            .as_ref()
+            .map_or(self.columns.len(), |(_, names)| names.len())
+    }
+
+    /// The names of the columns read, in output order.
+    pub(crate) fn out_columns(&self) -> &[String] {
+        self.selected
+            .as_ref()
+            .map_or(&self.columns, |(_, names)| names)
     }
 
     /// Parses the record `text` (on line `line`, the `row`-th data row, both counted from the
@@ -167,7 +252,11 @@ impl Layout {
         row: usize,
         out: &mut Vec<f64>,
     ) -> Result<(), ReadError> {
-        parse_record(text, self.width(), out).map_err(|e| self.record_error(origin, line, row, e))
+        match &self.selected {
+            None => parse_record(text, self.width(), out),
+            Some((slots, names)) => parse_selected(text, self.width(), slots, names.len(), out),
+        }
+        .map_err(|e| self.record_error(origin, line, row, e))
     }
 
     #[cold]
@@ -355,13 +444,21 @@ pub struct CsvSource<R> {
 impl CsvSource<File> {
     /// Opens a CSV file (reading its first line only).
     pub fn open(path: impl AsRef<Path>) -> Result<Self, EmError> {
+        Self::open_selected(path, &crate::Selection::default())
+    }
+
+    /// Opens a CSV file, to read only the columns `selection` chooses.
+    pub fn open_selected(
+        path: impl AsRef<Path>,
+        selection: &crate::Selection,
+    ) -> Result<Self, EmError> {
         let path = path.as_ref();
         let origin = path.display().to_string();
         let file = File::open(path).map_err(|e| ReadError::Open {
             origin: origin.clone(),
             reason: e.to_string(),
         })?;
-        CsvSource::new(file, origin)
+        CsvSource::with_selection(file, origin, selection)
     }
 }
 
@@ -370,6 +467,15 @@ impl<R: Read + Seek> CsvSource<R> {
     /// non-blank line to find the header and the number of columns; a file with no such line is
     /// an [`EmError::Io`] ("the file is empty").
     pub fn new(reader: R, name: impl Into<String>) -> Result<Self, EmError> {
+        Self::with_selection(reader, name, &crate::Selection::default())
+    }
+
+    /// [`CsvSource::new`], reading only the columns `selection` chooses ([`crate::select`]).
+    pub fn with_selection(
+        reader: R,
+        name: impl Into<String>,
+        selection: &crate::Selection,
+    ) -> Result<Self, EmError> {
         let mut lines = LineReader::new(reader, name);
         seek(&mut lines, 0, 0)?;
         let Some(first_line) = lines.next_record()? else {
@@ -378,7 +484,8 @@ impl<R: Read + Seek> CsvSource<R> {
             }
             .into());
         };
-        let layout = Layout::new(lines.text(), first_line);
+        let mut layout = Layout::new(lines.text(), first_line);
+        layout.select(selection, &lines.origin)?;
         let (data_start, data_start_line) = if layout.has_header {
             (lines.offset, first_line + 1)
         } else {
@@ -398,12 +505,12 @@ impl<R: Read + Seek> CsvSource<R> {
 
     /// Column names: the header's, or `x0`, `x1`, … without one.
     pub fn columns(&self) -> &[String] {
-        &self.layout.columns
+        self.layout.out_columns()
     }
 
-    /// Number of columns (features).
+    /// Number of columns (features) read.
     pub fn n_columns(&self) -> usize {
-        self.layout.width()
+        self.layout.out_width()
     }
 
     /// Whether the first non-blank line is a header.
@@ -444,7 +551,7 @@ impl<R: Read + Seek> ChunkSource for CsvSource<R> {
     }
 
     fn next_chunk(&mut self, max_obs: usize) -> Result<Option<DMatrix<f64>>, EmError> {
-        let width = self.layout.width();
+        let width = self.layout.out_width();
         let max_obs = max_obs.max(1);
         let mut values = std::mem::take(&mut self.values);
         values.clear();

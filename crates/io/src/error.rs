@@ -122,6 +122,15 @@ pub enum ReadError {
         columns: usize,
     },
 
+    /// The columns asked for ([`Selection`](crate::Selection)) do not fit the file's.
+    #[error("{origin}: {error}")]
+    Select {
+        /// The path, as messages name it.
+        origin: String,
+        /// What does not fit.
+        error: crate::select::SelectError,
+    },
+
     /// The file grew between the pass that counted its lines and the pass that parsed them.
     #[error("{origin}: the file changed while it was read (more lines than at first)")]
     Changed {
@@ -185,6 +194,7 @@ impl From<ReadError> for EmError {
                 line: None,
                 offset,
             } => io(origin, None, None, not_utf8(None, offset)),
+            ReadError::Select { origin, error } => io(origin, None, None, error.to_string()),
             ReadError::Empty { origin } => io(
                 origin,
                 None,

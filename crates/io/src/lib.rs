@@ -46,9 +46,11 @@
 pub mod binary;
 pub mod csv;
 mod error;
+pub mod select;
 pub mod table;
 
 pub use binary::{BinarySource, BinaryWriter, csv_to_binary, is_binary_file};
 pub use csv::CsvSource;
 pub use error::ReadError;
+pub use select::{SelectError, Selection};
 pub use table::{LineMap, Table};

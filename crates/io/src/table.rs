@@ -25,6 +25,7 @@ use nalgebra::DMatrix;
 
 use crate::csv::{Layout, LineReader, Lines, TextLines};
 use crate::error::ReadError;
+use crate::select::Selection;
 
 /// A numeric table read from CSV.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,6 +101,12 @@ impl Table {
 /// # Ok::<(), em_io::ReadError>(())
 /// ```
 pub fn read(path: impl AsRef<Path>) -> Result<Table, ReadError> {
+    read_selected(path, &Selection::default())
+}
+
+/// Reads the columns of a CSV file that `selection` chooses ([`crate::select`]); the others
+/// are not parsed.
+pub fn read_selected(path: impl AsRef<Path>, selection: &Selection) -> Result<Table, ReadError> {
     let path = path.as_ref();
     let origin = path.display().to_string();
     let open = || {
@@ -115,12 +122,17 @@ pub fn read(path: impl AsRef<Path>) -> Result<Table, ReadError> {
             reason: e.to_string(),
         })?;
     let mut lines = LineReader::new(open()?, origin.as_str());
-    parse_lines(&mut lines, capacity, &origin)
+    parse_lines(&mut lines, capacity, &origin, selection)
 }
 
 /// Reads standard input to its end (it cannot be read twice, so it is held in memory) and
 /// parses it; messages name it `<stdin>`.
 pub fn read_stdin() -> Result<Table, ReadError> {
+    read_stdin_selected(&Selection::default())
+}
+
+/// [`read_stdin`], reading the columns `selection` chooses.
+pub fn read_stdin_selected(selection: &Selection) -> Result<Table, ReadError> {
     let mut buf = Vec::new();
     std::io::stdin()
         .read_to_end(&mut buf)
@@ -132,7 +144,7 @@ pub fn read_stdin() -> Result<Table, ReadError> {
         line: None,
         offset: Some(e.utf8_error().valid_up_to()),
     })?;
-    parse(&text, "<stdin>")
+    parse_selected(&text, "<stdin>", selection)
 }
 
 /// Lines of the file that are not blank (ASCII whitespace only): an upper bound on its
@@ -164,22 +176,33 @@ fn count_lines(mut reader: impl BufRead) -> std::io::Result<usize> {
 /// are those of [`crate::csv`], which the streamed [`CsvSource`](crate::CsvSource) reads files
 /// with too.
 pub fn parse(text: &str, source: &str) -> Result<Table, ReadError> {
+    parse_selected(text, source, &Selection::default())
+}
+
+/// [`parse`], reading the columns `selection` chooses ([`crate::select`]).
+pub fn parse_selected(text: &str, source: &str, selection: &Selection) -> Result<Table, ReadError> {
     let capacity = text.lines().filter(|l| !l.trim().is_empty()).count();
-    parse_lines(&mut TextLines::new(text), capacity, source)
+    parse_lines(&mut TextLines::new(text), capacity, source, selection)
 }
 
 /// The parser behind [`read`] and [`parse`]: `capacity` is at least the number of non-blank
 /// lines. The layout comes from the first non-blank line and every record is parsed by
 /// [`Layout::record`], as in the streamed [`CsvSource`](crate::CsvSource). Values go straight
 /// into a column-major matrix of `capacity` rows, compacted in place to the rows found.
-fn parse_lines(lines: &mut impl Lines, capacity: usize, source: &str) -> Result<Table, ReadError> {
+fn parse_lines(
+    lines: &mut impl Lines,
+    capacity: usize,
+    source: &str,
+    selection: &Selection,
+) -> Result<Table, ReadError> {
     let Some(first_line) = lines.next_record()? else {
         return Err(ReadError::Empty {
             origin: source.to_string(),
         });
     };
-    let layout = Layout::new(lines.text(), first_line);
-    let width = layout.width();
+    let mut layout = Layout::new(lines.text(), first_line);
+    layout.select(selection, source)?;
+    let width = layout.out_width();
     let stride = capacity.max(1);
     let size = stride
         .checked_mul(width)
@@ -228,7 +251,7 @@ fn parse_lines(lines: &mut impl Lines, capacity: usize, source: &str) -> Result<
         source: source.to_string(),
         x: DMatrix::from_vec(n, width, values),
         lines: line_map,
-        columns: layout.columns,
+        columns: layout.out_columns().to_vec(),
         has_header: layout.has_header,
     })
 }

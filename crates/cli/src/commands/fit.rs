@@ -5,7 +5,9 @@ use std::io::Write;
 use gmm::{CovarianceType, Init};
 
 use crate::args::{FitArgs, InitArg};
-use crate::commands::{builder, check_k, init_method, load_data, warn_failed_restarts};
+use crate::commands::{
+    builder, check_k, init_method, load_data, load_for_model, warn_failed_restarts,
+};
 use crate::error::CliError;
 use crate::json::{self, ReportFile};
 use crate::output::{self, note};
@@ -30,17 +32,27 @@ pub fn run(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
     if let Some(p) = &args.plot {
         plot::check_path(p)?;
     }
-    let table = load_data(args.file.as_deref())?;
     let bundled = args.file.is_none();
-    let (init, given) = match &args.em.init {
+    let (init, given, table) = match &args.em.init {
         InitArg::File(p) => {
-            let m = json::read_model(p)?;
-            (
-                Init::Given(Box::new(m.clone())),
-                Some((m, p.display().to_string())),
-            )
+            let loaded = json::read_model_file(p)?;
+            let source = p.display().to_string();
+            let table = load_for_model(
+                args.file.as_deref(),
+                &args.cols,
+                loaded.columns.as_deref(),
+                &source,
+                loaded.model.n_features(),
+                quiet,
+            )?;
+            let m = loaded.model;
+            (Init::Given(Box::new(m.clone())), Some((m, source)), table)
         }
-        other => (init_method(other).unwrap_or_default(), None),
+        other => (
+            init_method(other).unwrap_or_default(),
+            None,
+            load_data(args.file.as_deref(), &args.cols, quiet)?,
+        ),
     };
 
     let mut model_note = None;
@@ -80,7 +92,8 @@ pub fn run(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
     let failed = warn_failed_restarts(&fitted.restarts, quiet);
 
     let model = &fitted.model;
-    let report = ReportFile::new(model, &fitted.report, &table.x)?;
+    let report = ReportFile::new(model, &fitted.report, &table.x)?
+        .with_columns(table.has_header.then_some(&table.columns[..]));
     if let Some(p) = &args.output {
         output::write_atomic(p, report.to_json().as_bytes())?;
         note(quiet, &format!("em: wrote the model to {}", p.display()));

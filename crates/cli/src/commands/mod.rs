@@ -13,9 +13,10 @@ use std::path::Path;
 
 use gmm::{Acceleration, CovarianceType, GaussianMixture, GaussianMixtureBuilder, Init};
 
-use crate::args::{Cli, Command, EmArgs, InitArg};
+use crate::args::{Cli, ColumnArgs, Command, EmArgs, InitArg};
 use crate::data::{self, Table};
 use crate::error::CliError;
+use crate::output::note;
 
 /// Runs a parsed command line, writing results to `out` (standard output) and notes,
 /// warnings and progress to standard error.
@@ -23,19 +24,174 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<(), CliError> {
     match &cli.command {
         Command::Fit(args) => fit::run(args, cli.quiet, out),
         Command::Select(args) => select::run(args, cli.quiet, out),
-        Command::Predict(args) => predict::run(args, out),
+        Command::Predict(args) => predict::run(args, cli.quiet, out),
         Command::Sample(args) => sample::run(args, out),
         Command::Zip(args) => zip::run(args, cli.quiet, out),
         Command::Convert(args) => stream::convert(args, cli.quiet),
     }
 }
 
-/// The CSV file, or the bundled Old Faithful data when there is none.
-pub(crate) fn load_data(file: Option<&Path>) -> Result<Table, CliError> {
-    match file {
-        Some(p) => data::read(p),
-        None => Ok(data::faithful()),
+/// The columns of the CSV file that `cols` chooses, or of the bundled Old Faithful data when
+/// there is none. Unless `--columns` chose the columns, warns (unless quiet) about a first
+/// column that looks like a row id.
+pub(crate) fn load_data(
+    file: Option<&Path>,
+    cols: &ColumnArgs,
+    quiet: bool,
+) -> Result<Table, CliError> {
+    let selection = cols.selection();
+    let table = match file {
+        Some(p) => data::read_selected(p, &selection)?,
+        None if selection.is_all() => data::faithful(),
+        None => data::faithful_selected(&selection)?,
+    };
+    if cols.columns.is_none()
+        && let Some(w) = data::id_like_first_column(&table)
+    {
+        crate::output::note(quiet, &w);
     }
+    Ok(table)
+}
+
+/// The header of FILE (its column names and whether it has a header line), read from its
+/// first line; the bundled data's without FILE; `None` for standard input or a file that
+/// cannot be opened (reading it then reports why).
+fn header_of(file: Option<&Path>) -> Option<(Vec<String>, bool)> {
+    match file {
+        None => Some((vec!["eruptions".into(), "waiting".into()], true)),
+        Some(p) if !p.is_file() => None,
+        Some(p) => em_io::CsvSource::open(p)
+            .ok()
+            .map(|s| (s.columns().to_vec(), s.has_header())),
+    }
+}
+
+/// The data for a model file's features (`em predict`, `em fit --init PARAMS.json`): FILE's
+/// columns matched to the model's by name, in the model's order, when the model file stores
+/// names and FILE has a header; columns the model was not fitted on are left out with a
+/// note, and a missing one is an error naming it. Otherwise (an older model file, or a file
+/// without header) columns are matched by position, with a note. `--columns` and `--drop`
+/// choose among FILE's columns first.
+pub(crate) fn load_for_model(
+    file: Option<&Path>,
+    cols: &ColumnArgs,
+    names: Option<&[String]>,
+    model_source: &str,
+    n_features: usize,
+    quiet: bool,
+) -> Result<Table, CliError> {
+    let missing = |name: &str, source: &str| {
+        CliError::bad_input(format!(
+            "{source} has no column {name:?}, which the model in {model_source} was fitted on \
+             (its columns: {}); rename the column or fit the model again",
+            names.unwrap_or_default().join(", ")
+        ))
+    };
+    let user = cols.selection();
+    let Some(names) = names else {
+        let table = load_data(file, cols, true)?;
+        note(
+            quiet || table.x.ncols() != n_features,
+            &format!(
+                "em: note: {model_source} stores no column names; the columns of {} are \
+                 matched to its features by position",
+                table.source
+            ),
+        );
+        return Ok(table);
+    };
+    let header = header_of(file);
+    if let Some((_, false)) = header {
+        let table = load_data(file, cols, true)?;
+        note(
+            quiet || table.x.ncols() != n_features,
+            &format!(
+                "em: note: {} has no header; its columns are matched to the features of \
+                 {model_source} ({}) by position",
+                table.source,
+                names.join(", ")
+            ),
+        );
+        return Ok(table);
+    }
+    if user.is_all() {
+        let source = file.map_or(data::FAITHFUL_NAME.to_string(), |p| p.display().to_string());
+        if let Some((columns, _)) = &header {
+            if let Some(name) = names.iter().find(|n| !columns.contains(n)) {
+                return Err(missing(name, &source));
+            }
+            let extra: Vec<&str> = columns
+                .iter()
+                .filter(|c| !names.contains(c))
+                .map(|c| {
+                    if c.is_empty() {
+                        "(no name)"
+                    } else {
+                        c.as_str()
+                    }
+                })
+                .collect();
+            if !extra.is_empty() {
+                note(
+                    quiet,
+                    &format!(
+                        "em: note: leaving out the columns of {source} that {model_source} was \
+                         not fitted on: {}",
+                        extra.join(", ")
+                    ),
+                );
+            }
+        }
+        let by_name = em_io::Selection {
+            columns: Some(names.to_vec()),
+            drop: vec![],
+        };
+        let table = match file {
+            Some(p) => data::read_selected(p, &by_name),
+            None => data::faithful_selected(&by_name),
+        };
+        return table.map_err(|e| {
+            match names
+                .iter()
+                .find(|n| e.message.contains(&format!("no column {n:?}")))
+            {
+                Some(n) => missing(n, &source),
+                None => e,
+            }
+        });
+    }
+    // The user chose columns: match what was read to the model's names.
+    let table = load_data(file, cols, true)?;
+    let mut order = Vec::with_capacity(names.len());
+    for name in names {
+        match table.columns.iter().position(|c| c == name) {
+            Some(j) => order.push(j),
+            None => return Err(missing(name, &table.source)),
+        }
+    }
+    let extra: Vec<&str> = table
+        .columns
+        .iter()
+        .filter(|c| !names.contains(c))
+        .map(String::as_str)
+        .collect();
+    if !extra.is_empty() {
+        note(
+            quiet,
+            &format!(
+                "em: note: leaving out the columns of {} that {model_source} was not fitted \
+                 on: {}",
+                table.source,
+                extra.join(", ")
+            ),
+        );
+    }
+    let x = table.x.select_columns(&order);
+    Ok(Table {
+        columns: names.to_vec(),
+        x,
+        ..table
+    })
 }
 
 /// The initialisation method of `--init`, or `None` for a model file.

@@ -13,15 +13,19 @@ use crate::json;
 /// Rows drawn and written at a time, so that memory does not grow with N.
 const CHUNK: usize = 65_536;
 
-/// Runs `em sample`: a header `x0,x1,…` (plus `component` with `--labels`), then N rows.
+/// Runs `em sample`: a header of the model's feature names (`x0,x1,…` for a model file that
+/// stores none; plus `component` with `--labels`), then N rows.
 ///
 /// Rows are drawn in chunks from one generator; each row consumes the generator in the same
 /// way whatever the chunking, so the output depends only on the model, N and the seed.
 pub fn run(args: &SampleArgs, out: &mut dyn Write) -> Result<(), CliError> {
-    let model = json::read_model(&args.model)?;
+    let loaded = json::read_model_file(&args.model)?;
+    let model = loaded.model;
     let mut rng = StdRng::seed_from_u64(args.seed);
     let d = model.n_features();
-    let mut header: Vec<String> = (0..d).map(|j| format!("x{j}")).collect();
+    let mut header: Vec<String> = loaded
+        .columns
+        .unwrap_or_else(|| (0..d).map(|j| format!("x{j}")).collect());
     if args.labels {
         header.push("component".into());
     }

@@ -84,7 +84,7 @@ pub fn run(args: &SelectArgs, quiet: bool, out: &mut dyn Write) -> Result<(), Cl
         plot::check_path(p)?;
     }
     let criterion = args.criterion;
-    let table = load_data(args.file.as_deref())?;
+    let table = load_data(args.file.as_deref(), &args.cols, quiet)?;
     let kinds = covariance_types(&args.covariance);
     if let Some(&kmax) = args.k.0.iter().max() {
         check_k(kmax, &table, "the largest K of --k")?;
@@ -143,7 +143,8 @@ pub fn run(args: &SelectArgs, quiet: bool, out: &mut dyn Write) -> Result<(), Cl
     let label = criterion.label();
     let fit_of = |i: usize| rows[i].result.as_ref().ok();
     if let (Some(p), Some((_, model, report))) = (&args.output, &best) {
-        let r = ReportFile::new(model, report, &table.x)?;
+        let r = ReportFile::new(model, report, &table.x)?
+            .with_columns(table.has_header.then_some(&table.columns[..]));
         output::write_atomic(p, r.to_json().as_bytes())?;
         note(
             quiet,

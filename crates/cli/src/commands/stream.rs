@@ -67,14 +67,22 @@ pub fn fit(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
 
     let source_name = path.display().to_string();
     let bad = |e| CliError::from_em(e, "fit failed");
-    let (mut source, columns): (Source, Vec<String>) = if is_binary_file(path) {
+    let selection = args.cols.selection();
+    let (mut source, columns, has_header): (Source, Vec<String>, bool) = if is_binary_file(path) {
+        if !selection.is_all() {
+            return Err(CliError::bad_input(format!(
+                "{source_name}: --columns and --drop need a CSV file; this is the binary format \
+                 of `em convert`, which keeps every column (convert the columns you want)"
+            )));
+        }
         let s = BinarySource::open(path).map_err(bad)?;
         let columns = (0..s.n_columns()).map(|j| format!("x{j}")).collect();
-        (Box::new(s), columns)
+        (Box::new(s), columns, false)
     } else {
-        let s = CsvSource::open(path).map_err(bad)?;
+        let s = CsvSource::open_selected(path, &selection).map_err(bad)?;
         let columns = s.columns().to_vec();
-        (Box::new(s), columns)
+        let has_header = s.has_header();
+        (Box::new(s), columns, has_header)
     };
 
     let mut b = builder(k, kind, &args.em, init);
@@ -95,7 +103,8 @@ pub fn fit(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
     let n_rows = fitted.report.n_obs;
     // No prior here, so the last objective of the trace is the log-likelihood of the model.
     let report =
-        ReportFile::with_log_likelihood(model, &fitted.report, n_rows, fitted.report.objective());
+        ReportFile::with_log_likelihood(model, &fitted.report, n_rows, fitted.report.objective())
+            .with_columns(has_header.then_some(&columns[..]));
     if let Some(p) = &args.output {
         output::write_atomic(p, report.to_json().as_bytes())?;
         note(quiet, &format!("em: wrote the model to {}", p.display()));

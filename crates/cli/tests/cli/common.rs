@@ -92,6 +92,18 @@ pub fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"))
 }
 
+/// Parses JSON output and removes the top-level `keys` (fields one way of fitting writes and
+/// another cannot: a streamed fit keeps no rows to store their log-densities).
+pub fn json_without(text: &str, keys: &[&str]) -> serde_json::Value {
+    let mut v = json(text);
+    if let Some(o) = v.as_object_mut() {
+        for k in keys {
+            o.remove(*k);
+        }
+    }
+    v
+}
+
 /// `path` as a &str.
 pub fn s(path: &Path) -> &str {
     path.to_str().expect("UTF-8 path")

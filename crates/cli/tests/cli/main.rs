@@ -1,6 +1,7 @@
 //! Tests that run the `em` binary on good and bad input (one test binary, one module per area).
 
 mod bad_input;
+mod columns;
 mod common;
 mod fit;
 mod model_files;

@@ -13,22 +13,24 @@ fn output_round_trip_then_predict_and_sample() {
     let r = json(&written);
     let k = r["weights"].as_array().unwrap().len();
 
-    let labels = ok(&["predict", "--model", s(&m), s(&data)]);
+    let labels = ok(&["predict", "--model", s(&m), s(&data), "--no-input"]);
     let lines: Vec<&str> = labels.lines().collect();
-    assert_eq!(lines[0], "component");
+    assert_eq!(lines[0], "row,component,log_density");
     assert_eq!(lines.len(), 41);
+    let label = |l: &str| l.split(',').nth(1).unwrap().parse::<usize>().unwrap();
     // The two groups alternate row by row, and so do the labels.
-    assert_ne!(lines[1], lines[2]);
-    assert!(lines[1..].iter().all(|l| l.parse::<usize>().unwrap() < k));
+    assert_ne!(label(lines[1]), label(lines[2]));
+    assert!(lines[1..].iter().all(|l| label(l) < k));
 
     let proba = ok(&["predict", "--model", s(&m), s(&data), "--proba"]);
     let lines: Vec<&str> = proba.lines().collect();
-    assert_eq!(lines[0], "component,p0,p1");
+    assert_eq!(lines[0], "a,b,component,p0,p1,log_density");
     for l in &lines[1..] {
         let v: Vec<f64> = l.split(',').map(|x| x.parse().unwrap()).collect();
-        assert!((v[1] + v[2] - 1.0).abs() < 1e-12);
-        let argmax = if v[2] > v[1] { 1.0 } else { 0.0 };
-        assert_eq!(v[0], argmax);
+        assert!((v[3] + v[4] - 1.0).abs() < 1e-12);
+        let argmax = if v[4] > v[3] { 1.0 } else { 0.0 };
+        assert_eq!(v[2], argmax);
+        assert!(v[5].is_finite());
     }
 
     let a = ok(&["sample", "--model", s(&m), "-n", "50", "--seed", "3"]);
@@ -37,11 +39,11 @@ fn output_round_trip_then_predict_and_sample() {
     assert_eq!(a, b);
     assert_ne!(a, c);
     let lines: Vec<&str> = a.lines().collect();
-    assert_eq!(lines[0], "x0,x1");
+    assert_eq!(lines[0], "a,b", "the model's feature names");
     assert_eq!(lines.len(), 51);
     assert!(lines[1..].iter().all(|l| l.split(',').count() == 2));
     let labelled = ok(&["sample", "--model", s(&m), "-n", "5", "--labels"]);
-    assert!(labelled.starts_with("x0,x1,component\n"));
+    assert!(labelled.starts_with("a,b,component\n"));
 
     // A sample is valid input for another fit.
     let sample = dir.file("s.csv", &ok(&["sample", "--model", s(&m), "-n", "200"]));

@@ -1,0 +1,154 @@
+//! Which columns of a file to read: all of them, only some (`--columns`), or all but some
+//! (`--drop`). A column is named by its header name or by its 1-based position; columns that
+//! are not read are never parsed, so they may hold text (a species name, an id string).
+//!
+//! ```
+//! use em_io::Selection;
+//! let s = Selection { columns: None, drop: vec!["species".into()] };
+//! let t = em_io::table::parse_selected("a,b,species\n1,2,setosa\n3,4,virginica\n", "t.csv", &s)?;
+//! assert_eq!(t.columns, ["a", "b"]);
+//! assert_eq!(t.x, nalgebra::dmatrix![1.0, 2.0; 3.0, 4.0]);
+//! # Ok::<(), em_io::ReadError>(())
+//! ```
+
+/// The columns to read. A reference is the exact name of a column (after the header's fields
+/// are cleaned) or, when no column has that name, a 1-based position.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Read only these columns, in this order (`None`: every column).
+    pub columns: Option<Vec<String>>,
+    /// Then leave these out.
+    pub drop: Vec<String>,
+}
+
+/// Why a selection does not fit a file's columns.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SelectError {
+    /// No column has this name, and it is not a position within the file's width.
+    #[error("no column {reference:?} (columns: {})", list(available))]
+    Unknown {
+        /// The reference as given.
+        reference: String,
+        /// The file's column names.
+        available: Vec<String>,
+    },
+    /// The same column was chosen twice by `columns`.
+    #[error("column {name:?} is chosen twice")]
+    Repeated {
+        /// The column's name.
+        name: String,
+    },
+    /// Nothing is left to read.
+    #[error("no column is left to read (columns: {})", list(available))]
+    Empty {
+        /// The file's column names.
+        available: Vec<String>,
+    },
+}
+
+fn list(names: &[String]) -> String {
+    names
+        .iter()
+        .enumerate()
+        .map(|(j, n)| {
+            if n.is_empty() {
+                format!("{} (no name)", j + 1)
+            } else {
+                n.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Selection {
+    /// Whether every column is read.
+    pub fn is_all(&self) -> bool {
+        self.columns.is_none() && self.drop.is_empty()
+    }
+
+    /// The zero-based positions of the columns to read, in output order.
+    ///
+    /// ```
+    /// use em_io::Selection;
+    /// let names: Vec<String> = ["id", "a", "b"].map(String::from).to_vec();
+    /// let s = Selection { columns: Some(vec!["b".into(), "2".into()]), drop: vec![] };
+    /// assert_eq!(s.resolve(&names)?, [2, 1]);
+    /// let s = Selection { columns: None, drop: vec!["1".into()] };
+    /// assert_eq!(s.resolve(&names)?, [1, 2]);
+    /// # Ok::<(), em_io::SelectError>(())
+    /// ```
+    pub fn resolve(&self, names: &[String]) -> Result<Vec<usize>, SelectError> {
+        let find = |r: &String| -> Result<usize, SelectError> {
+            if let Some(j) = names.iter().position(|n| n == r.trim()) {
+                return Ok(j);
+            }
+            match r.trim().parse::<usize>() {
+                Ok(p) if (1..=names.len()).contains(&p) => Ok(p - 1),
+                _ => Err(SelectError::Unknown {
+                    reference: r.clone(),
+                    available: names.to_vec(),
+                }),
+            }
+        };
+        let mut keep = match &self.columns {
+            None => (0..names.len()).collect(),
+            Some(refs) => {
+                let mut keep: Vec<usize> = Vec::with_capacity(refs.len());
+                for r in refs {
+                    let j = find(r)?;
+                    if keep.contains(&j) {
+                        return Err(SelectError::Repeated {
+                            name: names[j].clone(),
+                        });
+                    }
+                    keep.push(j);
+                }
+                keep
+            }
+        };
+        for r in &self.drop {
+            let j = find(r)?;
+            keep.retain(|&k| k != j);
+        }
+        if keep.is_empty() {
+            return Err(SelectError::Empty {
+                available: names.to_vec(),
+            });
+        }
+        Ok(keep)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names() -> Vec<String> {
+        ["", "a", "7", "b"].map(String::from).to_vec()
+    }
+
+    #[test]
+    fn names_win_over_positions_and_errors_list_the_columns() {
+        let s = |c: Option<&[&str]>, d: &[&str]| Selection {
+            columns: c.map(|c| c.iter().map(|s| s.to_string()).collect()),
+            drop: d.iter().map(|s| s.to_string()).collect(),
+        };
+        assert_eq!(s(None, &["1"]).resolve(&names()).unwrap(), [1, 2, 3]);
+        assert_eq!(s(Some(&["7", "2"]), &[]).resolve(&names()).unwrap(), [2, 1]);
+        assert_eq!(
+            s(None, &["z"]).resolve(&names()).unwrap_err().to_string(),
+            "no column \"z\" (columns: 1 (no name), a, 7, b)"
+        );
+        assert!(matches!(
+            s(Some(&["a", "2"]), &[]).resolve(&names()),
+            Err(SelectError::Repeated { .. })
+        ));
+        assert!(matches!(
+            s(Some(&["a"]), &["a"]).resolve(&names()),
+            Err(SelectError::Empty { .. })
+        ));
+        assert!(s(None, &["5"]).resolve(&names()).is_err());
+    }
+}
