@@ -12,7 +12,11 @@ use gmm::{CovarianceType, Init, ShortEm};
 ///
 /// CSV input: comma-separated numbers, one observation per line, with or without a header
 /// line (a first line with any non-numeric field is a header); blank lines are skipped;
-/// FILE `-` reads standard input. Exit status: 0 on success, 2 for bad input or usage, 1 when
+/// FILE `-` reads standard input. --columns and --drop choose the columns to read (by header
+/// name or 1-based position), so that an id or a text column such as a species name can be
+/// left out; a column that is read must be numeric (the error names it and how to drop it).
+/// Model files store the names of the columns fitted, and `predict` and `fit --init` match
+/// columns by name. Exit status: 0 on success, 2 for bad input or usage, 1 when
 /// a fit fails numerically (the message says what to change).
 #[derive(Debug, Parser)]
 #[command(name = "em", version, max_term_width = 100)]
@@ -49,7 +53,12 @@ pub enum Command {
     ///
     /// With no FILE, uses the bundled Old Faithful data.
     Select(SelectArgs),
-    /// Print the most probable component of every row of FILE (CSV to standard output).
+    /// Assign every row of FILE to a component (CSV to standard output).
+    ///
+    /// Prints, per row: the model's columns as read (or `row`, 1-based, with --no-input),
+    /// `component` (the most probable, 0-based), with --proba `p0 … p{K-1}`, `log_density`
+    /// (log p(x) under the mixture: very low values are rows the model does not explain,
+    /// however certain `component` looks), and with --outliers Q a column `outlier`.
     Predict(PredictArgs),
     /// Draw observations from a model (CSV to standard output).
     Sample(SampleArgs),
@@ -351,7 +360,9 @@ pub struct FitArgs {
     /// --init PARAMS.json); not with --plot or standard input. The fit is the one without
     /// --stream, bit for bit (at the default --chunk-size), when FILE has at most
     /// --init-sample rows or --init is a model file; otherwise the --init method
-    /// starts from a uniform sample of --init-sample rows.
+    /// starts from a uniform sample of --init-sample rows. --columns and --drop need a CSV
+    /// FILE; a model file written with --stream stores no training log-densities (see
+    /// `em predict --outliers`).
     #[arg(long)]
     pub stream: bool,
     /// With --stream: rows per E-step batch; a chunk of 16 batches is read at a time.

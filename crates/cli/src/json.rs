@@ -7,18 +7,22 @@
 //!   "weights": [0.36, 0.64],
 //!   "means": [[2.0, 54.5], [4.3, 80.0]],
 //!   "covariances": [[[0.08, 0.48], [0.48, 33.7]], [[0.08, 0.48], [0.48, 33.7]]],
+//!   "columns": ["eruptions", "waiting"],
 //!   "log_likelihood": -1130.3, "mean_log_likelihood": -4.155, "n_iter": 7, "converged": true,
 //!   "stopping": {"rule": "parameters", "tol": 1e-7}, "estimated_distance": 6.1e-8,
 //!   "estimated_gap": 2.0e-13,
-//!   "trace": [-1131.0, -1130.4, -1130.3], "bic": 2294.4, "aic": 2274.5, "n_parameters": 8
+//!   "trace": [-1131.0, -1130.4, -1130.3], "bic": 2294.4, "aic": 2274.5, "n_parameters": 8,
+//!   "log_density_quantiles": [-9.8, -9.1, -2.7]
 //! }
 //! ```
 //!
 //! `covariances` always holds K full D×D matrices, whatever the covariance type; loading
 //! converts them back to the type's compact form and checks that they have its shape (zero
 //! off-diagonals for `diag`, equal diagonals too for `spherical`, one matrix repeated for
-//! `tied`). The report fields after `covariances` are written by `em fit` and ignored when a
-//! file is read, so a report is also a model file. Floats are written in their shortest
+//! `tied`). `columns`, the feature names, is read back (files without it load, matched by
+//! position); so is `log_density_quantiles`, for `em predict --outliers`. The other report
+//! fields after `covariances` are written by `em fit` and ignored when a file is read, so a
+//! report is also a model file. Floats are written in their shortest
 //! round-trip form and read back bit for bit.
 
 use std::path::Path;

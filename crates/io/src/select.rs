@@ -151,4 +151,38 @@ mod tests {
         ));
         assert!(s(None, &["5"]).resolve(&names()).is_err());
     }
+
+    #[test]
+    fn streamed_and_in_memory_readers_select_the_same_columns() {
+        use em_core::ChunkSource;
+        let text = "id,a,label,b\n1,0.5,x,2\n2,1.5,y,3\n";
+        let sel = Selection {
+            columns: Some(vec!["b".into(), "a".into()]),
+            drop: vec![],
+        };
+        let t = crate::table::parse_selected(text, "t.csv", &sel).unwrap();
+        assert_eq!(t.columns, ["b", "a"]);
+        assert_eq!(t.x, nalgebra::dmatrix![2.0, 0.5; 3.0, 1.5]);
+        let mut csv =
+            crate::CsvSource::with_selection(std::io::Cursor::new(text), "t.csv", &sel).unwrap();
+        assert_eq!(csv.columns(), ["b", "a"]);
+        assert_eq!(csv.next_chunk(10).unwrap(), Some(t.x.clone()));
+        // A bad field in a column read is named by its place in the file.
+        let sel = Selection {
+            columns: None,
+            drop: vec!["id".into()],
+        };
+        let e = crate::table::parse_selected(text, "t.csv", &sel).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "t.csv: line 2, column 3 (label): \"x\" is not a number"
+        );
+        // Ragged rows are still checked against the file's width.
+        let sel = Selection {
+            columns: Some(vec!["a".into()]),
+            drop: vec![],
+        };
+        let e = crate::table::parse_selected("a,b\n1,2,3\n", "t.csv", &sel).unwrap_err();
+        assert!(e.to_string().contains("ragged row"), "{e}");
+    }
 }

@@ -115,7 +115,11 @@ pub(crate) fn load_for_model(
         return Ok(table);
     }
     if user.is_all() {
-        let source = file.map_or(data::FAITHFUL_NAME.to_string(), |p| p.display().to_string());
+        let source = match file {
+            None => data::FAITHFUL_NAME.to_string(),
+            Some(p) if p.as_os_str() == "-" => "<stdin>".to_string(),
+            Some(p) => p.display().to_string(),
+        };
         if let Some((columns, _)) = &header {
             if let Some(name) = names.iter().find(|n| !columns.contains(n)) {
                 return Err(missing(name, &source));
@@ -146,18 +150,17 @@ pub(crate) fn load_for_model(
             columns: Some(names.to_vec()),
             drop: vec![],
         };
-        let table = match file {
-            Some(p) => data::read_selected(p, &by_name),
-            None => data::faithful_selected(&by_name),
+        let read = match file {
+            Some(p) if p.as_os_str() == "-" => em_io::table::read_stdin_selected(&by_name),
+            Some(p) => em_io::table::read_selected(p, &by_name),
+            None => em_io::table::parse_selected(data::FAITHFUL_CSV, data::FAITHFUL_NAME, &by_name),
         };
-        return table.map_err(|e| {
-            match names
-                .iter()
-                .find(|n| e.message.contains(&format!("no column {n:?}")))
-            {
-                Some(n) => missing(n, &source),
-                None => e,
-            }
+        return read.map_err(|e| match e {
+            em_io::ReadError::Select {
+                error: em_io::SelectError::Unknown { reference, .. },
+                ..
+            } => missing(&reference, &source),
+            other => other.into(),
         });
     }
     // The user chose columns: match what was read to the model's names.

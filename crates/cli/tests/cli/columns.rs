@@ -174,6 +174,22 @@ fn predict_matches_columns_by_name_whatever_their_order() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), reference);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not fitted on: species"), "{err}");
+    // Standard input is matched by name too.
+    let out = em_in(
+        dir.dir.path(),
+        &["predict", "--model", s(&m), "-", "--proba", "-q"],
+        Some(&reordered),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        reference.replace(s(&data), "<stdin>")
+    );
+    let out = em_in(
+        dir.dir.path(),
+        &["predict", "--model", s(&m), "-"],
+        Some("a,c\n1,2\n"),
+    );
+    fails_with(&out, 2, &["<stdin> has no column \"b\""]);
     // A missing column is named.
     let missing = dir.file("missing.csv", "a,c\n1,2\n");
     let out = em(&["predict", "--model", s(&m), s(&missing)]);
