@@ -66,7 +66,25 @@ pub fn fit(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
     };
 
     let source_name = path.display().to_string();
-    let bad = |e| CliError::from_em(e, "fit failed");
+    let bad = |e: em_core::EmError| {
+        // A text field in a column read: say how to leave the column out, as without --stream
+        // (by its position in the file, which --drop accepts).
+        let hint = match &e {
+            em_core::EmError::Io {
+                column: Some(c),
+                reason,
+                ..
+            } if reason.contains("is not a number") => Some(*c),
+            _ => None,
+        };
+        let mut err = CliError::from_em(e, "fit failed");
+        if let Some(c) = hint {
+            err.message.push_str(&format!(
+                "; to leave this column out, pass --drop {c} (or choose the columns with --columns)"
+            ));
+        }
+        err
+    };
     let selection = args.cols.selection();
     let (mut source, columns, has_header): (Source, Vec<String>, bool) = if is_binary_file(path) {
         if !selection.is_all() {

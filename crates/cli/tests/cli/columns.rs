@@ -28,6 +28,9 @@ fn a_text_column_is_one_error_naming_it_and_how_to_drop_it() {
         ],
     );
     assert_eq!(message.lines().count(), 1, "{message}");
+    // fit --stream says how too (by position).
+    let out = em(&["fit", s(&data), "-k", "2", "--stream", "--drop", "1,id"]);
+    fails_with(&out, 2, &["column 5", "species", "--drop 5"]);
     // predict and select say the same.
     let out = em(&["select", s(&data), "--k", "1..2"]);
     fails_with(&out, 2, &["(species)", "--drop species"]);
