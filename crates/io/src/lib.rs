@@ -46,9 +46,10 @@
 pub mod binary;
 pub mod csv;
 mod error;
+pub mod input;
 pub mod table;
 
 pub use binary::{BinarySource, BinaryWriter, csv_to_binary, is_binary_file};
-pub use csv::CsvSource;
+pub use csv::{CsvSource, Delimiter, Missing, ReadOptions};
 pub use error::ReadError;
 pub use table::{LineMap, Table};
