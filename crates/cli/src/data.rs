@@ -28,6 +28,7 @@ pub fn faithful() -> Table {
         has_header: false,
         x: DMatrix::zeros(0, 0),
         lines: LineMap::default(),
+        dropped: 0,
     })
 }
 
@@ -38,6 +39,17 @@ pub fn read(path: &Path) -> Result<Table, CliError> {
         em_io::table::read_stdin()
     } else {
         em_io::table::read(path)
+    };
+    Ok(table?)
+}
+
+/// Reads a file as [`em_io::table::read_with`] does (CSV with `options`, gzip-compressed CSV
+/// or a binary table, by its first bytes); `-` reads standard input.
+pub fn read_with(path: &Path, options: &em_io::ReadOptions) -> Result<Table, CliError> {
+    let table = if path.as_os_str() == "-" {
+        em_io::table::read_stdin_with(options)
+    } else {
+        em_io::table::read_with(path, options)
     };
     Ok(table?)
 }

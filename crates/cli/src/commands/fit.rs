@@ -30,7 +30,7 @@ pub fn run(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
     if let Some(p) = &args.plot {
         plot::check_path(p)?;
     }
-    let table = load_data(args.file.as_deref())?;
+    let table = load_data(args.file.as_deref(), &args.reader, quiet)?;
     let bundled = args.file.is_none();
     let (init, given) = match &args.em.init {
         InitArg::File(p) => {

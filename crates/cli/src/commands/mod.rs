@@ -13,7 +13,7 @@ use std::path::Path;
 
 use gmm::{Acceleration, CovarianceType, GaussianMixture, GaussianMixtureBuilder, Init};
 
-use crate::args::{Cli, Command, EmArgs, InitArg};
+use crate::args::{Cli, Command, EmArgs, InitArg, ReaderArgs};
 use crate::data::{self, Table};
 use crate::error::CliError;
 
@@ -23,19 +23,37 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<(), CliError> {
     match &cli.command {
         Command::Fit(args) => fit::run(args, cli.quiet, out),
         Command::Select(args) => select::run(args, cli.quiet, out),
-        Command::Predict(args) => predict::run(args, out),
+        Command::Predict(args) => predict::run(args, cli.quiet, out),
         Command::Sample(args) => sample::run(args, out),
         Command::Zip(args) => zip::run(args, cli.quiet, out),
         Command::Convert(args) => stream::convert(args, cli.quiet),
     }
 }
 
-/// The CSV file, or the bundled Old Faithful data when there is none.
-pub(crate) fn load_data(file: Option<&Path>) -> Result<Table, CliError> {
-    match file {
-        Some(p) => data::read(p),
-        None => Ok(data::faithful()),
+/// The input file read as `reader` says (a note on standard error, unless `quiet`, counts
+/// the rows dropped for missing values), or the bundled Old Faithful data when there is none.
+pub(crate) fn load_data(
+    file: Option<&Path>,
+    reader: &ReaderArgs,
+    quiet: bool,
+) -> Result<Table, CliError> {
+    let Some(p) = file else {
+        return Ok(data::faithful());
+    };
+    let table = data::read_with(p, &reader.options())?;
+    if table.dropped > 0 {
+        crate::output::note(
+            quiet,
+            &format!(
+                "em: dropped {} row{} with missing values from {} (--missing drop); {} remain",
+                table.dropped,
+                if table.dropped == 1 { "" } else { "s" },
+                table.source,
+                table.x.nrows()
+            ),
+        );
     }
+    Ok(table)
 }
 
 /// The initialisation method of `--init`, or `None` for a model file.

@@ -5,15 +5,14 @@ use std::io::Write;
 
 use crate::args::PredictArgs;
 use crate::commands::{csv_number, write_line};
-use crate::data;
 use crate::error::CliError;
 use crate::json;
 
 /// Runs `em predict`: prints `component` (0-based) per row, and with `--proba` the columns
 /// `p0 … p{K-1}` after it.
-pub fn run(args: &PredictArgs, out: &mut dyn Write) -> Result<(), CliError> {
+pub fn run(args: &PredictArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliError> {
     let model = json::read_model(&args.model)?;
-    let table = data::read(&args.file)?;
+    let table = crate::commands::load_data(Some(&args.file), &args.reader, quiet)?;
     if table.x.ncols() != model.n_features() {
         return Err(CliError::bad_input(format!(
             "{} has {} column{}, but the model in {} has {} features",

@@ -4,7 +4,8 @@
 use std::io::Write;
 
 use em_core::ChunkSource;
-use gmm::stream::{BinarySource, CsvSource, StreamOptions, csv_to_binary, is_binary_file};
+use em_io::binary::csv_to_binary_with;
+use gmm::stream::{BinarySource, CsvSource, StreamOptions, is_binary_file};
 use gmm::{CovarianceType, Init};
 use nalgebra::DMatrix;
 
@@ -72,7 +73,7 @@ pub fn fit(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
         let columns = (0..s.n_columns()).map(|j| format!("x{j}")).collect();
         (Box::new(s), columns)
     } else {
-        let s = CsvSource::open(path).map_err(bad)?;
+        let s = CsvSource::open_with(path, &args.reader.options()).map_err(bad)?;
         let columns = s.columns().to_vec();
         (Box::new(s), columns)
     };
@@ -132,11 +133,12 @@ pub fn convert(args: &ConvertArgs, quiet: bool) -> Result<(), CliError> {
             "INPUT and OUTPUT are the same file; choose another OUTPUT",
         ));
     }
-    let rows = csv_to_binary(&args.input, &args.output).map_err(|e| {
-        // Leave no partial output behind.
-        let _ = std::fs::remove_file(&args.output);
-        CliError::from_em(e, "conversion failed")
-    })?;
+    let (rows, dropped) = csv_to_binary_with(&args.input, &args.output, &args.reader.options())
+        .map_err(|e| {
+            // Leave no partial output behind.
+            let _ = std::fs::remove_file(&args.output);
+            CliError::from_em(e, "conversion failed")
+        })?;
     note(
         quiet,
         &format!(
@@ -144,5 +146,15 @@ pub fn convert(args: &ConvertArgs, quiet: bool) -> Result<(), CliError> {
             args.output.display()
         ),
     );
+    if dropped > 0 {
+        note(
+            quiet,
+            &format!(
+                "em: dropped {dropped} row{} with missing values from {} (--missing drop)",
+                if dropped == 1 { "" } else { "s" },
+                args.input.display()
+            ),
+        );
+    }
     Ok(())
 }

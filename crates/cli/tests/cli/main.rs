@@ -3,6 +3,7 @@
 mod bad_input;
 mod common;
 mod fit;
+mod input;
 mod model_files;
 mod plots;
 mod select;
