@@ -10,9 +10,12 @@ use gmm::{CovarianceType, Init, ShortEm};
 /// Fit Gaussian mixtures by EM on CSV files: fit, select, predict, sample, convert; and a
 /// zero-inflated Poisson to counts (zip).
 ///
-/// CSV input: comma-separated numbers, one observation per line, with or without a header
-/// line (a first line with any non-numeric field is a header); blank lines are skipped;
-/// FILE `-` reads standard input. Exit status: 0 on success, 2 for bad input or usage, 1 when
+/// CSV input: numbers separated by commas, tabs or semicolons (detected, or --delimiter), one
+/// observation per line, with or without a header line (a first line with any non-numeric
+/// field is a header; --header/--no-header force it); fields may be quoted (RFC 4180, one line
+/// per record); blank lines are skipped; missing values (empty, NA, nan, NaN) are an error
+/// unless --missing drop; gzip-compressed files and the binary format of `em convert` are
+/// recognised by their first bytes; FILE `-` reads standard input. Exit status: 0 on success, 2 for bad input or usage, 1 when
 /// a fit fails numerically (the message says what to change).
 #[derive(Debug, Parser)]
 #[command(name = "em", version, max_term_width = 100)]

@@ -2,10 +2,21 @@
 //! in-memory [`table`](crate::table) and the streamed [`CsvSource`]), and [`CsvSource`], a
 //! [`ChunkSource`] that reads a file chunk by chunk.
 //!
-//! The rules: comma-separated fields, each trimmed and stripped of surrounding double quotes;
-//! blank lines are skipped; the first non-blank line is a header when any of its non-empty
-//! fields is not a number; every data line has as many fields as the first line, each a
-//! finite number. A UTF-8 byte-order mark opening the file is ignored.
+//! The rules (the default [`ReadOptions`]):
+//!
+//! - fields are separated by a comma, a tab or a semicolon: [`Delimiter::detect`] takes the
+//!   one that splits the first non-blank line into the most fields (or it is given);
+//! - fields may be quoted as in RFC 4180 ([`split_fields`]): a quoted field may hold the
+//!   delimiter and writes a quote as `""`; every field is trimmed. A record is one line: a
+//!   line break inside quotes is not supported (an unclosed quote is an error);
+//! - blank lines are skipped; the first non-blank line is a header when any of its fields is
+//!   neither a number nor a missing value (or as [`ReadOptions::header`] says);
+//! - every data line has as many fields as the first line, each a finite number. A missing
+//!   value ([`is_missing`]: empty, `NA`, NaN) is a [`RecordError::Missing`], or drops the
+//!   row with [`Missing::Drop`]; ±∞ is an error.
+//!
+//! A UTF-8 byte-order mark opening the file is ignored. A plain comma-separated file without
+//! quotes is split and parsed exactly as by `str::split` and `f64::from_str`.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};

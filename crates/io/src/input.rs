@@ -160,14 +160,14 @@ pub enum FileInput {
     /// A plain text file.
     Plain(File),
     /// A gzip-compressed file, decompressed as it is read.
-    Gzip(GzipFile<File>),
+    Gzip(Box<GzipFile<File>>),
 }
 
 impl FileInput {
     /// Wraps an open file according to its first bytes.
     pub fn new(mut file: File) -> io::Result<Self> {
         Ok(match Format::of(&mut file)? {
-            Format::Gzip => FileInput::Gzip(GzipFile::new(file)?),
+            Format::Gzip => FileInput::Gzip(Box::new(GzipFile::new(file)?)),
             Format::Text | Format::Binary => FileInput::Plain(file),
         })
     }
