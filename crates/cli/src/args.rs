@@ -373,7 +373,8 @@ pub struct FitArgs {
 #[command(next_help_heading = "Input")]
 pub struct ReaderArgs {
     /// Field delimiter of CSV input: `,`, `tab` (or `\t`) or `;` [default: detected from the
-    /// first line, the one of comma, tab and semicolon that splits it into the most fields].
+    /// first line: a comma if it has one outside quotes, else whichever of tab and semicolon
+    /// splits it into more fields].
     /// Fields may be quoted as in RFC 4180 ("a, b", "say ""hi"""); a quoted field must end on
     /// its line.
     #[arg(long, value_name = "D", value_parser = parse_delimiter)]

@@ -4,8 +4,9 @@
 //!
 //! The rules (the default [`ReadOptions`]):
 //!
-//! - fields are separated by a comma, a tab or a semicolon: [`Delimiter::detect`] takes the
-//!   one that splits the first non-blank line into the most fields (or it is given);
+//! - fields are separated by a comma, a tab or a semicolon, decided from the first non-blank
+//!   line by [`Delimiter::detect`] (a comma if that line has one outside quotes, else the tab
+//!   or semicolon that splits it into more fields), or given;
 //! - fields may be quoted as in RFC 4180 ([`split_fields`]): a quoted field may hold the
 //!   delimiter and writes a quote as `""`; every field is trimmed. A record is one line: a
 //!   line break inside quotes is not supported (an unclosed quote is an error);
@@ -36,6 +37,7 @@ use std::borrow::Cow;
 /// use em_io::csv::Delimiter;
 /// assert_eq!(Delimiter::detect("a\tb\tc"), '\t');
 /// assert_eq!(Delimiter::detect("\"x;y\",z"), ',');
+/// assert_eq!(Delimiter::detect("x;y;z"), ';');
 /// assert_eq!(Delimiter::Semicolon.resolve("1,2"), ';');
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -52,7 +54,7 @@ pub enum Delimiter {
 }
 
 impl Delimiter {
-    /// The candidates [`Delimiter::detect`] tries, in order of preference on a tie.
+    /// The delimiters [`Delimiter::detect`] chooses from, comma first.
     pub const CANDIDATES: [char; 3] = [',', '\t', ';'];
 
     /// The delimiter of a file whose first non-blank line is `first`: itself when given,
@@ -66,24 +68,38 @@ impl Delimiter {
         }
     }
 
-    /// The candidate (comma, tab, semicolon) that splits `first` — the header or first data
-    /// line — into the most fields outside double quotes, at least two; ties go to the earlier
-    /// candidate, and a line that none splits (one column) is comma-separated.
+    /// The delimiter of a file whose first non-blank line (its header or first record) is
+    /// `first`: a comma if commas outside double quotes split the line into two fields or more
+    /// (so every file read before delimiters were detected is read as before); otherwise the
+    /// one of tab and semicolon that splits it into the most fields, at least two (a tie goes
+    /// to the tab); a line that none splits is one comma-separated column.
     pub fn detect(first: &str) -> char {
-        let mut best = (',', 1);
-        let mut fields = Vec::new();
-        for d in Self::CANDIDATES {
-            fields.clear();
-            let n = match split_fields(first, d, &mut fields) {
-                Ok(()) => fields.len(),
-                Err(_) => first.split(d).count(),
-            };
-            if n > best.1 {
-                best = (d, n);
-            }
+        if count_fields(first, ',') >= 2 {
+            return ',';
         }
-        best.0
+        let (tab, semicolon) = (count_fields(first, '\t'), count_fields(first, ';'));
+        if tab >= 2 && tab >= semicolon {
+            '\t'
+        } else if semicolon >= 2 {
+            ';'
+        } else {
+            ','
+        }
     }
+}
+
+/// The number of fields `delimiter` splits `line` into, outside double quotes.
+fn count_fields(line: &str, delimiter: char) -> usize {
+    let mut quoted = false;
+    let mut n = 1;
+    for c in line.chars() {
+        if c == '"' {
+            quoted = !quoted;
+        } else if c == delimiter && !quoted {
+            n += 1;
+        }
+    }
+    n
 }
 
 /// What to do with a data row that has a missing value (an empty field, `NA`, or NaN).
@@ -1068,12 +1084,20 @@ mod tests {
     }
 
     #[test]
-    fn delimiter_detection_prefers_the_candidate_with_most_fields() {
+    fn delimiter_detection_keeps_comma_files_and_finds_tabs_and_semicolons() {
         assert_eq!(Delimiter::detect("a,b,c"), ',');
         assert_eq!(Delimiter::detect("a\tb"), '\t');
         assert_eq!(Delimiter::detect("a;b;c"), ';');
+        assert_eq!(Delimiter::detect("a\tb;c;d"), ';');
+        assert_eq!(Delimiter::detect("a\tb\tc;d"), '\t');
         assert_eq!(Delimiter::detect("a b"), ',');
+        assert_eq!(Delimiter::detect("x"), ',');
+        // Delimiters inside quotes do not count.
         assert_eq!(Delimiter::detect("\"a;b\";\"c,d\";e"), ';');
+        assert_eq!(Delimiter::detect("\"a,b\"\t\"c\""), '\t');
+        // A comma file whose names hold semicolons or tabs stays a comma file.
+        assert_eq!(Delimiter::detect("a;b;c,d"), ',');
+        assert_eq!(Delimiter::detect("a\tb\tc,d"), ',');
         // Decimal commas in a semicolon file: the header decides.
         assert_eq!(Delimiter::detect("x;y"), ';');
     }
