@@ -380,7 +380,7 @@ pub struct ReaderArgs {
     #[arg(long, value_name = "D", value_parser = parse_delimiter)]
     pub delimiter: Option<em_io::Delimiter>,
     /// Read the first line as a header even if it is numeric (e.g. `2019,2020`) [default: a
-    /// first line with any field that is not a number is a header].
+    /// first line with any field that is neither a number nor a missing value is a header].
     #[arg(long, conflicts_with = "no_header")]
     pub header: bool,
     /// Read the first line as data, even if it is not numeric (an error then names it).

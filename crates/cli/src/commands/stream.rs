@@ -3,7 +3,10 @@
 
 use std::io::Write;
 
-use em_core::ChunkSource;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use em_core::{ChunkSource, EmError};
 use em_io::binary::csv_to_binary_with;
 use gmm::stream::{BinarySource, CsvSource, StreamOptions, is_binary_file};
 use gmm::{CovarianceType, Init};
@@ -19,6 +22,30 @@ use crate::summary::{self, Context};
 
 /// A file source of either format.
 type Source = Box<dyn ChunkSource<Chunk = DMatrix<f64>> + Send>;
+
+/// A streamed CSV file that records how many rows its last complete pass dropped for missing
+/// values (`--missing drop`), for the note after the fit.
+struct CountDropped {
+    csv: CsvSource<em_io::input::FileInput>,
+    dropped: Arc<AtomicUsize>,
+}
+
+impl ChunkSource for CountDropped {
+    type Chunk = DMatrix<f64>;
+
+    fn rewind(&mut self) -> Result<(), EmError> {
+        self.csv.rewind()
+    }
+
+    fn next_chunk(&mut self, max_obs: usize) -> Result<Option<DMatrix<f64>>, EmError> {
+        let chunk = self.csv.next_chunk(max_obs)?;
+        if chunk.is_none() {
+            self.dropped
+                .store(self.csv.dropped_rows(), Ordering::Relaxed);
+        }
+        Ok(chunk)
+    }
+}
 
 /// Runs `em fit --stream`.
 pub fn fit(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliError> {
@@ -68,13 +95,18 @@ pub fn fit(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
 
     let source_name = path.display().to_string();
     let bad = |e| CliError::from_em(e, "fit failed");
+    let dropped = Arc::new(AtomicUsize::new(0));
     let (mut source, columns): (Source, Vec<String>) = if is_binary_file(path) {
         let s = BinarySource::open(path).map_err(bad)?;
         let columns = (0..s.n_columns()).map(|j| format!("x{j}")).collect();
         (Box::new(s), columns)
     } else {
-        let s = CsvSource::open_with(path, &args.reader.options()).map_err(bad)?;
-        let columns = s.columns().to_vec();
+        let csv = CsvSource::open_with(path, &args.reader.options()).map_err(bad)?;
+        let columns = csv.columns().to_vec();
+        let s = CountDropped {
+            csv,
+            dropped: Arc::clone(&dropped),
+        };
         (Box::new(s), columns)
     };
 
@@ -91,6 +123,17 @@ pub fn fit(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
         .map_err(bad)?;
     progress.finish();
     let failed = warn_failed_restarts(&fitted.restarts, quiet);
+    let n_dropped = dropped.load(Ordering::Relaxed);
+    if n_dropped > 0 {
+        note(
+            quiet,
+            &format!(
+                "em: dropped {n_dropped} row{} with missing values from {source_name} (--missing drop); {} remain",
+                if n_dropped == 1 { "" } else { "s" },
+                fitted.report.n_obs
+            ),
+        );
+    }
 
     let model = &fitted.model;
     let n_rows = fitted.report.n_obs;

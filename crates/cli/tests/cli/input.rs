@@ -153,6 +153,18 @@ fn missing_values_give_a_clear_error_or_are_dropped() {
         json(&String::from_utf8_lossy(&out.stdout))["n_parameters"],
         11
     );
-    let quiet = em(&["fit", s(&na), "-k", "2", "--missing", "drop", "--quiet"]);
-    assert!(quiet.status.success() && quiet.stderr.is_empty());
+    let streamed = em(&["fit", s(&na), "-k", "2", "--missing", "drop", "--stream"]);
+    let stderr = String::from_utf8_lossy(&streamed.stderr);
+    assert!(
+        streamed.status.success()
+            && stderr.contains("em: dropped 3 rows")
+            && stderr.contains("60 remain"),
+        "{stderr}"
+    );
+    for extra in [&[][..], &["--stream"]] {
+        let mut args = vec!["fit", s(&na), "-k", "2", "--missing", "drop", "--quiet"];
+        args.extend_from_slice(extra);
+        let quiet = em(&args);
+        assert!(quiet.status.success() && quiet.stderr.is_empty());
+    }
 }
