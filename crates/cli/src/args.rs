@@ -10,13 +10,17 @@ use gmm::{CovarianceType, Init, ShortEm};
 /// Fit Gaussian mixtures by EM on CSV files: fit, select, predict, sample, convert; and a
 /// zero-inflated Poisson to counts (zip).
 ///
-/// CSV input: comma-separated numbers, one observation per line, with or without a header
-/// line (a first line with any non-numeric field is a header); blank lines are skipped;
-/// FILE `-` reads standard input. --columns and --drop choose the columns to read (by header
-/// name or 1-based position), so that an id or a text column such as a species name can be
-/// left out; a column that is read must be numeric (the error names it and how to drop it).
-/// Model files store the names of the columns fitted, and `predict` and `fit --init` match
-/// columns by name. Exit status: 0 on success, 2 for bad input or usage, 1 when
+/// CSV input: numbers separated by commas, tabs or semicolons (detected, or --delimiter), one
+/// observation per line, with or without a header line (a first line with any non-numeric
+/// field is a header; --header/--no-header force it); fields may be quoted (RFC 4180, one line
+/// per record); blank lines are skipped; missing values (empty, NA, nan, NaN) are an error
+/// unless --missing drop; gzip-compressed files and the binary format of `em convert` are
+/// recognised by their first bytes; FILE `-` reads standard input. --columns and --drop choose
+/// the columns to read (by header name or 1-based position), so that an id or a text column
+/// such as a species name can be left out; a column that is read must be numeric (the error
+/// names it and how to drop it), and only the columns read can hold missing values. Model
+/// files store the names of the columns fitted, and `predict` and `fit --init` match columns
+/// by name. Exit status: 0 on success, 2 for bad input or usage, 1 when
 /// a fit fails numerically (the message says what to change).
 #[derive(Debug, Parser)]
 #[command(name = "em", version, max_term_width = 100)]
@@ -372,6 +376,73 @@ pub struct FitArgs {
     /// start from.
     #[arg(long, value_name = "N", requires = "stream", default_value_t = gmm::stream::DEFAULT_INIT_SAMPLE, value_parser = at_least_one())]
     pub init_sample: usize,
+    /// How FILE is read.
+    #[command(flatten)]
+    pub reader: ReaderArgs,
+}
+
+/// How input files are read (`fit`, `select`, `predict`, `convert`): delimiter, header and
+/// missing values. Compressed (gzip) and binary input need no option: they are recognised by
+/// their first bytes.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Input")]
+pub struct ReaderArgs {
+    /// Field delimiter of CSV input: `,`, `tab` (or `\t`) or `;` [default: detected from the
+    /// first line: a comma if it has one outside quotes, else whichever of tab and semicolon
+    /// splits it into more fields].
+    /// Fields may be quoted as in RFC 4180 ("a, b", "say ""hi"""); a quoted field must end on
+    /// its line.
+    #[arg(long, value_name = "D", value_parser = parse_delimiter)]
+    pub delimiter: Option<em_io::Delimiter>,
+    /// Read the first line as a header even if it is numeric (e.g. `2019,2020`) [default: a
+    /// first line with any field that is neither a number nor a missing value is a header].
+    #[arg(long, conflicts_with = "no_header")]
+    pub header: bool,
+    /// Read the first line as data, even if it is not numeric (an error then names it).
+    #[arg(long)]
+    pub no_header: bool,
+    /// Rows with a missing value (an empty field, NA, nan or NaN): error stops with a message
+    /// naming the line and column (the models do not support missing values yet); drop drops
+    /// those rows and says how many on standard error.
+    #[arg(long, value_enum, value_name = "WHAT", default_value = "error")]
+    pub missing: MissingArg,
+}
+
+impl ReaderArgs {
+    /// The readers' options.
+    pub fn options(&self) -> em_io::ReadOptions {
+        em_io::ReadOptions {
+            delimiter: self.delimiter.unwrap_or_default(),
+            header: match (self.header, self.no_header) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            },
+            missing: match self.missing {
+                MissingArg::Error => em_io::Missing::Error,
+                MissingArg::Drop => em_io::Missing::Drop,
+            },
+        }
+    }
+}
+
+/// What `--missing` does with a row that has a missing value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum MissingArg {
+    /// Stop with an error naming the line and column.
+    #[default]
+    Error,
+    /// Drop the row (the number dropped is printed on standard error unless --quiet).
+    Drop,
+}
+
+fn parse_delimiter(s: &str) -> Result<em_io::Delimiter, String> {
+    match s {
+        "," | "comma" => Ok(em_io::Delimiter::Comma),
+        "\t" | "\\t" | "tab" | "TAB" => Ok(em_io::Delimiter::Tab),
+        ";" | "semicolon" => Ok(em_io::Delimiter::Semicolon),
+        _ => Err(format!("{s:?}: expected `,`, `tab` (or `\\t`) or `;`")),
+    }
 }
 
 /// `em convert`.
@@ -382,6 +453,9 @@ pub struct ConvertArgs {
     /// Binary file to write: a 16-byte header (the bytes `EMF64LE1`, then the number of
     /// columns as a little-endian u64), then every row as little-endian f64 values.
     pub output: PathBuf,
+    /// How the CSV file is read.
+    #[command(flatten)]
+    pub reader: ReaderArgs,
 }
 
 /// `em select`.
@@ -423,6 +497,9 @@ pub struct SelectArgs {
     /// fits that did not converge are hollow circles, the selected one is ringed.
     #[arg(long, value_name = "FILE.svg|png")]
     pub plot: Option<PathBuf>,
+    /// How FILE is read.
+    #[command(flatten)]
+    pub reader: ReaderArgs,
 }
 
 /// `em predict`.
@@ -451,6 +528,9 @@ pub struct PredictArgs {
     /// being predicted, and a note says so.
     #[arg(long, value_name = "Q", value_parser = parse_probability)]
     pub outliers: Option<f64>,
+    /// How FILE is read (with --missing drop, the rows printed are those kept).
+    #[command(flatten)]
+    pub reader: ReaderArgs,
 }
 
 /// `em sample`.
@@ -544,6 +624,26 @@ mod tests {
                 "100",
             ],
             &["em", "convert", "d.csv", "d.f64"],
+            &[
+                "em",
+                "fit",
+                "d.tsv",
+                "-k",
+                "2",
+                "--delimiter",
+                "tab",
+                "--no-header",
+            ],
+            &[
+                "em",
+                "select",
+                "d.csv",
+                "--delimiter",
+                ";",
+                "--missing",
+                "drop",
+            ],
+            &["em", "predict", "--model", "m.json", "d.csv", "--header"],
             &["em", "zip", "--stopping", "aitken", "--tol", "1e-12"],
         ] {
             Cli::try_parse_from(args).unwrap();
@@ -574,6 +674,34 @@ mod tests {
         assert_eq!(
             stop(&["em", "fit", "--tol", "1e-9"]),
             Stopping::Parameters { tol: 1e-9 }
+        );
+    }
+
+    #[test]
+    fn reader_options_map_to_the_readers() {
+        let options = |args: &[&str]| match Cli::try_parse_from(args).unwrap().command {
+            Command::Fit(a) => a.reader.options(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(options(&["em", "fit"]), em_io::ReadOptions::default());
+        for (d, expected) in [
+            (",", em_io::Delimiter::Comma),
+            ("tab", em_io::Delimiter::Tab),
+            ("\\t", em_io::Delimiter::Tab),
+            (";", em_io::Delimiter::Semicolon),
+        ] {
+            assert_eq!(
+                options(&["em", "fit", "--delimiter", d]).delimiter,
+                expected
+            );
+        }
+        assert!(Cli::try_parse_from(["em", "fit", "--delimiter", "|"]).is_err());
+        assert_eq!(options(&["em", "fit", "--header"]).header, Some(true));
+        assert_eq!(options(&["em", "fit", "--no-header"]).header, Some(false));
+        assert!(Cli::try_parse_from(["em", "fit", "--header", "--no-header"]).is_err());
+        assert_eq!(
+            options(&["em", "fit", "--missing", "drop"]).missing,
+            em_io::Missing::Drop
         );
     }
 

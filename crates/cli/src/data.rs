@@ -28,6 +28,7 @@ pub fn faithful() -> Table {
         has_header: false,
         x: DMatrix::zeros(0, 0),
         lines: LineMap::default(),
+        dropped: 0,
     })
 }
 
@@ -42,13 +43,23 @@ pub fn read(path: &Path) -> Result<Table, CliError> {
     Ok(table?)
 }
 
-/// Reads the columns of a CSV file that `selection` chooses (`--columns`, `--drop`); `-`
-/// reads standard input.
-pub fn read_selected(path: &Path, selection: &em_io::Selection) -> Result<Table, CliError> {
+/// Reads a file as [`em_io::table::read_with`] does (CSV with `options`, gzip-compressed CSV
+/// or a binary table, by its first bytes); `-` reads standard input.
+pub fn read_with(path: &Path, options: &em_io::ReadOptions) -> Result<Table, CliError> {
+    read_selected(path, options, &em_io::Selection::default())
+}
+
+/// [`read_with`], reading the columns of a CSV file that `selection` chooses (`--columns`,
+/// `--drop`; an error for a binary table); `-` reads standard input.
+pub fn read_selected(
+    path: &Path,
+    options: &em_io::ReadOptions,
+    selection: &em_io::Selection,
+) -> Result<Table, CliError> {
     let table = if path.as_os_str() == "-" {
-        em_io::table::read_stdin_selected(selection)
+        em_io::table::read_stdin_selected(options, selection)
     } else {
-        em_io::table::read_selected(path, selection)
+        em_io::table::read_selected(path, options, selection)
     };
     Ok(table?)
 }
@@ -58,6 +69,7 @@ pub fn faithful_selected(selection: &em_io::Selection) -> Result<Table, CliError
     Ok(em_io::table::parse_selected(
         FAITHFUL_CSV,
         FAITHFUL_NAME,
+        &em_io::ReadOptions::default(),
         selection,
     )?)
 }

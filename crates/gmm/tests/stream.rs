@@ -313,24 +313,33 @@ fn csv_value_that_is_not_a_number_names_line_and_column() {
 }
 
 #[test]
-fn csv_nan_is_a_non_finite_error_with_the_global_row() {
+fn csv_infinity_is_a_non_finite_error_with_the_global_row_and_nan_a_missing_value() {
     let d = dir();
     let path = d.path().join("nan.csv");
-    let mut text = String::new();
-    for i in 0..1000 {
-        if i == 777 {
-            text.push_str("1.0,NaN\n");
-        } else {
-            text.push_str(&format!("{i},1\n"));
+    let fit = |bad: &str| {
+        let mut text = String::new();
+        for i in 0..1000 {
+            if i == 777 {
+                text.push_str(&format!("1.0,{bad}\n"));
+            } else {
+                text.push_str(&format!("{i},1\n"));
+            }
         }
-    }
-    std::fs::write(&path, text).unwrap();
-    let err = GaussianMixture::builder(2)
-        .chunk_size(10)
-        .fit_stream(&mut CsvSource::open(&path).unwrap())
-        .unwrap_err();
+        std::fs::write(&path, text).unwrap();
+        GaussianMixture::builder(2)
+            .chunk_size(10)
+            .fit_stream(&mut CsvSource::open(&path).unwrap())
+            .unwrap_err()
+    };
+    let err = fit("inf");
     assert!(
-        matches!(err, EmError::NonFinite { row: 777, column: 1, value } if value.is_nan()),
+        matches!(err, EmError::NonFinite { row: 777, column: 1, value } if value == f64::INFINITY),
+        "{err:?}"
+    );
+    let err = fit("NaN");
+    assert!(
+        matches!(&err, EmError::Io { line: Some(778), column: Some(2), reason, .. }
+            if reason.starts_with("missing value \"NaN\"")),
         "{err:?}"
     );
 }

@@ -20,7 +20,7 @@ use std::path::Path;
 use em_core::{ChunkSource, EmError};
 use nalgebra::DMatrix;
 
-use crate::csv::CsvSource;
+use crate::csv::{CsvSource, ReadOptions};
 
 /// The first eight bytes of every file of this format.
 pub const MAGIC: [u8; 8] = *b"EMF64LE1";
@@ -305,7 +305,29 @@ impl<W: Write> BinaryWriter<W> {
 /// Converts a numeric CSV file to the binary format chunk by chunk (never holding the whole
 /// file), returning the number of rows written. Errors name the CSV line and column.
 pub fn csv_to_binary(csv: impl AsRef<Path>, binary: impl AsRef<Path>) -> Result<usize, EmError> {
-    let mut source = CsvSource::open(csv)?;
+    csv_to_binary_with(csv, binary, &ReadOptions::default()).map(|(rows, _)| rows)
+}
+
+/// [`csv_to_binary`] reading the CSV file (plain or gzip-compressed) with [`ReadOptions`];
+/// returns the rows written and the rows dropped for missing values.
+///
+/// ```
+/// use em_io::{Missing, ReadOptions};
+/// let dir = std::env::temp_dir();
+/// let (csv, bin) = (dir.join(format!("em-io-conv-{}.csv", std::process::id())),
+///                   dir.join(format!("em-io-conv-{}.f64", std::process::id())));
+/// std::fs::write(&csv, "a;b\n1;2\nNA;3\n").unwrap();
+/// let options = ReadOptions { missing: Missing::Drop, ..Default::default() };
+/// assert_eq!(em_io::binary::csv_to_binary_with(&csv, &bin, &options)?, (1, 1));
+/// # std::fs::remove_file(&csv).ok(); std::fs::remove_file(&bin).ok();
+/// # Ok::<(), em_core::EmError>(())
+/// ```
+pub fn csv_to_binary_with(
+    csv: impl AsRef<Path>,
+    binary: impl AsRef<Path>,
+    options: &ReadOptions,
+) -> Result<(usize, usize), EmError> {
+    let mut source = CsvSource::open_with(csv, options)?;
     let mut writer = BinaryWriter::create(binary, source.n_columns())?;
     source.rewind()?;
     while let Some(chunk) = source.next_chunk(1 << 16)? {
@@ -313,5 +335,5 @@ pub fn csv_to_binary(csv: impl AsRef<Path>, binary: impl AsRef<Path>) -> Result<
     }
     let rows = writer.rows();
     writer.finish()?;
-    Ok(rows)
+    Ok((rows, source.dropped_rows()))
 }

@@ -2,10 +2,22 @@
 //! in-memory [`table`](crate::table) and the streamed [`CsvSource`]), and [`CsvSource`], a
 //! [`ChunkSource`] that reads a file chunk by chunk.
 //!
-//! The rules: comma-separated fields, each trimmed and stripped of surrounding double quotes;
-//! blank lines are skipped; the first non-blank line is a header when any of its non-empty
-//! fields is not a number; every data line has as many fields as the first line, each a
-//! finite number. A UTF-8 byte-order mark opening the file is ignored.
+//! The rules (the default [`ReadOptions`]):
+//!
+//! - fields are separated by a comma, a tab or a semicolon, decided from the first non-blank
+//!   line by [`Delimiter::detect`] (a comma if that line has one outside quotes, else the tab
+//!   or semicolon that splits it into more fields), or given;
+//! - fields may be quoted as in RFC 4180 ([`split_fields`]): a quoted field may hold the
+//!   delimiter and writes a quote as `""`; every field is trimmed. A record is one line: a
+//!   line break inside quotes is not supported (an unclosed quote is an error);
+//! - blank lines are skipped; the first non-blank line is a header when any of its fields is
+//!   neither a number nor a missing value (or as [`ReadOptions::header`] says);
+//! - every data line has as many fields as the first line, each a finite number. A missing
+//!   value ([`is_missing`]: empty, `NA`, NaN) is a [`RecordError::Missing`], or drops the
+//!   row with [`Missing::Drop`]; ±∞ is an error.
+//!
+//! A UTF-8 byte-order mark opening the file is ignored. A plain comma-separated file without
+//! quotes is split and parsed exactly as by `str::split` and `f64::from_str`.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
@@ -15,6 +27,126 @@ use em_core::{ChunkSource, EmError};
 use nalgebra::DMatrix;
 
 use crate::error::ReadError;
+use crate::input::FileInput;
+
+use std::borrow::Cow;
+
+/// The field delimiter of a CSV file.
+///
+/// ```
+/// use em_io::csv::Delimiter;
+/// assert_eq!(Delimiter::detect("a\tb\tc"), '\t');
+/// assert_eq!(Delimiter::detect("\"x;y\",z"), ',');
+/// assert_eq!(Delimiter::detect("x;y;z"), ';');
+/// assert_eq!(Delimiter::Semicolon.resolve("1,2"), ';');
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Delimiter {
+    /// Decided from the first non-blank line by [`Delimiter::detect`] (the default).
+    #[default]
+    Auto,
+    /// `,`
+    Comma,
+    /// A tab.
+    Tab,
+    /// `;`
+    Semicolon,
+}
+
+impl Delimiter {
+    /// The delimiters [`Delimiter::detect`] chooses from, comma first.
+    pub const CANDIDATES: [char; 3] = [',', '\t', ';'];
+
+    /// The delimiter of a file whose first non-blank line is `first`: itself when given,
+    /// else [`Delimiter::detect`].
+    pub fn resolve(self, first: &str) -> char {
+        match self {
+            Delimiter::Auto => Self::detect(first),
+            Delimiter::Comma => ',',
+            Delimiter::Tab => '\t',
+            Delimiter::Semicolon => ';',
+        }
+    }
+
+    /// The delimiter of a file whose first non-blank line (its header or first record) is
+    /// `first`: a comma if commas outside double quotes split the line into two fields or more
+    /// (so every file read before delimiters were detected is read as before); otherwise the
+    /// one of tab and semicolon that splits it into the most fields, at least two (a tie goes
+    /// to the tab); a line that none splits is one comma-separated column.
+    pub fn detect(first: &str) -> char {
+        if count_fields(first, ',') >= 2 {
+            return ',';
+        }
+        let (tab, semicolon) = (count_fields(first, '\t'), count_fields(first, ';'));
+        if tab >= 2 && tab >= semicolon {
+            '\t'
+        } else if semicolon >= 2 {
+            ';'
+        } else {
+            ','
+        }
+    }
+}
+
+/// The number of fields `delimiter` splits `line` into, outside double quotes.
+fn count_fields(line: &str, delimiter: char) -> usize {
+    let mut quoted = false;
+    let mut n = 1;
+    for c in line.chars() {
+        if c == '"' {
+            quoted = !quoted;
+        } else if c == delimiter && !quoted {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// What to do with a data row that has a missing value (an empty field, `NA`, or NaN).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Missing {
+    /// Stop with a [`RecordError::Missing`] naming the line and column (the default: the
+    /// models do not handle missing values yet).
+    #[default]
+    Error,
+    /// Drop the row (the readers count the rows dropped).
+    Drop,
+}
+
+/// How the readers read CSV text; the default is the rules of the [module docs](self).
+///
+/// ```
+/// use em_io::csv::{Delimiter, Missing, ReadOptions};
+/// let options = ReadOptions { delimiter: Delimiter::Semicolon, header: Some(true), missing: Missing::Drop };
+/// let t = em_io::table::parse_with("2019;2020\n1;2\n3;NA\n", "t.csv", &options)?;
+/// assert_eq!(t.columns, ["2019", "2020"]);
+/// assert_eq!(t.x, nalgebra::dmatrix![1.0, 2.0]);
+/// assert_eq!(t.dropped, 1);
+/// # Ok::<(), em_io::ReadError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReadOptions {
+    /// The field delimiter (default: detected).
+    pub delimiter: Delimiter,
+    /// Whether the first non-blank line is a header: `None` (the default) decides by
+    /// [`is_header`], `Some(true)` forces one (a numeric header such as `2019,2020`),
+    /// `Some(false)` reads that line as data.
+    pub header: Option<bool>,
+    /// Rows with missing values: an error (the default) or dropped.
+    pub missing: Missing,
+}
+
+/// Whether a cleaned field is a missing value: empty, `NA`, or a spelling of NaN (`nan`,
+/// `NaN`, `NAN`, …, anything that parses to NaN).
+///
+/// ```
+/// use em_io::csv::is_missing;
+/// assert!(is_missing("") && is_missing("NA") && is_missing("nan") && is_missing("NaN"));
+/// assert!(!is_missing("0") && !is_missing("inf") && !is_missing("x"));
+/// ```
+pub fn is_missing(field: &str) -> bool {
+    field.is_empty() || field == "NA" || field.parse::<f64>().is_ok_and(f64::is_nan)
+}
 
 /// One field, trimmed and with surrounding double quotes removed.
 ///
@@ -29,16 +161,102 @@ pub fn clean_field(field: &str) -> &str {
         .unwrap_or(f)
 }
 
+/// Splits one line into cleaned fields at `delimiter`, following RFC 4180's quoting: a field
+/// that starts with a double quote (after blanks) runs to the matching closing quote, may
+/// hold the delimiter, and writes a quote as `""`; text after its closing quote is kept. Every
+/// field is trimmed of surrounding whitespace, inside the quotes too. A line without quotes is
+/// simply split. A quote left open at the end of the line is an error naming the zero-based
+/// field: a line break inside quotes is not supported (every record is one line).
+///
+/// ```
+/// use em_io::csv::split_fields;
+/// let mut fields = Vec::new();
+/// split_fields(r#"a, "b, ""c""" ,d"#, ',', &mut fields).unwrap();
+/// assert_eq!(fields, ["a", r#"b, "c""#, "d"]);
+/// fields.clear();
+/// assert_eq!(split_fields("1,\"2", ',', &mut fields), Err(1));
+/// ```
+pub fn split_fields<'a>(
+    line: &'a str,
+    delimiter: char,
+    out: &mut Vec<Cow<'a, str>>,
+) -> Result<(), usize> {
+    if !line.contains('"') {
+        out.extend(line.split(delimiter).map(|f| Cow::Borrowed(f.trim())));
+        return Ok(());
+    }
+    let mut rest = line;
+    loop {
+        let column = out.len();
+        let start = rest.trim_start_matches(|c: char| c.is_whitespace() && c != delimiter);
+        let (field, next) = if let Some(quoted) = start.strip_prefix('"') {
+            let mut value = String::new();
+            let mut s = quoted;
+            loop {
+                let Some(i) = s.find('"') else {
+                    return Err(column);
+                };
+                value.push_str(&s[..i]);
+                s = &s[i + 1..];
+                match s.strip_prefix('"') {
+                    Some(r) => {
+                        value.push('"');
+                        s = r;
+                    }
+                    None => break,
+                }
+            }
+            let (tail, next) = match s.find(delimiter) {
+                Some(i) => (&s[..i], Some(&s[i + delimiter.len_utf8()..])),
+                None => (s, None),
+            };
+            value.push_str(tail);
+            (Cow::Owned(value.trim().to_string()), next)
+        } else {
+            match rest.find(delimiter) {
+                Some(i) => (
+                    Cow::Borrowed(rest[..i].trim()),
+                    Some(&rest[i + delimiter.len_utf8()..]),
+                ),
+                None => (Cow::Borrowed(rest.trim()), None),
+            }
+        };
+        out.push(field);
+        match next {
+            Some(r) => rest = r,
+            None => return Ok(()),
+        }
+    }
+}
+
 /// Whether a first line is a header: any of its non-empty (cleaned) fields is not a number.
 /// An empty field is a missing value, not a column name.
 pub fn is_header(line: &str) -> bool {
-    line.split(',')
-        .map(clean_field)
-        .any(|f| !f.is_empty() && f.parse::<f64>().is_err())
+    is_header_with(line, ',')
+}
+
+/// [`is_header`] for fields separated by `delimiter` (quoted as [`split_fields`] reads them):
+/// any field that is neither a number nor a missing value ([`is_missing`]) makes the line a
+/// header.
+///
+/// ```
+/// use em_io::csv::is_header_with;
+/// assert!(is_header_with("a\tb", '\t'));
+/// assert!(!is_header_with("1;NA;3", ';'));
+/// ```
+pub fn is_header_with(line: &str, delimiter: char) -> bool {
+    let mut fields = Vec::new();
+    if split_fields(line, delimiter, &mut fields).is_err() {
+        return true;
+    }
+    fields
+        .iter()
+        .any(|f| !is_missing(f) && f.parse::<f64>().is_err())
 }
 
 /// What is wrong with one CSV record.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum RecordError {
     /// The record has `found` fields instead of the expected number.
     Ragged {
@@ -52,7 +270,7 @@ pub enum RecordError {
         /// The field as read (cleaned).
         field: String,
     },
-    /// Field `column` (zero-based) parses to NaN or ±∞.
+    /// Field `column` (zero-based) parses to ±∞.
     NonFinite {
         /// Zero-based field index.
         column: usize,
@@ -61,10 +279,24 @@ pub enum RecordError {
         /// The value it parses to.
         value: f64,
     },
+    /// Field `column` (zero-based) is a missing value ([`is_missing`]: empty, `NA`, NaN),
+    /// which the models do not support yet. The first missing field of the record is named,
+    /// and only when no field of the record is otherwise wrong.
+    Missing {
+        /// Zero-based field index.
+        column: usize,
+        /// The field as read (cleaned).
+        field: String,
+    },
+    /// Field `column` (zero-based) opens a double quote that the line does not close.
+    UnclosedQuote {
+        /// Zero-based field index.
+        column: usize,
+    },
 }
 
-/// Parses one data line of `width` fields, appending the values to `out` (left unchanged on
-/// error).
+/// Parses one comma-separated data line of `width` fields, appending the values to `out`
+/// (left unchanged on error): [`parse_record_with`] with a comma.
 ///
 /// ```
 /// use em_io::csv::{parse_record, RecordError};
@@ -72,62 +304,67 @@ pub enum RecordError {
 /// parse_record(" 1, \"2e1\"", 2, &mut v)?;
 /// assert_eq!(v, [1.0, 20.0]);
 /// assert!(matches!(parse_record("1,x", 2, &mut v), Err(RecordError::NotANumber { column: 1, .. })));
+/// assert!(matches!(parse_record("NA,2", 2, &mut v), Err(RecordError::Missing { column: 0, .. })));
 /// # Ok::<(), RecordError>(())
 /// ```
 pub fn parse_record(line: &str, width: usize, out: &mut Vec<f64>) -> Result<(), RecordError> {
-    let found = line.split(',').count();
-    if found != width {
-        return Err(RecordError::Ragged { found });
+    parse_record_with(line, ',', width, out)
+}
+
+/// Parses one data line of `width` fields separated by `delimiter` (quoted as
+/// [`split_fields`] reads them), appending the values to `out` (left unchanged on error).
+///
+/// A field that is not a number, or is ±∞, is an error; so is a missing value
+/// ([`RecordError::Missing`]), reported only when the record has nothing else wrong, so that a
+/// reader dropping rows with missing values still stops at a bad field.
+///
+/// ```
+/// use em_io::csv::parse_record_with;
+/// let mut v = Vec::new();
+/// parse_record_with("1\t\"2\"", '\t', 2, &mut v)?;
+/// assert_eq!(v, [1.0, 2.0]);
+/// # Ok::<(), em_io::csv::RecordError>(())
+/// ```
+pub fn parse_record_with(
+    line: &str,
+    delimiter: char,
+    width: usize,
+    out: &mut Vec<f64>,
+) -> Result<(), RecordError> {
+    if !line.contains('"') {
+        let found = line.split(delimiter).count();
+        if found != width {
+            return Err(RecordError::Ragged { found });
+        }
+        return parse_fields(line.split(delimiter).map(str::trim), out);
     }
+    let mut fields = Vec::with_capacity(width);
+    split_fields(line, delimiter, &mut fields)
+        .map_err(|column| RecordError::UnclosedQuote { column })?;
+    if fields.len() != width {
+        return Err(RecordError::Ragged {
+            found: fields.len(),
+        });
+    }
+    parse_fields(fields.iter().map(|f| f.as_ref()), out)
+}
+
+/// Parses cleaned fields onto `out` (left unchanged on error).
+#[inline]
+fn parse_fields<'a>(
+    fields: impl Iterator<Item = &'a str>,
+    out: &mut Vec<f64>,
+) -> Result<(), RecordError> {
     let start = out.len();
-    for (j, raw) in line.split(',').enumerate() {
-        let field = clean_field(raw);
+    let mut missing = None;
+    for (j, field) in fields.enumerate() {
         let error = match field.parse::<f64>() {
             Ok(v) if v.is_finite() => {
                 out.push(v);
                 continue;
             }
-            Ok(value) => RecordError::NonFinite {
-                column: j,
-                field: field.to_string(),
-                value,
-            },
-            Err(_) => RecordError::NotANumber {
-                column: j,
-                field: field.to_string(),
-            },
-        };
-        out.truncate(start);
-        return Err(error);
-    }
-    Ok(())
-}
-
-/// Parses the fields of one data line of `width` fields that `slots` selects: `slots[j]` is the
-/// output position of field `j`, or `None` to skip it unparsed. Appends one value per selected
-/// field to `out` in output order (left unchanged on error); errors name the field's position
-/// in the line.
-pub(crate) fn parse_selected(
-    line: &str,
-    width: usize,
-    slots: &[Option<usize>],
-    n_out: usize,
-    out: &mut Vec<f64>,
-) -> Result<(), RecordError> {
-    let found = line.split(',').count();
-    if found != width {
-        return Err(RecordError::Ragged { found });
-    }
-    let start = out.len();
-    out.resize(start + n_out, 0.0);
-    for (j, raw) in line.split(',').enumerate() {
-        let Some(slot) = slots.get(j).copied().flatten() else {
-            continue;
-        };
-        let field = clean_field(raw);
-        let error = match field.parse::<f64>() {
-            Ok(v) if v.is_finite() => {
-                out[start + slot] = v;
+            Ok(v) if v.is_nan() => {
+                missing.get_or_insert((j, field));
                 continue;
             }
             Ok(value) => RecordError::NonFinite {
@@ -135,6 +372,10 @@ pub(crate) fn parse_selected(
                 field: field.to_string(),
                 value,
             },
+            Err(_) if is_missing(field) => {
+                missing.get_or_insert((j, field));
+                continue;
+            }
             Err(_) => RecordError::NotANumber {
                 column: j,
                 field: field.to_string(),
@@ -142,6 +383,96 @@ pub(crate) fn parse_selected(
         };
         out.truncate(start);
         return Err(error);
+    }
+    if let Some((column, field)) = missing {
+        out.truncate(start);
+        return Err(RecordError::Missing {
+            column,
+            field: field.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Parses the fields of one data line of `width` fields separated by `delimiter` (quoted as
+/// [`split_fields`] reads them) that `slots` selects: `slots[j]` is the output position of
+/// field `j`, or `None` to skip it unparsed. Appends one value per selected field to `out` in
+/// output order (left unchanged on error); errors name the field's position in the line. Only
+/// selected fields can be missing values ([`RecordError::Missing`], reported as
+/// [`parse_record_with`] does).
+pub(crate) fn parse_selected(
+    line: &str,
+    delimiter: char,
+    width: usize,
+    slots: &[Option<usize>],
+    n_out: usize,
+    out: &mut Vec<f64>,
+) -> Result<(), RecordError> {
+    if !line.contains('"') {
+        let found = line.split(delimiter).count();
+        if found != width {
+            return Err(RecordError::Ragged { found });
+        }
+        return parse_slots(line.split(delimiter).map(str::trim), slots, n_out, out);
+    }
+    let mut fields = Vec::with_capacity(width);
+    split_fields(line, delimiter, &mut fields)
+        .map_err(|column| RecordError::UnclosedQuote { column })?;
+    if fields.len() != width {
+        return Err(RecordError::Ragged {
+            found: fields.len(),
+        });
+    }
+    parse_slots(fields.iter().map(|f| f.as_ref()), slots, n_out, out)
+}
+
+/// Parses the cleaned fields that `slots` selects onto `out` in output order (left unchanged
+/// on error).
+fn parse_slots<'a>(
+    fields: impl Iterator<Item = &'a str>,
+    slots: &[Option<usize>],
+    n_out: usize,
+    out: &mut Vec<f64>,
+) -> Result<(), RecordError> {
+    let start = out.len();
+    out.resize(start + n_out, 0.0);
+    let mut missing = None;
+    for (j, field) in fields.enumerate() {
+        let Some(slot) = slots.get(j).copied().flatten() else {
+            continue;
+        };
+        let error = match field.parse::<f64>() {
+            Ok(v) if v.is_finite() => {
+                out[start + slot] = v;
+                continue;
+            }
+            Ok(v) if v.is_nan() => {
+                missing.get_or_insert((j, field));
+                continue;
+            }
+            Ok(value) => RecordError::NonFinite {
+                column: j,
+                field: field.to_string(),
+                value,
+            },
+            Err(_) if is_missing(field) => {
+                missing.get_or_insert((j, field));
+                continue;
+            }
+            Err(_) => RecordError::NotANumber {
+                column: j,
+                field: field.to_string(),
+            },
+        };
+        out.truncate(start);
+        return Err(error);
+    }
+    if let Some((column, field)) = missing {
+        out.truncate(start);
+        return Err(RecordError::Missing {
+            column,
+            field: field.to_string(),
+        });
     }
     Ok(())
 }
@@ -158,6 +489,19 @@ impl std::fmt::Display for RecordError {
             RecordError::NonFinite { field, .. } => write!(
                 f,
                 "{field:?} is not a finite number (NaN and infinities are not allowed)"
+            ),
+            RecordError::Missing { field, .. } => write!(
+                f,
+                "missing value {}: missing values are not supported by the model yet (drop the rows that have them: `em --missing drop`)",
+                if field.is_empty() {
+                    "(empty field)".to_string()
+                } else {
+                    format!("{field:?}")
+                }
+            ),
+            RecordError::UnclosedQuote { .. } => write!(
+                f,
+                "a double quote is not closed on this line (a quoted field must end on its line: line breaks inside quotes are not supported)"
             ),
         }
     }
@@ -177,24 +521,56 @@ pub(crate) struct Layout {
     pub(crate) selected: Option<(Vec<Option<usize>>, Vec<String>)>,
     /// The one-based line of the first non-blank line (named in ragged-row messages).
     pub(crate) first_line: u64,
+    /// The field delimiter, given or detected from the first line.
+    pub(crate) delimiter: char,
+    /// What a missing value does.
+    pub(crate) missing: Missing,
 }
 
 impl Layout {
-    /// The layout of a file whose first non-blank line, `text`, is on line `first_line`.
-    pub(crate) fn new(text: &str, first_line: u64) -> Layout {
-        let has_header = is_header(text);
-        let fields = text.split(',').map(clean_field);
-        let columns = if has_header {
-            fields.map(str::to_string).collect()
-        } else {
-            (0..fields.count()).map(|j| format!("x{j}")).collect()
+    /// The layout of a file whose first non-blank line, `text`, is on line `first_line`,
+    /// read with `options`; a header with an unclosed quote is an error naming `origin`.
+    pub(crate) fn new(
+        text: &str,
+        first_line: u64,
+        options: &ReadOptions,
+        origin: &str,
+    ) -> Result<Layout, ReadError> {
+        let delimiter = options.delimiter.resolve(text);
+        let has_header = options
+            .header
+            .unwrap_or_else(|| is_header_with(text, delimiter));
+        let mut fields = Vec::new();
+        let width = match split_fields(text, delimiter, &mut fields) {
+            Ok(()) => fields.len(),
+            Err(column) if has_header => {
+                let layout = Layout {
+                    columns: Vec::new(),
+                    has_header,
+                    selected: None,
+                    first_line,
+                    delimiter,
+                    missing: options.missing,
+                };
+                let e = RecordError::UnclosedQuote { column };
+                return Err(layout.record_error(origin, first_line, 0, e));
+            }
+            // The record parser reports it, as for any data line.
+            Err(_) => text.split(delimiter).count(),
         };
-        Layout {
+        let columns = if has_header {
+            fields.into_iter().map(Cow::into_owned).collect()
+        } else {
+            (0..width).map(|j| format!("x{j}")).collect()
+        };
+        Ok(Layout {
             columns,
             has_header,
             selected: None,
             first_line,
-        }
+            delimiter,
+            missing: options.missing,
+        })
     }
 
     /// Reads only the columns `selection` chooses; errors name `origin`.
@@ -241,8 +617,9 @@ impl Layout {
     }
 
     /// Parses the record `text` (on line `line`, the `row`-th data row, both counted from the
-    /// file's start) onto `out` (left unchanged on error); errors name `origin`, the line, the
-    /// column and its header name.
+    /// file's start) onto `out` (left unchanged on error or when the row is dropped); errors
+    /// name `origin`, the line, the column and its header name. Returns `false` for a row
+    /// dropped for a missing value ([`Missing::Drop`]).
     #[inline]
     pub(crate) fn record(
         &self,
@@ -251,12 +628,18 @@ impl Layout {
         line: u64,
         row: usize,
         out: &mut Vec<f64>,
-    ) -> Result<(), ReadError> {
-        match &self.selected {
-            None => parse_record(text, self.width(), out),
-            Some((slots, names)) => parse_selected(text, self.width(), slots, names.len(), out),
+    ) -> Result<bool, ReadError> {
+        let parsed = match &self.selected {
+            None => parse_record_with(text, self.delimiter, self.width(), out),
+            Some((slots, names)) => {
+                parse_selected(text, self.delimiter, self.width(), slots, names.len(), out)
+            }
+        };
+        match parsed {
+            Ok(()) => Ok(true),
+            Err(RecordError::Missing { .. }) if self.missing == Missing::Drop => Ok(false),
+            Err(e) => Err(self.record_error(origin, line, row, e)),
         }
-        .map_err(|e| self.record_error(origin, line, row, e))
     }
 
     #[cold]
@@ -264,7 +647,10 @@ impl Layout {
         let width = self.width();
         let (column, label) = match &error {
             RecordError::Ragged { found } => ((*found).min(width), None),
-            RecordError::NotANumber { column, .. } | RecordError::NonFinite { column, .. } => {
+            RecordError::NotANumber { column, .. }
+            | RecordError::NonFinite { column, .. }
+            | RecordError::Missing { column, .. }
+            | RecordError::UnclosedQuote { column } => {
                 let name = self.columns.get(*column).filter(|name| !name.is_empty());
                 (*column, name.filter(|_| self.has_header).cloned())
             }
@@ -438,27 +824,39 @@ pub struct CsvSource<R> {
     data_start_line: u64,
     /// Global index of the next observation.
     row: usize,
+    /// Rows dropped for missing values since the last rewind.
+    dropped: usize,
     values: Vec<f64>,
 }
 
-impl CsvSource<File> {
-    /// Opens a CSV file (reading its first line only).
+impl CsvSource<FileInput> {
+    /// Opens a CSV file, plain or gzip-compressed (recognised by its first bytes), reading its
+    /// first line only.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, EmError> {
-        Self::open_selected(path, &crate::Selection::default())
+        Self::open_with(path, &ReadOptions::default())
     }
 
-    /// Opens a CSV file, to read only the columns `selection` chooses.
+    /// [`CsvSource::open`] with [`ReadOptions`] (delimiter, header, missing values).
+    pub fn open_with(path: impl AsRef<Path>, options: &ReadOptions) -> Result<Self, EmError> {
+        Self::open_selected(path, options, &crate::Selection::default())
+    }
+
+    /// [`CsvSource::open_with`], reading only the columns `selection` chooses
+    /// ([`crate::select`]).
     pub fn open_selected(
         path: impl AsRef<Path>,
+        options: &ReadOptions,
         selection: &crate::Selection,
     ) -> Result<Self, EmError> {
         let path = path.as_ref();
         let origin = path.display().to_string();
-        let file = File::open(path).map_err(|e| ReadError::Open {
-            origin: origin.clone(),
-            reason: e.to_string(),
-        })?;
-        CsvSource::with_selection(file, origin, selection)
+        let file = File::open(path)
+            .and_then(FileInput::new)
+            .map_err(|e| ReadError::Open {
+                origin: origin.clone(),
+                reason: e.to_string(),
+            })?;
+        CsvSource::with_selection(file, origin, options, selection)
     }
 }
 
@@ -467,13 +865,50 @@ impl<R: Read + Seek> CsvSource<R> {
     /// non-blank line to find the header and the number of columns; a file with no such line is
     /// an [`EmError::Io`] ("the file is empty").
     pub fn new(reader: R, name: impl Into<String>) -> Result<Self, EmError> {
-        Self::with_selection(reader, name, &crate::Selection::default())
+        Self::new_with(reader, name, &ReadOptions::default())
     }
 
-    /// [`CsvSource::new`], reading only the columns `selection` chooses ([`crate::select`]).
+    /// [`CsvSource::new`] with [`ReadOptions`] (delimiter, header, missing values).
+    ///
+    /// ```
+    /// use em_core::ChunkSource;
+    /// use em_io::csv::{CsvSource, Missing, ReadOptions};
+    /// let options = ReadOptions { missing: Missing::Drop, ..ReadOptions::default() };
+    /// let text = "a;b\n1;2\nNA;4\n5;6\n";
+    /// let mut csv = CsvSource::new_with(std::io::Cursor::new(text), "t.csv", &options)?;
+    /// csv.rewind()?;
+    /// assert_eq!(csv.next_chunk(10)?.unwrap(), nalgebra::dmatrix![1.0, 2.0; 5.0, 6.0]);
+    /// assert_eq!(csv.dropped_rows(), 1);
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
+    pub fn new_with(
+        reader: R,
+        name: impl Into<String>,
+        options: &ReadOptions,
+    ) -> Result<Self, EmError> {
+        Self::with_selection(reader, name, options, &crate::Selection::default())
+    }
+
+    /// [`CsvSource::new_with`], reading only the columns `selection` chooses
+    /// ([`crate::select`]); a missing value matters only in a column read.
+    ///
+    /// ```
+    /// use em_core::ChunkSource;
+    /// use em_io::csv::{CsvSource, ReadOptions};
+    /// let selection = em_io::Selection { columns: None, drop: vec!["name".into()] };
+    /// let text = "\"name\";a;b\n;1;2\nNA;3;4\n";
+    /// let options = ReadOptions::default();
+    /// let cursor = std::io::Cursor::new(text);
+    /// let mut csv = CsvSource::with_selection(cursor, "t.csv", &options, &selection)?;
+    /// csv.rewind()?;
+    /// assert_eq!(csv.columns(), ["a", "b"]);
+    /// assert_eq!(csv.next_chunk(10)?.unwrap(), nalgebra::dmatrix![1.0, 2.0; 3.0, 4.0]);
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
     pub fn with_selection(
         reader: R,
         name: impl Into<String>,
+        options: &ReadOptions,
         selection: &crate::Selection,
     ) -> Result<Self, EmError> {
         let mut lines = LineReader::new(reader, name);
@@ -484,7 +919,7 @@ impl<R: Read + Seek> CsvSource<R> {
             }
             .into());
         };
-        let mut layout = Layout::new(lines.text(), first_line);
+        let mut layout = Layout::new(lines.text(), first_line, options, &lines.origin)?;
         layout.select(selection, &lines.origin)?;
         let (data_start, data_start_line) = if layout.has_header {
             (lines.offset, first_line + 1)
@@ -497,6 +932,7 @@ impl<R: Read + Seek> CsvSource<R> {
             data_start,
             data_start_line,
             row: 0,
+            dropped: 0,
             values: Vec::new(),
         };
         s.rewind()?;
@@ -516,6 +952,12 @@ impl<R: Read + Seek> CsvSource<R> {
     /// Whether the first non-blank line is a header.
     pub fn has_header(&self) -> bool {
         self.layout.has_header
+    }
+
+    /// Rows dropped for missing values ([`Missing::Drop`]) since the last rewind: after a whole
+    /// pass, those of the file.
+    pub fn dropped_rows(&self) -> usize {
+        self.dropped
     }
 
     /// The name used in errors.
@@ -547,6 +989,7 @@ impl<R: Read + Seek> ChunkSource for CsvSource<R> {
     fn rewind(&mut self) -> Result<(), EmError> {
         seek(&mut self.lines, self.data_start, self.data_start_line - 1)?;
         self.row = 0;
+        self.dropped = 0;
         Ok(())
     }
 
@@ -561,9 +1004,14 @@ impl<R: Read + Seek> ChunkSource for CsvSource<R> {
                 break;
             };
             let (origin, text) = (&self.lines.origin, self.lines.text());
-            self.layout
-                .record(origin, text, line, self.row + n, &mut values)?;
-            n += 1;
+            if self
+                .layout
+                .record(origin, text, line, self.row + n, &mut values)?
+            {
+                n += 1;
+            } else {
+                self.dropped += 1;
+            }
         }
         if n == 0 {
             self.values = values;
@@ -700,5 +1148,125 @@ mod tests {
                 assert_eq!(csv.next_chunk(10).unwrap(), None);
             }
         }
+    }
+    /// Every row of `text` through the streamed reader with `options`, in chunks of 2, and
+    /// the rows dropped.
+    fn stream_with(
+        text: &str,
+        options: &ReadOptions,
+    ) -> Result<(Vec<String>, DMatrix<f64>, usize), EmError> {
+        let mut csv = CsvSource::new_with(Cursor::new(text), "t.csv", options)?;
+        csv.rewind()?;
+        let mut rows = Vec::new();
+        while let Some(chunk) = csv.next_chunk(2)? {
+            rows.extend(chunk.row_iter().map(|r| r.into_owned()));
+        }
+        let x = if rows.is_empty() {
+            DMatrix::zeros(0, csv.n_columns())
+        } else {
+            DMatrix::from_rows(&rows)
+        };
+        Ok((csv.columns().to_vec(), x, csv.dropped_rows()))
+    }
+
+    #[test]
+    fn streamed_and_in_memory_readers_agree_with_every_option() {
+        let texts = [
+            "a\tb\n1\t2\n3\t4\n5\t6\n",
+            "a;b\n1;2\n3;4\n",
+            "\"a, b\",\"c\"\"\"\n\"1\",2\n3,\"4\"\n",
+            "2019,2020\n1,2\n3,4\n",
+            "a,b\n1,NA\n3,4\n,\n5,nan\n7,8\n",
+            "a,b\n1,\"2\n3,4\n",
+            "\"a,b\n1,2\n",
+            "a;b\n1;x\n",
+        ];
+        let mut options = Vec::new();
+        for delimiter in [
+            Delimiter::Auto,
+            Delimiter::Comma,
+            Delimiter::Tab,
+            Delimiter::Semicolon,
+        ] {
+            for header in [None, Some(true), Some(false)] {
+                for missing in [Missing::Error, Missing::Drop] {
+                    options.push(ReadOptions {
+                        delimiter,
+                        header,
+                        missing,
+                    });
+                }
+            }
+        }
+        for text in texts {
+            for o in &options {
+                match (stream_with(text, o), table::parse_with(text, "t.csv", o)) {
+                    (Ok((columns, x, dropped)), Ok(t)) => {
+                        assert_eq!(columns, t.columns, "{text:?} {o:?}");
+                        assert_eq!(x, t.x, "{text:?} {o:?}");
+                        assert_eq!(dropped, t.dropped, "{text:?} {o:?}");
+                    }
+                    (Err(s), Err(m)) => assert_eq!(
+                        format!("{s:?}"),
+                        format!("{:?}", EmError::from(m)),
+                        "{text:?} {o:?}"
+                    ),
+                    (s, m) => panic!("{text:?} {o:?}: streamed {s:?} vs in memory {m:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_gzip_file_streams_the_same_rows_as_in_memory_on_every_pass() {
+        use std::io::Write;
+        let text = "x;y\n1;2\n\n3;NA\n5;6\n7;8\n";
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(text.as_bytes()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv.gz");
+        std::fs::write(&path, gz.finish().unwrap()).unwrap();
+        let options = ReadOptions {
+            missing: Missing::Drop,
+            ..ReadOptions::default()
+        };
+        let expected = table::read_with(&path, &options).unwrap();
+        assert_eq!(expected.x, nalgebra::dmatrix![1.0, 2.0; 5.0, 6.0; 7.0, 8.0]);
+        let mut csv = CsvSource::open_with(&path, &options).unwrap();
+        assert_eq!(csv.columns(), ["x", "y"]);
+        for _ in 0..3 {
+            csv.rewind().unwrap();
+            let mut rows = Vec::new();
+            while let Some(chunk) = csv.next_chunk(2).unwrap() {
+                rows.extend(chunk.row_iter().map(|r| r.into_owned()));
+            }
+            assert_eq!(DMatrix::from_rows(&rows), expected.x);
+            assert_eq!(csv.dropped_rows(), 1);
+        }
+        // The binary converter reads gzip input too.
+        let bin = dir.path().join("t.f64");
+        assert!(
+            crate::binary::csv_to_binary(&path, &bin).is_err(),
+            "NA is an error by default"
+        );
+    }
+
+    #[test]
+    fn delimiter_detection_keeps_comma_files_and_finds_tabs_and_semicolons() {
+        assert_eq!(Delimiter::detect("a,b,c"), ',');
+        assert_eq!(Delimiter::detect("a\tb"), '\t');
+        assert_eq!(Delimiter::detect("a;b;c"), ';');
+        assert_eq!(Delimiter::detect("a\tb;c;d"), ';');
+        assert_eq!(Delimiter::detect("a\tb\tc;d"), '\t');
+        assert_eq!(Delimiter::detect("a b"), ',');
+        assert_eq!(Delimiter::detect("x"), ',');
+        // Delimiters inside quotes do not count.
+        assert_eq!(Delimiter::detect("\"a;b\";\"c,d\";e"), ';');
+        assert_eq!(Delimiter::detect("\"a,b\"\t\"c\""), '\t');
+        // A comma file whose names hold semicolons or tabs stays a comma file.
+        assert_eq!(Delimiter::detect("a;b;c,d"), ',');
+        assert_eq!(Delimiter::detect("a\tb\tc,d"), ',');
+        // Decimal commas in a semicolon file: the header decides.
+        assert_eq!(Delimiter::detect("x;y"), ';');
     }
 }

@@ -131,6 +131,15 @@ pub enum ReadError {
         error: crate::select::SelectError,
     },
 
+    /// The input is not in the format its first bytes announce (a damaged binary table).
+    #[error("{origin}: {reason}")]
+    Format {
+        /// The path, as messages name it.
+        origin: String,
+        /// What is wrong.
+        reason: String,
+    },
+
     /// The file grew between the pass that counted its lines and the pass that parsed them.
     #[error("{origin}: the file changed while it was read (more lines than at first)")]
     Changed {
@@ -242,6 +251,7 @@ impl From<ReadError> for EmError {
                 None,
                 format!("too large ({lines} lines × {columns} columns)"),
             ),
+            ReadError::Format { origin, reason } => io(origin, None, None, reason),
             ReadError::Changed { origin } => io(
                 origin,
                 None,

@@ -5,7 +5,12 @@
 //! ```
 //! use em_io::Selection;
 //! let s = Selection { columns: None, drop: vec!["species".into()] };
-//! let t = em_io::table::parse_selected("a,b,species\n1,2,setosa\n3,4,virginica\n", "t.csv", &s)?;
+//! let t = em_io::table::parse_selected(
+//!     "a,b,species\n1,2,setosa\n3,4,virginica\n",
+//!     "t.csv",
+//!     &Default::default(),
+//!     &s,
+//! )?;
 //! assert_eq!(t.columns, ["a", "b"]);
 //! assert_eq!(t.x, nalgebra::dmatrix![1.0, 2.0; 3.0, 4.0]);
 //! # Ok::<(), em_io::ReadError>(())
@@ -39,6 +44,11 @@ pub enum SelectError {
         /// The column's name.
         name: String,
     },
+    /// Columns were chosen from a binary table, which is read whole.
+    #[error(
+        "columns cannot be chosen from a binary table (it is read whole): choose them from the CSV file"
+    )]
+    Binary,
     /// Nothing is left to read.
     #[error("no column is left to read (columns: {})", list(available))]
     Empty {
@@ -156,15 +166,16 @@ mod tests {
     fn streamed_and_in_memory_readers_select_the_same_columns() {
         use em_core::ChunkSource;
         let text = "id,a,label,b\n1,0.5,x,2\n2,1.5,y,3\n";
+        let opts = crate::ReadOptions::default();
         let sel = Selection {
             columns: Some(vec!["b".into(), "a".into()]),
             drop: vec![],
         };
-        let t = crate::table::parse_selected(text, "t.csv", &sel).unwrap();
+        let t = crate::table::parse_selected(text, "t.csv", &opts, &sel).unwrap();
         assert_eq!(t.columns, ["b", "a"]);
         assert_eq!(t.x, nalgebra::dmatrix![2.0, 0.5; 3.0, 1.5]);
-        let mut csv =
-            crate::CsvSource::with_selection(std::io::Cursor::new(text), "t.csv", &sel).unwrap();
+        let cursor = std::io::Cursor::new(text);
+        let mut csv = crate::CsvSource::with_selection(cursor, "t.csv", &opts, &sel).unwrap();
         assert_eq!(csv.columns(), ["b", "a"]);
         assert_eq!(csv.next_chunk(10).unwrap(), Some(t.x.clone()));
         // A bad field in a column read is named by its place in the file.
@@ -172,7 +183,7 @@ mod tests {
             columns: None,
             drop: vec!["id".into()],
         };
-        let e = crate::table::parse_selected(text, "t.csv", &sel).unwrap_err();
+        let e = crate::table::parse_selected(text, "t.csv", &opts, &sel).unwrap_err();
         assert_eq!(
             e.to_string(),
             "t.csv: line 2, column 3 (label): \"x\" is not a number"
@@ -182,7 +193,60 @@ mod tests {
             columns: Some(vec!["a".into()]),
             drop: vec![],
         };
-        let e = crate::table::parse_selected("a,b\n1,2,3\n", "t.csv", &sel).unwrap_err();
+        let e = crate::table::parse_selected("a,b\n1,2,3\n", "t.csv", &opts, &sel).unwrap_err();
         assert!(e.to_string().contains("ragged row"), "{e}");
+    }
+
+    #[test]
+    fn selection_follows_the_read_options_and_skips_missing_values_it_does_not_read() {
+        use crate::csv::{Delimiter, Missing, ReadOptions};
+        use em_core::ChunkSource;
+        // Semicolons, a quoted header name holding the delimiter, a text column and missing
+        // values in the column left out.
+        let text = "\"na;me\";a;b\n\"x; y\";1;2\nNA;3;4\n;5;NA\n";
+        let sel = Selection {
+            columns: None,
+            drop: vec!["na;me".into()],
+        };
+        let drop = ReadOptions {
+            missing: Missing::Drop,
+            ..ReadOptions::default()
+        };
+        let t = crate::table::parse_selected(text, "t.csv", &drop, &sel).unwrap();
+        assert_eq!(t.columns, ["a", "b"]);
+        assert_eq!(t.x, nalgebra::dmatrix![1.0, 2.0; 3.0, 4.0]);
+        assert_eq!(t.dropped, 1);
+        let cursor = std::io::Cursor::new(text);
+        let mut csv = crate::CsvSource::with_selection(cursor, "t.csv", &drop, &sel).unwrap();
+        assert_eq!(csv.next_chunk(10).unwrap(), Some(t.x.clone()));
+        // By default a missing value in a column read is still an error, named by its place.
+        let e =
+            crate::table::parse_selected(text, "t.csv", &ReadOptions::default(), &sel).unwrap_err();
+        assert!(e.to_string().contains("line 4, column 3 (b)"), "{e}");
+        // A forced delimiter and no header: columns are named by position.
+        let options = ReadOptions {
+            delimiter: Delimiter::Tab,
+            header: Some(false),
+            ..ReadOptions::default()
+        };
+        let sel = Selection {
+            columns: Some(vec!["2".into()]),
+            drop: vec![],
+        };
+        let t = crate::table::parse_selected("id\t1\nx\t2\n", "t.tsv", &options, &sel).unwrap();
+        assert_eq!(t.columns, ["x1"]);
+        assert_eq!(t.x, nalgebra::dmatrix![1.0; 2.0]);
+        // A binary table cannot have columns chosen.
+        let mut w = crate::BinaryWriter::new(Vec::new(), 1, "t.bin").unwrap();
+        w.write_row(&[1.0]).unwrap();
+        let bytes = w.finish().unwrap();
+        let e = crate::table::parse_bytes_selected(bytes, "t.bin", &options, &sel).unwrap_err();
+        assert!(matches!(
+            e,
+            crate::ReadError::Select {
+                error: SelectError::Binary,
+                ..
+            }
+        ));
     }
 }

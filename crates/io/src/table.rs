@@ -18,13 +18,16 @@
 //! ```
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Seek};
 use std::path::Path;
 
+use em_core::{ChunkSource, EmError};
 use nalgebra::DMatrix;
 
-use crate::csv::{Layout, LineReader, Lines, TextLines};
+use crate::binary::BinarySource;
+use crate::csv::{Layout, LineReader, Lines, ReadOptions, TextLines};
 use crate::error::ReadError;
+use crate::input::{Format, Gunzip};
 use crate::select::Selection;
 
 /// A numeric table read from CSV.
@@ -42,6 +45,8 @@ pub struct Table {
     /// The file's line number (1-based) of every row, so that checks after parsing can name
     /// the line of a bad value.
     pub lines: LineMap,
+    /// Rows dropped for missing values ([`Missing::Drop`](crate::csv::Missing::Drop)); 0 otherwise.
+    pub dropped: usize,
 }
 
 /// The file line (1-based) of each row, stored as the rows where the numbering jumps (after a
@@ -88,7 +93,8 @@ impl Table {
     }
 }
 
-/// Reads and parses a CSV file (see the [module docs](self)).
+/// Reads and parses a CSV file (see the [module docs](self)) with the default
+/// [`ReadOptions`]: [`read_with`].
 ///
 /// ```
 /// let path = std::env::temp_dir().join(format!("em-io-read-doc-{}.csv", std::process::id()));
@@ -101,12 +107,39 @@ impl Table {
 /// # Ok::<(), em_io::ReadError>(())
 /// ```
 pub fn read(path: impl AsRef<Path>) -> Result<Table, ReadError> {
-    read_selected(path, &Selection::default())
+    read_with(path, &ReadOptions::default())
 }
 
-/// Reads the columns of a CSV file that `selection` chooses ([`crate::select`]); the others
-/// are not parsed.
-pub fn read_selected(path: impl AsRef<Path>, selection: &Selection) -> Result<Table, ReadError> {
+/// Reads a file into memory: CSV read with `options`, gzip-compressed CSV (decompressed as it
+/// is read), or the [binary format](crate::binary), each recognised by its first bytes. A
+/// binary table has no header (columns `x0`, `x1`, …) and no line numbers: its errors name the
+/// row instead.
+///
+/// ```
+/// use std::io::Write;
+/// let dir = std::env::temp_dir();
+/// let path = dir.join(format!("em-io-read-with-doc-{}.csv.gz", std::process::id()));
+/// let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+/// gz.write_all(b"a\tb\n1\t2\n").unwrap();
+/// std::fs::write(&path, gz.finish().unwrap()).unwrap();
+/// let t = em_io::table::read_with(&path, &Default::default())?;
+/// assert_eq!(t.columns, ["a", "b"]);
+/// assert_eq!(t.x, nalgebra::dmatrix![1.0, 2.0]);
+/// # std::fs::remove_file(&path).ok();
+/// # Ok::<(), em_io::ReadError>(())
+/// ```
+pub fn read_with(path: impl AsRef<Path>, options: &ReadOptions) -> Result<Table, ReadError> {
+    read_selected(path, options, &Selection::default())
+}
+
+/// [`read_with`], reading only the columns of a CSV file that `selection` chooses
+/// ([`crate::select`]); the others are not parsed, and a missing value matters only in a column
+/// read. Choosing columns from a binary table is an error ([`crate::SelectError::Binary`]).
+pub fn read_selected(
+    path: impl AsRef<Path>,
+    options: &ReadOptions,
+    selection: &Selection,
+) -> Result<Table, ReadError> {
     let path = path.as_ref();
     let origin = path.display().to_string();
     let open = || {
@@ -115,36 +148,163 @@ pub fn read_selected(path: impl AsRef<Path>, selection: &Selection) -> Result<Ta
             reason: e.to_string(),
         })
     };
-    let capacity =
-        count_lines(BufReader::with_capacity(1 << 16, open()?)).map_err(|e| ReadError::Read {
-            origin: origin.clone(),
-            line: None,
-            reason: e.to_string(),
-        })?;
-    let mut lines = LineReader::new(open()?, origin.as_str());
-    parse_lines(&mut lines, capacity, &origin, selection)
+    let read_error = |e: std::io::Error| ReadError::Read {
+        origin: origin.clone(),
+        line: None,
+        reason: e.to_string(),
+    };
+    let mut file = open()?;
+    match Format::of(&mut file).map_err(read_error)? {
+        Format::Binary => {
+            no_binary_selection(selection, &origin)?;
+            read_binary(file, &origin)
+        }
+        Format::Gzip => {
+            let capacity = count_lines(BufReader::with_capacity(1 << 16, Gunzip::new(file)))
+                .map_err(read_error)?;
+            let mut lines = LineReader::new(Gunzip::new(open()?), origin.as_str());
+            parse_lines(&mut lines, capacity, &origin, options, selection)
+        }
+        Format::Text => {
+            let capacity =
+                count_lines(BufReader::with_capacity(1 << 16, file)).map_err(read_error)?;
+            let mut lines = LineReader::new(open()?, origin.as_str());
+            parse_lines(&mut lines, capacity, &origin, options, selection)
+        }
+    }
+}
+
+/// An error when `selection` chooses columns of the binary table `origin` (it has no header
+/// to name them, and its columns are read whole).
+fn no_binary_selection(selection: &Selection, origin: &str) -> Result<(), ReadError> {
+    if selection.is_all() {
+        return Ok(());
+    }
+    Err(ReadError::Select {
+        origin: origin.to_string(),
+        error: crate::SelectError::Binary,
+    })
+}
+
+/// Reads a binary table whole; errors name `origin` and, for a value, the row and column.
+fn read_binary<R: Read + Seek>(reader: R, origin: &str) -> Result<Table, ReadError> {
+    let format = |e: EmError| {
+        let reason = match e {
+            EmError::Io { reason, .. } => reason,
+            EmError::NonFinite { row, column, value } => format!(
+                "row {}, column {}: {value} is not a finite number (NaN and infinities are not allowed)",
+                row + 1,
+                column + 1
+            ),
+            other => other.to_string(),
+        };
+        ReadError::Format {
+            origin: origin.to_string(),
+            reason,
+        }
+    };
+    let mut source = BinarySource::new(reader, origin).map_err(format)?;
+    let (n, d) = (source.n_rows(), source.n_columns());
+    if n == 0 {
+        return Err(ReadError::Empty {
+            origin: origin.to_string(),
+        });
+    }
+    n.checked_mul(d).ok_or_else(|| ReadError::TooLarge {
+        origin: origin.to_string(),
+        lines: n,
+        columns: d,
+    })?;
+    let mut x = DMatrix::zeros(n, d);
+    source.rewind().map_err(format)?;
+    let mut row = 0;
+    while let Some(chunk) = source.next_chunk(1 << 16).map_err(format)? {
+        x.rows_mut(row, chunk.nrows()).copy_from(&chunk);
+        row += chunk.nrows();
+    }
+    Ok(Table {
+        source: origin.to_string(),
+        columns: (0..d).map(|j| format!("x{j}")).collect(),
+        has_header: false,
+        x,
+        lines: LineMap::default(),
+        dropped: 0,
+    })
 }
 
 /// Reads standard input to its end (it cannot be read twice, so it is held in memory) and
 /// parses it; messages name it `<stdin>`.
 pub fn read_stdin() -> Result<Table, ReadError> {
-    read_stdin_selected(&Selection::default())
+    read_stdin_with(&ReadOptions::default())
 }
 
-/// [`read_stdin`], reading the columns `selection` chooses.
-pub fn read_stdin_selected(selection: &Selection) -> Result<Table, ReadError> {
+/// [`read_stdin`] with [`ReadOptions`]; like [`read_with`], standard input may also be
+/// gzip-compressed or a binary table.
+pub fn read_stdin_with(options: &ReadOptions) -> Result<Table, ReadError> {
+    read_stdin_selected(options, &Selection::default())
+}
+
+/// [`read_stdin_with`], reading the columns `selection` chooses ([`read_selected`]).
+pub fn read_stdin_selected(
+    options: &ReadOptions,
+    selection: &Selection,
+) -> Result<Table, ReadError> {
     let mut buf = Vec::new();
     std::io::stdin()
         .read_to_end(&mut buf)
         .map_err(|e| ReadError::Stdin {
             reason: e.to_string(),
         })?;
-    let text = String::from_utf8(buf).map_err(|e| ReadError::NotUtf8 {
-        origin: "<stdin>".into(),
+    parse_bytes_selected(buf, "<stdin>", options, selection)
+}
+
+/// Parses a whole input held in memory: CSV text, gzip-compressed CSV or a binary table,
+/// recognised by its first bytes; `source` names it in errors.
+///
+/// ```
+/// let t = em_io::table::parse_bytes(b"x;y\n1;2\n".to_vec(), "t.csv", &Default::default())?;
+/// assert_eq!(t.x, nalgebra::dmatrix![1.0, 2.0]);
+/// # Ok::<(), em_io::ReadError>(())
+/// ```
+pub fn parse_bytes(
+    bytes: Vec<u8>,
+    source: &str,
+    options: &ReadOptions,
+) -> Result<Table, ReadError> {
+    parse_bytes_selected(bytes, source, options, &Selection::default())
+}
+
+/// [`parse_bytes`], reading the columns `selection` chooses ([`read_selected`]).
+pub fn parse_bytes_selected(
+    mut bytes: Vec<u8>,
+    source: &str,
+    options: &ReadOptions,
+    selection: &Selection,
+) -> Result<Table, ReadError> {
+    match Format::sniff(&bytes) {
+        Format::Binary => {
+            no_binary_selection(selection, source)?;
+            return read_binary(std::io::Cursor::new(bytes), source);
+        }
+        Format::Gzip => {
+            let mut text = Vec::new();
+            Gunzip::new(bytes.as_slice())
+                .read_to_end(&mut text)
+                .map_err(|e| ReadError::Read {
+                    origin: source.to_string(),
+                    line: None,
+                    reason: e.to_string(),
+                })?;
+            bytes = text;
+        }
+        Format::Text => {}
+    }
+    let text = String::from_utf8(bytes).map_err(|e| ReadError::NotUtf8 {
+        origin: source.to_string(),
         line: None,
         offset: Some(e.utf8_error().valid_up_to()),
     })?;
-    parse_selected(&text, "<stdin>", selection)
+    parse_selected(&text, source, options, selection)
 }
 
 /// Lines of the file that are not blank (ASCII whitespace only): an upper bound on its
@@ -176,13 +336,41 @@ fn count_lines(mut reader: impl BufRead) -> std::io::Result<usize> {
 /// are those of [`crate::csv`], which the streamed [`CsvSource`](crate::CsvSource) reads files
 /// with too.
 pub fn parse(text: &str, source: &str) -> Result<Table, ReadError> {
-    parse_selected(text, source, &Selection::default())
+    parse_with(text, source, &ReadOptions::default())
 }
 
-/// [`parse`], reading the columns `selection` chooses ([`crate::select`]).
-pub fn parse_selected(text: &str, source: &str, selection: &Selection) -> Result<Table, ReadError> {
+/// Parses CSV text with [`ReadOptions`] (delimiter, header, missing values); `source` names
+/// it in errors.
+///
+/// ```
+/// use em_io::csv::{Missing, ReadOptions};
+/// let options = ReadOptions { missing: Missing::Drop, ..Default::default() };
+/// let t = em_io::table::parse_with("\"a, b\"\tc\n1\tNA\n3\t4\n", "t.tsv", &options)?;
+/// assert_eq!(t.columns, ["a, b", "c"]);
+/// assert_eq!(t.x, nalgebra::dmatrix![3.0, 4.0]);
+/// assert_eq!((t.dropped, t.lines.line(0)), (1, 3));
+/// # Ok::<(), em_io::ReadError>(())
+/// ```
+pub fn parse_with(text: &str, source: &str, options: &ReadOptions) -> Result<Table, ReadError> {
+    parse_selected(text, source, options, &Selection::default())
+}
+
+/// [`parse_with`], reading the columns `selection` chooses ([`crate::select`]); a missing
+/// value matters only in a column read.
+pub fn parse_selected(
+    text: &str,
+    source: &str,
+    options: &ReadOptions,
+    selection: &Selection,
+) -> Result<Table, ReadError> {
     let capacity = text.lines().filter(|l| !l.trim().is_empty()).count();
-    parse_lines(&mut TextLines::new(text), capacity, source, selection)
+    parse_lines(
+        &mut TextLines::new(text),
+        capacity,
+        source,
+        options,
+        selection,
+    )
 }
 
 /// The parser behind [`read`] and [`parse`]: `capacity` is at least the number of non-blank
@@ -193,6 +381,7 @@ fn parse_lines(
     lines: &mut impl Lines,
     capacity: usize,
     source: &str,
+    options: &ReadOptions,
     selection: &Selection,
 ) -> Result<Table, ReadError> {
     let Some(first_line) = lines.next_record()? else {
@@ -200,7 +389,7 @@ fn parse_lines(
             origin: source.to_string(),
         });
     };
-    let mut layout = Layout::new(lines.text(), first_line);
+    let mut layout = Layout::new(lines.text(), first_line, options, source)?;
     layout.select(selection, source)?;
     let width = layout.out_width();
     let stride = capacity.max(1);
@@ -215,9 +404,13 @@ fn parse_lines(
     let mut row = Vec::with_capacity(width);
     let mut line_map = LineMap::default();
     let mut n = 0usize;
+    let mut dropped = 0usize;
     let mut store = |line: u64, text: &str| -> Result<(), ReadError> {
         row.clear();
-        layout.record(source, text, line, n, &mut row)?;
+        if !layout.record(source, text, line, n, &mut row)? {
+            dropped += 1;
+            return Ok(());
+        }
         if n == stride {
             return Err(ReadError::Changed {
                 origin: source.to_string(),
@@ -253,12 +446,14 @@ fn parse_lines(
         lines: line_map,
         columns: layout.out_columns().to_vec(),
         has_header: layout.has_header,
+        dropped,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::csv::{Delimiter, Missing, RecordError, clean_field};
 
     fn err(text: &str) -> String {
         parse(text, "t.csv").unwrap_err().to_string()
@@ -301,8 +496,9 @@ mod tests {
             err("1,2\n3,4,5\n"),
             "t.csv: line 2, column 3: ragged row with 3 fields, expected 2 as on line 1"
         );
-        assert!(
-            err("1,2\nnan,4\n").starts_with("t.csv: line 2, column 1: \"nan\" is not a finite")
+        assert_eq!(
+            err("1,2\nnan,4\n"),
+            "t.csv: line 2, column 1: missing value \"nan\": missing values are not supported by the model yet (drop the rows that have them: `em --missing drop`)"
         );
         assert!(err("1,1e999\n").starts_with("t.csv: line 1, column 2: \"1e999\" is not a finite"));
         assert_eq!(err(""), "t.csv: the file is empty (no data rows)");
@@ -311,7 +507,11 @@ mod tests {
             err("a,b\n"),
             "t.csv: no data rows (only a header, on line 1)"
         );
-        assert_eq!(err("1,\n"), "t.csv: line 1, column 2: \"\" is not a number");
+        assert!(
+            err("1,\n").starts_with("t.csv: line 1, column 2: missing value (empty field): "),
+            "{}",
+            err("1,\n")
+        );
     }
 
     /// Writes `text` to a temporary file and reads it with [`read`].
@@ -377,5 +577,273 @@ mod tests {
             "one entry per run of consecutive lines"
         );
         assert_eq!(LineMap::default().line(5), 6);
+    }
+    fn with(text: &str, options: ReadOptions) -> Result<Table, ReadError> {
+        parse_with(text, "t.csv", &options)
+    }
+
+    #[test]
+    fn tab_and_semicolon_files_are_detected_from_the_first_line() {
+        for text in [
+            "a\tb\n1\t2\n3\t4\n",
+            "a;b\n1;2\n3;4\n",
+            "1\t2\n3\t4\n",
+            "1;2\n3;4\n",
+        ] {
+            let t = parse(text, "t.csv").unwrap();
+            assert_eq!(t.x, nalgebra::dmatrix![1.0, 2.0; 3.0, 4.0], "{text:?}");
+        }
+        assert_eq!(parse("a;b\n1;2\n", "t").unwrap().columns, ["a", "b"]);
+        // A single column stays one column.
+        assert_eq!(parse("x\n1\n2\n", "t").unwrap().x.ncols(), 1);
+    }
+
+    #[test]
+    fn a_forced_delimiter_overrides_detection() {
+        let options = ReadOptions {
+            delimiter: Delimiter::Semicolon,
+            ..Default::default()
+        };
+        // Detected, the comma would win (3 fields against 2); forced, `;` splits the line.
+        let e = with("a,b;c\n1,2;3\n", options).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ReadError::Record {
+                    line: 2,
+                    column: 0,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let t = with("a,b;c\n1;3\n", options).unwrap();
+        assert_eq!(t.columns, ["a,b", "c"]);
+        let tab = ReadOptions {
+            delimiter: Delimiter::Tab,
+            ..Default::default()
+        };
+        assert_eq!(with("1\t2\n", tab).unwrap().x.ncols(), 2);
+    }
+
+    #[test]
+    fn quoted_fields_follow_rfc_4180() {
+        let t = parse("\"a, b\",\"c \"\"d\"\"\"\n\"1\",\" 2 \"\n", "t.csv").unwrap();
+        assert_eq!(t.columns, ["a, b", "c \"d\""]);
+        assert_eq!(t.x, nalgebra::dmatrix![1.0, 2.0]);
+        let t = parse("\"x;1\";\"y;2\";z\n1;2;3\n", "t.csv").unwrap();
+        assert_eq!(t.columns, ["x;1", "y;2", "z"]);
+        // A comma inside quotes in a data field is one (bad) field, not two.
+        assert_eq!(
+            err("a,b\n1,\"2,5\"\n"),
+            "t.csv: line 2, column 2 (b): \"2,5\" is not a number"
+        );
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_an_error_naming_line_and_column() {
+        let m = err("\"a,b\n1,2\n");
+        assert!(
+            m.starts_with("t.csv: line 1, column 1: a double quote is not closed"),
+            "{m}"
+        );
+        let m = err("a,b\n1,\"2\n3\",4\n");
+        assert!(
+            m.starts_with("t.csv: line 2, column 2 (b): a double quote is not closed"),
+            "{m}"
+        );
+        assert!(
+            m.contains("line breaks inside quotes are not supported"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn a_numeric_header_can_be_forced_and_a_header_can_be_refused() {
+        let text = "2019,2020\n1,2\n";
+        assert!(!parse(text, "t").unwrap().has_header);
+        let header = ReadOptions {
+            header: Some(true),
+            ..Default::default()
+        };
+        let t = with(text, header).unwrap();
+        assert_eq!(
+            (t.columns.clone(), t.x.nrows()),
+            (vec!["2019".into(), "2020".into()], 1)
+        );
+        assert_eq!(t.lines.line(0), 2);
+        let no_header = ReadOptions {
+            header: Some(false),
+            ..Default::default()
+        };
+        let t = with(text, no_header).unwrap();
+        assert_eq!(
+            (t.columns.clone(), t.x.nrows()),
+            (vec!["x0".into(), "x1".into()], 2)
+        );
+        let e = with("a,b\n1,2\n", no_header).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ReadError::Record {
+                    line: 1,
+                    column: 0,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn missing_values_are_a_typed_error_naming_row_and_column() {
+        for (text, field) in [
+            ("a,b\n1,2\n3,NA\n", "NA"),
+            ("a,b\n1,2\n3,\n", ""),
+            ("a,b\n1,2\n3,nan\n", "nan"),
+            ("a,b\n1,2\n3,NaN\n", "NaN"),
+            ("a\tb\n1\t2\n3\t\"NA\"\n", "NA"),
+        ] {
+            let e = parse(text, "t.csv").unwrap_err();
+            match &e {
+                ReadError::Record {
+                    line: 3,
+                    row: 1,
+                    column: 1,
+                    label: Some(label),
+                    error,
+                    ..
+                } if label == "b" => {
+                    assert_eq!(
+                        **error,
+                        RecordError::Missing {
+                            column: 1,
+                            field: field.into()
+                        }
+                    )
+                }
+                other => panic!("{text:?}: {other:?}"),
+            }
+            assert!(
+                e.to_string().contains("not supported by the model yet"),
+                "{e}"
+            );
+        }
+        // A bad field is reported even when the row also has a missing value.
+        assert_eq!(
+            err("a,b,c\nNA,2,x\n"),
+            "t.csv: line 2, column 3 (c): \"x\" is not a number"
+        );
+        // Infinities are not missing values.
+        assert!(err("1,inf\n").contains("is not a finite number"));
+    }
+
+    #[test]
+    fn missing_drop_drops_rows_and_counts_them() {
+        let drop = ReadOptions {
+            missing: Missing::Drop,
+            ..Default::default()
+        };
+        let t = with("a,b\nNA,1\n1,2\n3,\n\nnan,NaN\n5,6\n", drop).unwrap();
+        assert_eq!(t.x, nalgebra::dmatrix![1.0, 2.0; 5.0, 6.0]);
+        assert_eq!(t.dropped, 3);
+        assert_eq!((t.lines.line(0), t.lines.line(1)), (3, 7));
+        // Other errors still stop the run.
+        assert!(with("a,b\nNA,1\n1,x\n", drop).is_err());
+        // Every row dropped: no data rows.
+        assert_eq!(
+            with("a,b\nNA,1\n", drop).unwrap_err().to_string(),
+            "t.csv: no data rows (only a header, on line 1)"
+        );
+        // A first line of missing values and numbers is data, not a header.
+        let t = with("1,NA\n1,2\n", drop).unwrap();
+        assert!(!t.has_header);
+        assert_eq!(t.dropped, 1);
+    }
+
+    #[test]
+    fn plain_comma_files_parse_bit_for_bit_as_rusts_float_parser() {
+        let values = [
+            "0.1",
+            "-2.5e-300",
+            "1.7976931348623157e308",
+            "4.9e-324",
+            "3",
+            " 7.25 ",
+            "\"8.5\"",
+            "-0",
+            "123456789.123456789",
+        ];
+        let text = values.join(",") + "\n";
+        let t = parse(&text, "t.csv").unwrap();
+        for (j, v) in values.iter().enumerate() {
+            let expected: f64 = clean_field(v).parse().unwrap();
+            assert_eq!(t.x[(0, j)].to_bits(), expected.to_bits(), "{v}");
+        }
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(bytes).unwrap();
+        gz.finish().unwrap()
+    }
+
+    #[test]
+    fn gzip_files_read_as_their_text() {
+        let text = "a;b\n1;2\n\n3;4\n";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv.gz");
+        std::fs::write(&path, gzip(text.as_bytes())).unwrap();
+        let t = read(&path).unwrap();
+        let plain = parse(text, "t").unwrap();
+        assert_eq!(
+            (&t.x, &t.columns, &t.lines),
+            (&plain.x, &plain.columns, &plain.lines)
+        );
+        let from_bytes = parse_bytes(gzip(text.as_bytes()), "t", &ReadOptions::default()).unwrap();
+        assert_eq!(from_bytes.x, plain.x);
+        // Errors name the line of the decompressed text.
+        std::fs::write(&path, gzip(b"a,b\n1,2\n3,x\n")).unwrap();
+        assert!(
+            read(&path)
+                .unwrap_err()
+                .to_string()
+                .ends_with("line 3, column 2 (b): \"x\" is not a number")
+        );
+        // Damaged compressed data is an error, not a panic.
+        let mut bad = gzip(text.as_bytes());
+        bad.truncate(bad.len() / 2);
+        std::fs::write(&path, bad).unwrap();
+        assert!(read(&path).is_err());
+    }
+
+    #[test]
+    fn binary_tables_are_read_into_memory_by_their_magic_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("t.csv");
+        let bin = dir.path().join("t.f64");
+        std::fs::write(&csv, "a,b\n1.5,2\n3,4e-3\n5,6\n").unwrap();
+        crate::binary::csv_to_binary(&csv, &bin).unwrap();
+        let t = read(&bin).unwrap();
+        assert_eq!(t.x, read(&csv).unwrap().x);
+        assert_eq!(t.columns, ["x0", "x1"]);
+        let bytes = std::fs::read(&bin).unwrap();
+        assert_eq!(
+            parse_bytes(bytes.clone(), "t", &ReadOptions::default())
+                .unwrap()
+                .x,
+            t.x
+        );
+        // A truncated table names the file and says what is wrong.
+        std::fs::write(&bin, &bytes[..bytes.len() - 3]).unwrap();
+        let m = read(&bin).unwrap_err().to_string();
+        assert!(
+            m.starts_with(&format!("{}: truncated", bin.display())),
+            "{m}"
+        );
+        // A header with no rows is empty.
+        std::fs::write(&bin, &bytes[..16]).unwrap();
+        assert!(read(&bin).unwrap_err().to_string().contains("empty"));
     }
 }

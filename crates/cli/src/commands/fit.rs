@@ -40,6 +40,7 @@ pub fn run(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
             let table = load_for_model(
                 args.file.as_deref(),
                 &args.cols,
+                &args.reader,
                 loaded.columns.as_deref(),
                 &source,
                 loaded.model.n_features(),
@@ -51,7 +52,7 @@ pub fn run(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
         other => (
             init_method(other).unwrap_or_default(),
             None,
-            load_data(args.file.as_deref(), &args.cols, quiet)?,
+            load_data(args.file.as_deref(), &args.cols, &args.reader, quiet)?,
         ),
     };
 

@@ -13,7 +13,7 @@ use std::path::Path;
 
 use gmm::{Acceleration, CovarianceType, GaussianMixture, GaussianMixtureBuilder, Init};
 
-use crate::args::{Cli, ColumnArgs, Command, EmArgs, InitArg};
+use crate::args::{Cli, ColumnArgs, Command, EmArgs, InitArg, ReaderArgs};
 use crate::data::{self, Table};
 use crate::error::CliError;
 use crate::output::note;
@@ -34,33 +34,66 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<(), CliError> {
 /// The columns of the CSV file that `cols` chooses, or of the bundled Old Faithful data when
 /// there is none. Unless `--columns` chose the columns, warns (unless quiet) about a first
 /// column that looks like a row id.
+///
+/// The file is read as `reader` says; a note on standard error, unless `quiet`, counts the
+/// rows dropped for missing values (only the columns read count).
 pub(crate) fn load_data(
     file: Option<&Path>,
     cols: &ColumnArgs,
+    reader: &ReaderArgs,
     quiet: bool,
 ) -> Result<Table, CliError> {
-    let selection = cols.selection();
-    let table = match file {
-        Some(p) => data::read_selected(p, &selection)?,
-        None if selection.is_all() => data::faithful(),
-        None => data::faithful_selected(&selection)?,
-    };
+    let table = read_table(file, cols, reader)?;
     if cols.columns.is_none()
         && let Some(w) = data::id_like_first_column(&table)
     {
-        crate::output::note(quiet, &w);
+        note(quiet, &w);
     }
+    note_dropped(&table, quiet);
     Ok(table)
 }
 
+/// The columns of FILE that `cols` chooses, read as `reader` says, or of the bundled data.
+fn read_table(
+    file: Option<&Path>,
+    cols: &ColumnArgs,
+    reader: &ReaderArgs,
+) -> Result<Table, CliError> {
+    let selection = cols.selection();
+    match file {
+        Some(p) => data::read_selected(p, &reader.options(), &selection),
+        None if selection.is_all() => Ok(data::faithful()),
+        None => data::faithful_selected(&selection),
+    }
+}
+
+/// A note on standard error (unless `quiet`) counting the rows of `table` dropped for missing
+/// values.
+fn note_dropped(table: &Table, quiet: bool) {
+    if table.dropped > 0 {
+        note(
+            quiet,
+            &format!(
+                "em: dropped {} row{} with missing values from {} (--missing drop); {} remain",
+                table.dropped,
+                if table.dropped == 1 { "" } else { "s" },
+                table.source,
+                table.x.nrows()
+            ),
+        );
+    }
+}
+
 /// The header of FILE (its column names and whether it has a header line), read from its
-/// first line; the bundled data's without FILE; `None` for standard input or a file that
-/// cannot be opened (reading it then reports why).
-fn header_of(file: Option<&Path>) -> Option<(Vec<String>, bool)> {
+/// first line as `reader` says; the bundled data's without FILE; no header for a binary
+/// table; `None` for standard input or a file that cannot be opened (reading it then reports
+/// why).
+fn header_of(file: Option<&Path>, reader: &ReaderArgs) -> Option<(Vec<String>, bool)> {
     match file {
         None => Some((vec!["eruptions".into(), "waiting".into()], true)),
         Some(p) if !p.is_file() => None,
-        Some(p) => em_io::CsvSource::open(p)
+        Some(p) if em_io::is_binary_file(p) => Some((Vec::new(), false)),
+        Some(p) => em_io::CsvSource::open_with(p, &reader.options())
             .ok()
             .map(|s| (s.columns().to_vec(), s.has_header())),
     }
@@ -75,6 +108,7 @@ fn header_of(file: Option<&Path>) -> Option<(Vec<String>, bool)> {
 pub(crate) fn load_for_model(
     file: Option<&Path>,
     cols: &ColumnArgs,
+    reader: &ReaderArgs,
     names: Option<&[String]>,
     model_source: &str,
     n_features: usize,
@@ -89,7 +123,8 @@ pub(crate) fn load_for_model(
     };
     let user = cols.selection();
     let Some(names) = names else {
-        let table = load_data(file, cols, true)?;
+        let table = read_table(file, cols, reader)?;
+        note_dropped(&table, quiet);
         note(
             quiet || table.x.ncols() != n_features,
             &format!(
@@ -100,9 +135,10 @@ pub(crate) fn load_for_model(
         );
         return Ok(table);
     };
-    let header = header_of(file);
+    let header = header_of(file, reader);
     if let Some((_, false)) = header {
-        let table = load_data(file, cols, true)?;
+        let table = read_table(file, cols, reader)?;
+        note_dropped(&table, quiet);
         note(
             quiet || table.x.ncols() != n_features,
             &format!(
@@ -150,21 +186,32 @@ pub(crate) fn load_for_model(
             columns: Some(names.to_vec()),
             drop: vec![],
         };
+        let options = reader.options();
         let read = match file {
-            Some(p) if p.as_os_str() == "-" => em_io::table::read_stdin_selected(&by_name),
-            Some(p) => em_io::table::read_selected(p, &by_name),
-            None => em_io::table::parse_selected(data::FAITHFUL_CSV, data::FAITHFUL_NAME, &by_name),
+            Some(p) if p.as_os_str() == "-" => {
+                em_io::table::read_stdin_selected(&options, &by_name)
+            }
+            Some(p) => em_io::table::read_selected(p, &options, &by_name),
+            None => em_io::table::parse_selected(
+                data::FAITHFUL_CSV,
+                data::FAITHFUL_NAME,
+                &em_io::ReadOptions::default(),
+                &by_name,
+            ),
         };
-        return read.map_err(|e| match e {
+        let table = read.map_err(|e| match e {
             em_io::ReadError::Select {
                 error: em_io::SelectError::Unknown { reference, .. },
                 ..
             } => missing(&reference, &source),
             other => other.into(),
-        });
+        })?;
+        note_dropped(&table, quiet);
+        return Ok(table);
     }
     // The user chose columns: match what was read to the model's names.
-    let table = load_data(file, cols, true)?;
+    let table = read_table(file, cols, reader)?;
+    note_dropped(&table, quiet);
     let mut order = Vec::with_capacity(names.len());
     for name in names {
         match table.columns.iter().position(|c| c == name) {

@@ -22,6 +22,7 @@ pub fn run(args: &PredictArgs, quiet: bool, out: &mut dyn Write) -> Result<(), C
     let table = load_for_model(
         Some(&args.file),
         &args.cols,
+        &args.reader,
         loaded.columns.as_deref(),
         &model_source,
         model.n_features(),

@@ -84,7 +84,7 @@ pub fn run(args: &SelectArgs, quiet: bool, out: &mut dyn Write) -> Result<(), Cl
         plot::check_path(p)?;
     }
     let criterion = args.criterion;
-    let table = load_data(args.file.as_deref(), &args.cols, quiet)?;
+    let table = load_data(args.file.as_deref(), &args.cols, &args.reader, quiet)?;
     let kinds = covariance_types(&args.covariance);
     if let Some(&kmax) = args.k.0.iter().max() {
         check_k(kmax, &table, "the largest K of --k")?;

@@ -3,8 +3,12 @@
 
 use std::io::Write;
 
-use em_core::ChunkSource;
-use gmm::stream::{BinarySource, CsvSource, StreamOptions, csv_to_binary, is_binary_file};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use em_core::{ChunkSource, EmError};
+use em_io::binary::csv_to_binary_with;
+use gmm::stream::{BinarySource, CsvSource, StreamOptions, is_binary_file};
 use gmm::{CovarianceType, Init};
 use nalgebra::DMatrix;
 
@@ -18,6 +22,30 @@ use crate::summary::{self, Context};
 
 /// A file source of either format.
 type Source = Box<dyn ChunkSource<Chunk = DMatrix<f64>> + Send>;
+
+/// A streamed CSV file that records how many rows its last complete pass dropped for missing
+/// values (`--missing drop`), for the note after the fit.
+struct CountDropped {
+    csv: CsvSource<em_io::input::FileInput>,
+    dropped: Arc<AtomicUsize>,
+}
+
+impl ChunkSource for CountDropped {
+    type Chunk = DMatrix<f64>;
+
+    fn rewind(&mut self) -> Result<(), EmError> {
+        self.csv.rewind()
+    }
+
+    fn next_chunk(&mut self, max_obs: usize) -> Result<Option<DMatrix<f64>>, EmError> {
+        let chunk = self.csv.next_chunk(max_obs)?;
+        if chunk.is_none() {
+            self.dropped
+                .store(self.csv.dropped_rows(), Ordering::Relaxed);
+        }
+        Ok(chunk)
+    }
+}
 
 /// Runs `em fit --stream`.
 pub fn fit(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliError> {
@@ -86,6 +114,7 @@ pub fn fit(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
         err
     };
     let selection = args.cols.selection();
+    let dropped = Arc::new(AtomicUsize::new(0));
     let (mut source, columns, has_header): (Source, Vec<String>, bool) = if is_binary_file(path) {
         if !selection.is_all() {
             return Err(CliError::bad_input(format!(
@@ -97,9 +126,14 @@ pub fn fit(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
         let columns = (0..s.n_columns()).map(|j| format!("x{j}")).collect();
         (Box::new(s), columns, false)
     } else {
-        let s = CsvSource::open_selected(path, &selection).map_err(bad)?;
-        let columns = s.columns().to_vec();
-        let has_header = s.has_header();
+        let csv =
+            CsvSource::open_selected(path, &args.reader.options(), &selection).map_err(bad)?;
+        let columns = csv.columns().to_vec();
+        let has_header = csv.has_header();
+        let s = CountDropped {
+            csv,
+            dropped: Arc::clone(&dropped),
+        };
         (Box::new(s), columns, has_header)
     };
 
@@ -116,6 +150,17 @@ pub fn fit(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
         .map_err(bad)?;
     progress.finish();
     let failed = warn_failed_restarts(&fitted.restarts, quiet);
+    let n_dropped = dropped.load(Ordering::Relaxed);
+    if n_dropped > 0 {
+        note(
+            quiet,
+            &format!(
+                "em: dropped {n_dropped} row{} with missing values from {source_name} (--missing drop); {} remain",
+                if n_dropped == 1 { "" } else { "s" },
+                fitted.report.n_obs
+            ),
+        );
+    }
 
     let model = &fitted.model;
     let n_rows = fitted.report.n_obs;
@@ -159,11 +204,12 @@ pub fn convert(args: &ConvertArgs, quiet: bool) -> Result<(), CliError> {
             "INPUT and OUTPUT are the same file; choose another OUTPUT",
         ));
     }
-    let rows = csv_to_binary(&args.input, &args.output).map_err(|e| {
-        // Leave no partial output behind.
-        let _ = std::fs::remove_file(&args.output);
-        CliError::from_em(e, "conversion failed")
-    })?;
+    let (rows, dropped) = csv_to_binary_with(&args.input, &args.output, &args.reader.options())
+        .map_err(|e| {
+            // Leave no partial output behind.
+            let _ = std::fs::remove_file(&args.output);
+            CliError::from_em(e, "conversion failed")
+        })?;
     note(
         quiet,
         &format!(
@@ -171,5 +217,15 @@ pub fn convert(args: &ConvertArgs, quiet: bool) -> Result<(), CliError> {
             args.output.display()
         ),
     );
+    if dropped > 0 {
+        note(
+            quiet,
+            &format!(
+                "em: dropped {dropped} row{} with missing values from {} (--missing drop)",
+                if dropped == 1 { "" } else { "s" },
+                args.input.display()
+            ),
+        );
+    }
     Ok(())
 }

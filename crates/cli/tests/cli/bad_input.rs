@@ -24,7 +24,7 @@ fn csv_errors_name_file_line_and_column() {
         (
             "nan.csv",
             "a,b\n1,2\nNaN,4\n",
-            "line 3, column 1 (a): \"NaN\" is not a finite number",
+            "line 3, column 1 (a): missing value \"NaN\": missing values are not supported",
         ),
         (
             "inf.csv",
@@ -37,7 +37,7 @@ fn csv_errors_name_file_line_and_column() {
         (
             "hole.csv",
             "1,2\n,4\n",
-            "line 2, column 1: \"\" is not a number",
+            "line 2, column 1: missing value (empty field): missing values are not supported",
         ),
     ];
     for (name, text, needle) in cases {

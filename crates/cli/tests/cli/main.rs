@@ -4,6 +4,7 @@ mod bad_input;
 mod columns;
 mod common;
 mod fit;
+mod input;
 mod model_files;
 mod plots;
 mod select;

@@ -108,9 +108,13 @@ fn streamed_fit_names_the_line_and_column_of_a_bad_value() {
     );
     let f = scratch.file("nan.csv", "1,2\n3,nan\n");
     let out = em(&["fit", s(&f), "-k", "1", "--stream"]);
-    fails_with(&out, 2, &["non-finite value NaN at row 1, column 1"]);
+    fails_with(
+        &out,
+        2,
+        &["nan.csv, line 2, column 2: missing value \"nan\""],
+    );
     let out = em(&["convert", s(&f), s(&scratch.path("nan.f64"))]);
-    fails_with(&out, 2, &["row 1, column 1"]);
+    fails_with(&out, 2, &["line 2, column 2"]);
     assert!(!scratch.path("nan.f64").exists(), "no partial output");
 }
 
