@@ -358,31 +358,16 @@ fn parse_fields<'a>(
     let start = out.len();
     let mut missing = None;
     for (j, field) in fields.enumerate() {
-        let error = match field.parse::<f64>() {
-            Ok(v) if v.is_finite() => {
-                out.push(v);
-                continue;
-            }
-            Ok(v) if v.is_nan() => {
+        match parse_field(j, field) {
+            Ok(Some(v)) => out.push(v),
+            Ok(None) => {
                 missing.get_or_insert((j, field));
-                continue;
             }
-            Ok(value) => RecordError::NonFinite {
-                column: j,
-                field: field.to_string(),
-                value,
-            },
-            Err(_) if is_missing(field) => {
-                missing.get_or_insert((j, field));
-                continue;
+            Err(error) => {
+                out.truncate(start);
+                return Err(error);
             }
-            Err(_) => RecordError::NotANumber {
-                column: j,
-                field: field.to_string(),
-            },
-        };
-        out.truncate(start);
-        return Err(error);
+        }
     }
     if let Some((column, field)) = missing {
         out.truncate(start);
@@ -392,6 +377,25 @@ fn parse_fields<'a>(
         });
     }
     Ok(())
+}
+
+/// One field in column `column`: its value, `None` for a missing-value token (empty, `NA`,
+/// NaN), or the error for ±∞ or text.
+fn parse_field(column: usize, field: &str) -> Result<Option<f64>, RecordError> {
+    match field.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(Some(v)),
+        Ok(v) if v.is_nan() => Ok(None),
+        Ok(value) => Err(RecordError::NonFinite {
+            column,
+            field: field.to_string(),
+            value,
+        }),
+        Err(_) if is_missing(field) => Ok(None),
+        Err(_) => Err(RecordError::NotANumber {
+            column,
+            field: field.to_string(),
+        }),
+    }
 }
 
 /// Parses the fields of one data line of `width` fields separated by `delimiter` (quoted as
@@ -441,31 +445,16 @@ fn parse_slots<'a>(
         let Some(slot) = slots.get(j).copied().flatten() else {
             continue;
         };
-        let error = match field.parse::<f64>() {
-            Ok(v) if v.is_finite() => {
-                out[start + slot] = v;
-                continue;
-            }
-            Ok(v) if v.is_nan() => {
+        match parse_field(j, field) {
+            Ok(Some(v)) => out[start + slot] = v,
+            Ok(None) => {
                 missing.get_or_insert((j, field));
-                continue;
             }
-            Ok(value) => RecordError::NonFinite {
-                column: j,
-                field: field.to_string(),
-                value,
-            },
-            Err(_) if is_missing(field) => {
-                missing.get_or_insert((j, field));
-                continue;
+            Err(error) => {
+                out.truncate(start);
+                return Err(error);
             }
-            Err(_) => RecordError::NotANumber {
-                column: j,
-                field: field.to_string(),
-            },
-        };
-        out.truncate(start);
-        return Err(error);
+        }
     }
     if let Some((column, field)) = missing {
         out.truncate(start);
