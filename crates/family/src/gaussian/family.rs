@@ -3,13 +3,17 @@
 
 use std::ops::Range;
 
-use em_core::EmError;
+use em_core::{EmError, Statistics};
 use nalgebra::{DMatrix, DVector};
 use rand::{Rng, RngExt};
 use rand_distr::StandardNormal;
 
+use super::missing::{
+    MissingValues, check_data_with_missing, incomplete_log_densities, incomplete_patterns,
+    incomplete_statistics, zero_filled,
+};
 use super::mstep::gaussian_parameters;
-use super::{GaussianStats, Gaussians, Prior, block_rows, check_reg_covar};
+use super::{GaussianStats, Gaussians, Prior, ScatterForm, block_rows, check_reg_covar};
 use crate::family::Family;
 
 /// K Gaussians N(μ_k, Σ_k) and how their M-step runs: scikit-learn's `reg_covar` ridge and an
@@ -30,6 +34,7 @@ pub struct GaussianFamily {
     gaussians: Gaussians,
     reg_covar: f64,
     prior: Option<Prior>,
+    missing: MissingValues,
 }
 
 /// Draws of a [`GaussianFamily`]: row-major values and each component's Cholesky factor.
@@ -46,7 +51,39 @@ impl GaussianFamily {
             gaussians,
             reg_covar: 0.0,
             prior: None,
+            missing: MissingValues::Error,
         }
+    }
+
+    /// Sets what a NaN in the data means: an error (the default) or a missing value that EM
+    /// models ([`MissingValues::Model`]: the E-step uses the marginal density of the observed
+    /// coordinates, the M-step their conditional expectations; see
+    /// [`MissingValues`](super::MissingValues)).
+    ///
+    /// ```
+    /// use em_family::Family;
+    /// use em_family::gaussian::{Covariances, GaussianFamily, Gaussians, MissingValues};
+    /// use nalgebra::dmatrix;
+    ///
+    /// let g = Gaussians::new(dmatrix![0.0, 0.0], Covariances::Full(vec![dmatrix![1.0, 0.5; 0.5, 1.0]]))?;
+    /// let x = dmatrix![1.0, f64::NAN];
+    /// assert!(GaussianFamily::new(g.clone()).check_data(&x).is_err());
+    /// let family = GaussianFamily::new(g).with_missing_values(MissingValues::Model);
+    /// family.check_data(&x)?;
+    /// // The density of a row with x_1 missing is the marginal N(x_0 | 0, 1).
+    /// let mut out = [0.0];
+    /// family.log_densities(&x, 0..1, None, &mut out, &mut Vec::new());
+    /// assert!((out[0] - (-0.5 * (2.0 * std::f64::consts::PI).ln() - 0.5)).abs() < 1e-15);
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
+    pub fn with_missing_values(mut self, missing: MissingValues) -> Self {
+        self.missing = missing;
+        self
+    }
+
+    /// What a NaN in the data means to this family.
+    pub fn missing_values(&self) -> MissingValues {
+        self.missing
     }
 
     /// Sets the ridge the M-step adds to every variance (see
@@ -177,6 +214,23 @@ impl std::ops::Deref for CheckedData<'_> {
     }
 }
 
+impl GaussianFamily {
+    /// The complete-data kernel: log-joints with offsets, log-densities without.
+    fn kernel_log_densities(
+        &self,
+        x: &DMatrix<f64>,
+        rows: Range<usize>,
+        offsets: Option<&[f64]>,
+        out: &mut [f64],
+        scratch: &mut Vec<f64>,
+    ) {
+        match offsets {
+            Some(log_weights) => self.gaussians.log_joint(x, rows, log_weights, out, scratch),
+            None => self.gaussians.log_densities(x, rows, out, scratch),
+        }
+    }
+}
+
 impl Family for GaussianFamily {
     type Data = DMatrix<f64>;
     type Stats = GaussianStats;
@@ -202,9 +256,13 @@ impl Family for GaussianFamily {
         Some(self.gaussians.scaled_parameters())
     }
 
-    /// Rows, D columns, finite values.
+    /// Rows, D columns, finite values — or, with [`MissingValues::Model`], no ±∞ and at
+    /// least one observed value per row and column ([`check_data_with_missing`]).
     fn check_data(&self, x: &DMatrix<f64>) -> Result<(), EmError> {
-        check_data(x, Some(self.n_features()))
+        match self.missing {
+            MissingValues::Error => check_data(x, Some(self.n_features())),
+            MissingValues::Model => check_data_with_missing(x, Some(self.n_features())),
+        }
     }
 
     /// The dimension and the range only: the data's values are checked once, by
@@ -238,10 +296,18 @@ impl Family for GaussianFamily {
         out: &mut [f64],
         scratch: &mut Vec<f64>,
     ) {
-        match offsets {
-            Some(log_weights) => self.gaussians.log_joint(x, rows, log_weights, out, scratch),
-            None => self.gaussians.log_densities(x, rows, out, scratch),
+        if self.missing == MissingValues::Model {
+            let patterns = incomplete_patterns(x, &rows);
+            if !patterns.is_empty() {
+                // The complete rows through the kernel (on a copy without NaN), then the
+                // incomplete ones overwritten with their marginal densities.
+                let filled = zero_filled(x, &rows);
+                self.kernel_log_densities(&filled, 0..rows.len(), offsets, out, scratch);
+                incomplete_log_densities(&self.gaussians, x, &rows, &patterns, offsets, out);
+                return;
+            }
         }
+        self.kernel_log_densities(x, rows, offsets, out, scratch);
     }
 
     fn zero_stats(&self, _: &DMatrix<f64>) -> GaussianStats {
@@ -260,6 +326,40 @@ impl Family for GaussianFamily {
         sample_weights: Option<&[f64]>,
         scratch: &mut Vec<f64>,
     ) -> GaussianStats {
+        if self.missing == MissingValues::Model {
+            let patterns = incomplete_patterns(x, &rows);
+            if !patterns.is_empty() {
+                // The complete rows through the kernel (the incomplete ones zeroed and given
+                // no weight), merged with the expected statistics of the incomplete ones.
+                let filled = zero_filled(x, &rows);
+                let c = rows.len();
+                let mut complete_gamma = gamma.to_vec();
+                for pattern_rows in patterns.iter().map(|p| p.rows()) {
+                    for k in 0..self.n_components() {
+                        pattern_rows
+                            .iter()
+                            .for_each(|&i| complete_gamma[k * c + i] = 0.0);
+                    }
+                }
+                let mut stats = self.gaussians.accumulate(
+                    &filled,
+                    0..c,
+                    &complete_gamma,
+                    sample_weights,
+                    scratch,
+                );
+                stats.merge(&incomplete_statistics(
+                    &self.gaussians,
+                    x,
+                    &rows,
+                    &patterns,
+                    gamma,
+                    sample_weights,
+                    ScatterForm::from(self.gaussians.covariance_type()),
+                ));
+                return stats;
+            }
+        }
         self.gaussians
             .accumulate(x, rows, gamma, sample_weights, scratch)
     }
@@ -268,8 +368,11 @@ impl Family for GaussianFamily {
         stats.n.as_slice()
     }
 
+    /// Σ_k Σ_i γ_ik E[log N(x_i | μ_k, Σ_k)] from the statistics, plus the entropy of the
+    /// missing values' conditional distributions when there are any
+    /// ([`GaussianStats::conditional_entropy`]).
     fn expected_log_density(&self, stats: &GaussianStats) -> f64 {
-        self.gaussians.expected_log_density(stats)
+        self.gaussians.expected_log_density(stats) + stats.conditional_entropy
     }
 
     /// μ_k, Σ_k by maximum likelihood ([`Gaussians::maximise`]: a component with no weight
