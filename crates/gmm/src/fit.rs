@@ -7,7 +7,8 @@ use nalgebra::DMatrix;
 use rand::SeedableRng;
 
 use crate::gaussian::{
-    CovarianceType, Covariances, MissingValues, Prior, check_data_with_missing, has_missing,
+    CovarianceType, Covariances, MissingValues, Prior, check_data_with_missing,
+    check_observed_columns, has_missing,
 };
 use crate::init::{Init, InitContext, Starter};
 use crate::kmeans::CheckedData;
@@ -307,6 +308,7 @@ impl GaussianMixtureBuilder {
         let modelled = self.missing_values == MissingValues::Model && has_missing(x);
         let start = if modelled {
             check_data_with_missing(x, None)?;
+            check_observed_columns(x)?;
             Some(start_data(x, sample_weight, k, self.em.options().seed)?)
         } else {
             None
@@ -370,7 +372,7 @@ pub const MIN_COMPLETE_ROWS_PER_PARAMETER: usize = 5;
 /// every row, with each missing value drawn from its conditional distribution given the
 /// row's observed values under the one-Gaussian fit of the data ([`one_gaussian`]), by a
 /// generator seeded with `seed` (so that the start is reproducible).
-fn start_data(
+pub(crate) fn start_data(
     x: &DMatrix<f64>,
     sample_weight: Option<&[f64]>,
     k: usize,

@@ -425,3 +425,45 @@ fn every_start_method_works_with_missing_values() {
         }
     }
 }
+
+/// The rows of a matrix, chunk by chunk, as a file would give them.
+struct Rows<'a> {
+    x: &'a DMatrix<f64>,
+    next: usize,
+}
+
+impl em_core::ChunkSource for Rows<'_> {
+    type Chunk = DMatrix<f64>;
+    fn rewind(&mut self) -> Result<(), em_core::EmError> {
+        self.next = 0;
+        Ok(())
+    }
+    fn next_chunk(&mut self, max: usize) -> Result<Option<DMatrix<f64>>, em_core::EmError> {
+        let end = (self.next + max).min(self.x.nrows());
+        if self.next == end {
+            return Ok(None);
+        }
+        let chunk = self.x.rows(self.next, end - self.next).into_owned();
+        self.next = end;
+        Ok(Some(chunk))
+    }
+}
+
+#[test]
+fn a_streamed_fit_with_missing_values_is_the_in_memory_fit() {
+    let (complete, _) = truth().sample(3000, &mut StdRng::seed_from_u64(31));
+    let x = knock_out(&complete, 0.2, 32);
+    let options = GaussianMixture::builder(3)
+        .missing_values(MissingValues::Model)
+        .chunk_size(500);
+    let in_memory = options.fit(&x).unwrap();
+    let streamed = options.fit_stream(&mut Rows { x: &x, next: 0 }).unwrap();
+    assert_eq!(streamed.model, in_memory.model);
+    assert_eq!(streamed.report.trace, in_memory.report.trace);
+    assert_eq!(streamed.model.missing_values(), MissingValues::Model);
+    // Without the option, the sample pass names the first missing value.
+    let e = GaussianMixture::builder(3)
+        .fit_stream(&mut Rows { x: &x, next: 0 })
+        .unwrap_err();
+    assert!(matches!(e, em_core::EmError::NonFinite { .. }), "{e}");
+}

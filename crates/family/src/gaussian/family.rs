@@ -9,8 +9,8 @@ use rand::{Rng, RngExt};
 use rand_distr::StandardNormal;
 
 use super::missing::{
-    MissingValues, check_data_with_missing, incomplete_log_densities, incomplete_patterns,
-    incomplete_statistics, zero_filled,
+    ConditionalCache, MissingValues, check_data_with_missing, incomplete_log_densities,
+    incomplete_patterns, incomplete_statistics, zero_filled,
 };
 use super::mstep::gaussian_parameters;
 use super::{GaussianStats, Gaussians, Prior, ScatterForm, block_rows, check_reg_covar};
@@ -35,6 +35,9 @@ pub struct GaussianFamily {
     reg_covar: f64,
     prior: Option<Prior>,
     missing: MissingValues,
+    /// The missing values' conditional distributions at the current parameters, computed
+    /// once per pattern; replaced whenever `gaussians` changes.
+    conditionals: ConditionalCache,
 }
 
 /// Draws of a [`GaussianFamily`]: row-major values and each component's Cholesky factor.
@@ -52,6 +55,7 @@ impl GaussianFamily {
             reg_covar: 0.0,
             prior: None,
             missing: MissingValues::Error,
+            conditionals: ConditionalCache::default(),
         }
     }
 
@@ -66,7 +70,7 @@ impl GaussianFamily {
     /// use nalgebra::dmatrix;
     ///
     /// let g = Gaussians::new(dmatrix![0.0, 0.0], Covariances::Full(vec![dmatrix![1.0, 0.5; 0.5, 1.0]]))?;
-    /// let x = dmatrix![1.0, f64::NAN];
+    /// let x = dmatrix![1.0, f64::NAN; 0.5, 2.0];
     /// assert!(GaussianFamily::new(g.clone()).check_data(&x).is_err());
     /// let family = GaussianFamily::new(g).with_missing_values(MissingValues::Model);
     /// family.check_data(&x)?;
@@ -117,6 +121,7 @@ impl GaussianFamily {
     /// Replaces the Gaussians, keeping the M-step settings.
     pub fn set_gaussians(&mut self, gaussians: Gaussians) {
         self.gaussians = gaussians;
+        self.conditionals = ConditionalCache::default();
     }
 
     /// The `reg_covar` ridge.
@@ -284,8 +289,13 @@ impl Family for GaussianFamily {
         Ok(())
     }
 
+    /// Sub-blocks sized for the kernel's cache use; with missing values modelled, whole
+    /// batches, so that the rows of one missingness pattern are solved together.
     fn block_rows(&self) -> usize {
-        block_rows(self.n_features())
+        match self.missing {
+            MissingValues::Error => block_rows(self.n_features()),
+            MissingValues::Model => usize::MAX,
+        }
     }
 
     fn log_densities(
@@ -303,7 +313,15 @@ impl Family for GaussianFamily {
                 // incomplete ones overwritten with their marginal densities.
                 let filled = zero_filled(x, &rows);
                 self.kernel_log_densities(&filled, 0..rows.len(), offsets, out, scratch);
-                incomplete_log_densities(&self.gaussians, x, &rows, &patterns, offsets, out);
+                incomplete_log_densities(
+                    &self.gaussians,
+                    &self.conditionals,
+                    x,
+                    &rows,
+                    &patterns,
+                    offsets,
+                    out,
+                );
                 return;
             }
         }
@@ -350,6 +368,7 @@ impl Family for GaussianFamily {
                 );
                 stats.merge(&incomplete_statistics(
                     &self.gaussians,
+                    &self.conditionals,
                     x,
                     &rows,
                     &patterns,
@@ -381,6 +400,7 @@ impl Family for GaussianFamily {
     fn maximise(&mut self, stats: &GaussianStats) -> Result<(), EmError> {
         let Some(prior) = self.prior.as_ref() else {
             self.gaussians = self.gaussians.maximise(stats, self.reg_covar)?;
+            self.conditionals = ConditionalCache::default();
             return Ok(());
         };
         let (k, d) = (self.n_components(), self.n_features());
@@ -398,6 +418,7 @@ impl Family for GaussianFamily {
         }
         let (means, covariances) = gaussian_parameters(stats, kind, self.reg_covar, Some(prior));
         self.gaussians = Gaussians::new_in_context(means, covariances, "after the M-step")?;
+        self.conditionals = ConditionalCache::default();
         Ok(())
     }
 

@@ -25,7 +25,9 @@
 //! missing values is exact EM, and the invariant checker's relations hold.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::ops::Range;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use em_core::EmError;
 use nalgebra::{DMatrix, DVector};
@@ -54,7 +56,8 @@ pub enum MissingValues {
 }
 
 /// Checks Gaussian data in which NaN marks a missing value: rows, `n_features` columns (when
-/// given), no ±∞, and at least one observed value in every row and in every column.
+/// given), no ±∞, and at least one observed value in every row. (A fit needs an observed
+/// value in every column too: [`check_observed_columns`].)
 ///
 /// ```
 /// use em_family::gaussian::check_data_with_missing;
@@ -62,15 +65,13 @@ pub enum MissingValues {
 /// let nan = f64::NAN;
 /// assert!(check_data_with_missing(&dmatrix![1.0, nan; nan, 2.0], Some(2)).is_ok());
 /// assert!(check_data_with_missing(&dmatrix![1.0, 2.0; nan, nan], None).is_err()); // row 1
-/// assert!(check_data_with_missing(&dmatrix![1.0, nan; 3.0, nan], None).is_err()); // column 1
 /// assert!(check_data_with_missing(&dmatrix![1.0, f64::INFINITY], None).is_err());
 /// ```
 ///
 /// # Errors
 /// [`EmError::EmptyData`]; [`EmError::DimensionMismatch`]; [`EmError::InvalidParameter`]
-/// (`data`) for no columns or a column with no observed value; [`EmError::NonFinite`] for
-/// the first ±∞ in row order; [`EmError::InvalidInput`] naming the first row with no
-/// observed value.
+/// (`data`) for no columns; [`EmError::NonFinite`] for the first ±∞ in row order;
+/// [`EmError::InvalidInput`] naming the first row with no observed value.
 pub fn check_data_with_missing(x: &DMatrix<f64>, n_features: Option<usize>) -> Result<(), EmError> {
     let (n, d) = x.shape();
     if n == 0 {
@@ -105,13 +106,30 @@ pub fn check_data_with_missing(x: &DMatrix<f64>, n_features: Option<usize>) -> R
             reason: "every value of the row is missing; drop the row".into(),
         });
     }
-    if let Some(column) = (0..d).find(|&j| x.column(j).iter().all(|v| v.is_nan())) {
-        return Err(EmError::InvalidParameter {
+    Ok(())
+}
+
+/// Checks that every column of data to be fitted has an observed (non-NaN) value: a column
+/// with none leaves its mean and variances undetermined.
+///
+/// ```
+/// use em_family::gaussian::check_observed_columns;
+/// use nalgebra::dmatrix;
+/// let nan = f64::NAN;
+/// assert!(check_observed_columns(&dmatrix![1.0, nan; nan, 2.0]).is_ok());
+/// assert!(check_observed_columns(&dmatrix![1.0, nan; 3.0, nan]).is_err()); // column 1
+/// ```
+///
+/// # Errors
+/// [`EmError::InvalidParameter`] (`data`) naming the first column with no observed value.
+pub fn check_observed_columns(x: &DMatrix<f64>) -> Result<(), EmError> {
+    match (0..x.ncols()).find(|&j| x.column(j).iter().all(|v| v.is_nan())) {
+        Some(column) => Err(EmError::InvalidParameter {
             name: "data",
             reason: format!("column {column} has no observed value; drop the column"),
-        });
+        }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Whether any entry of `x` is NaN (a missing value).
@@ -143,13 +161,16 @@ impl Pattern {
 pub(crate) fn incomplete_patterns(x: &DMatrix<f64>, rows: &Range<usize>) -> Vec<Pattern> {
     let (n, d, c) = (x.nrows(), x.ncols(), rows.len());
     let values = x.as_slice();
-    let mut incomplete = vec![false; c];
+    // Bit j of a row's mask (word j / 64) is set when coordinate j is missing.
+    let words = d.div_ceil(64);
+    let mut masks = vec![0u64; c * words];
     let mut any = false;
     for j in 0..d {
         let column = &values[j * n + rows.start..j * n + rows.end];
-        for (flag, v) in incomplete.iter_mut().zip(column) {
+        let bit = 1u64 << (j % 64);
+        for (i, v) in column.iter().enumerate() {
             if v.is_nan() {
-                *flag = true;
+                masks[i * words + j / 64] |= bit;
                 any = true;
             }
         }
@@ -157,19 +178,31 @@ pub(crate) fn incomplete_patterns(x: &DMatrix<f64>, rows: &Range<usize>) -> Vec<
     if !any {
         return Vec::new();
     }
-    let mut groups: BTreeMap<Vec<bool>, Vec<usize>> = BTreeMap::new();
-    for i in (0..c).filter(|&i| incomplete[i]) {
-        let key = (0..d).map(|j| x[(rows.start + i, j)].is_nan()).collect();
-        groups.entry(key).or_default().push(i);
+    let mask = |i: usize| &masks[i * words..(i + 1) * words];
+    let mut incomplete: Vec<usize> = (0..c)
+        .filter(|&i| mask(i).iter().any(|&w| w != 0))
+        .collect();
+    // Rows of one pattern stay in increasing order (the row breaks ties).
+    if words == 1 {
+        incomplete.sort_unstable_by_key(|&i| (masks[i], i));
+    } else {
+        incomplete.sort_by(|&a, &b| mask(a).cmp(mask(b)));
     }
-    groups
-        .into_iter()
-        .map(|(missing, rows)| Pattern {
-            observed: (0..d).filter(|&j| !missing[j]).collect(),
-            missing: (0..d).filter(|&j| missing[j]).collect(),
-            rows,
-        })
-        .collect()
+    let mut patterns: Vec<Pattern> = Vec::new();
+    for i in incomplete {
+        match patterns.last_mut() {
+            Some(p) if mask(p.rows[0]) == mask(i) => p.rows.push(i),
+            _ => {
+                let missing_bit = |j: usize| mask(i)[j / 64] & (1u64 << (j % 64)) != 0;
+                patterns.push(Pattern {
+                    observed: (0..d).filter(|&j| !missing_bit(j)).collect(),
+                    missing: (0..d).filter(|&j| missing_bit(j)).collect(),
+                    rows: vec![i],
+                });
+            }
+        }
+    }
+    patterns
 }
 
 /// A copy of the batch `rows` of `x` (c × D) with the NaN entries set to 0, for the complete-
@@ -183,26 +216,30 @@ pub(crate) fn zero_filled(x: &DMatrix<f64>, rows: &Range<usize>) -> DMatrix<f64>
 
 /// One component's distribution of the missing coordinates of a pattern given the observed
 /// ones (see the [module documentation](self)).
-struct Conditional<'p> {
-    pattern: &'p Pattern,
-    mean: DVector<f64>,
+struct Conditional {
+    observed: Vec<usize>,
+    missing: Vec<usize>,
+    /// μ_o and μ_m.
+    mean_o: DVector<f64>,
+    mean_m: DVector<f64>,
+    /// L_oo (d_o × d_o) and L_mo (d_m × d_o).
     l_oo: DMatrix<f64>,
     l_mo: DMatrix<f64>,
+    /// L_mm (d_m × d_m), the Cholesky factor of C.
+    l_mm: DMatrix<f64>,
     /// −(d_o/2) log 2π − log|L_oo|.
     log_norm: f64,
-    /// L_mm, the Cholesky factor of C.
-    l_mm: DMatrix<f64>,
     /// C = L_mm L_mmᵀ.
     covariance: DMatrix<f64>,
     /// d_m (½ + ½ log 2π) + log|L_mm|.
     entropy: f64,
 }
 
-impl<'p> Conditional<'p> {
+impl Conditional {
     /// Component `k`'s conditional for `pattern`, or `None` when the permuted covariance does
     /// not factorise (it always does for the positive-definite covariances a [`Gaussians`]
     /// holds, short of rounding at the edge of singularity).
-    fn new(g: &Gaussians, k: usize, pattern: &'p Pattern) -> Option<Self> {
+    fn new(g: &Gaussians, k: usize, pattern: &Pattern) -> Option<Self> {
         let d = g.n_features();
         let sigma = g.covariances().full_matrix(k, d);
         let order: Vec<usize> = pattern
@@ -214,49 +251,119 @@ impl<'p> Conditional<'p> {
         let permuted = DMatrix::from_fn(d, d, |r, c| sigma[(order[r], order[c])]);
         let l = nalgebra::Cholesky::new(permuted)?.unpack();
         let (d_o, d_m) = (pattern.observed.len(), pattern.missing.len());
-        let l_mm = l.view((d_o, d_o), (d_m, d_m)).into_owned();
-        let log_det = |m: &DMatrix<f64>| m.diagonal().iter().map(|v| v.ln()).sum::<f64>();
         let l_oo = l.view((0, 0), (d_o, d_o)).into_owned();
+        let l_mm = l.view((d_o, d_o), (d_m, d_m)).into_owned();
+        let log_diag = |m: &DMatrix<f64>| m.diagonal().iter().map(|v| v.ln()).sum::<f64>();
+        let mean = g.means().row(k);
         Some(Conditional {
-            pattern,
-            mean: g.means().row(k).transpose(),
-            log_norm: -(d_o as f64) * HALF_LN_2PI - log_det(&l_oo),
-            entropy: d_m as f64 * (0.5 + HALF_LN_2PI) + log_det(&l_mm),
+            mean_o: DVector::from_iterator(d_o, pattern.observed.iter().map(|&j| mean[j])),
+            mean_m: DVector::from_iterator(d_m, pattern.missing.iter().map(|&j| mean[j])),
+            log_norm: -(d_o as f64) * HALF_LN_2PI - log_diag(&l_oo),
+            entropy: d_m as f64 * (0.5 + HALF_LN_2PI) + log_diag(&l_mm),
             covariance: &l_mm * l_mm.transpose(),
-            l_mm,
             l_mo: l.view((d_o, 0), (d_m, d_o)).into_owned(),
             l_oo,
+            l_mm,
+            observed: pattern.observed.clone(),
+            missing: pattern.missing.clone(),
         })
     }
 
-    /// u = L_oo⁻¹ (x_o − μ_o) for row `row` of `x`, into `u` (length d_o).
-    fn whiten(&self, x: &DMatrix<f64>, row: usize, u: &mut [f64]) {
-        for (a, &j) in self.pattern.observed.iter().enumerate() {
-            let mut s = x[(row, j)] - self.mean[j];
-            for (b, ub) in u.iter().enumerate().take(a) {
-                s -= self.l_oo[(a, b)] * ub;
-            }
-            u[a] = s / self.l_oo[(a, a)];
-        }
+    /// U = L_oo⁻¹ (X_o − μ_o), d_o × r: column t for row `start + rows[t]` of `x`. One
+    /// triangular solve for all the rows of a pattern.
+    fn whiten(&self, x: &DMatrix<f64>, start: usize, rows: &[usize]) -> DMatrix<f64> {
+        let mut u = DMatrix::from_fn(self.observed.len(), rows.len(), |a, t| {
+            x[(start + rows[t], self.observed[a])] - self.mean_o[a]
+        });
+        self.l_oo.solve_lower_triangular_unchecked_mut(&mut u);
+        u
     }
 
-    /// log N(x_o | μ_o, Σ_oo) from the whitened residual u.
-    fn log_density(&self, u: &[f64]) -> f64 {
-        self.log_norm - 0.5 * u.iter().map(|v| v * v).sum::<f64>()
+    /// log N(x_o | μ_o, Σ_oo) of the row whose whitened residual is column `t` of `u`.
+    fn log_density(&self, u: &DMatrix<f64>, t: usize) -> f64 {
+        self.log_norm - 0.5 * u.column(t).norm_squared()
     }
 
-    /// The row with its missing coordinates set to x̂_m = μ_m + L_mo u, into `out` (length D).
-    fn complete(&self, x: &DMatrix<f64>, row: usize, u: &[f64], out: &mut [f64]) {
-        for &j in &self.pattern.observed {
-            out[j] = x[(row, j)];
+    /// X̂_m = μ_m + L_mo U, d_m × r: the conditional means of the missing coordinates.
+    fn complete(&self, u: &DMatrix<f64>) -> DMatrix<f64> {
+        let mut x_m = &self.l_mo * u;
+        for mut column in x_m.column_iter_mut() {
+            column += &self.mean_m;
         }
-        for (a, &j) in self.pattern.missing.iter().enumerate() {
-            out[j] = self.mean[j]
-                + u.iter()
-                    .enumerate()
-                    .map(|(b, ub)| self.l_mo[(a, b)] * ub)
-                    .sum::<f64>();
+        x_m
+    }
+
+    /// How many f64 values it holds (for the cache's budget).
+    fn size(&self) -> usize {
+        let (o, m) = (self.observed.len(), self.missing.len());
+        2 * (o + m) + o * o + m * o + 2 * m * m
+    }
+}
+
+/// The conditionals of all K components for one pattern (`None` for a component whose
+/// permuted covariance did not factorise).
+type Conditionals = Arc<Vec<Option<Conditional>>>;
+
+/// The most f64 values the cache of conditionals holds (128 MiB); past it, the conditionals
+/// of further patterns are computed for each batch that meets them.
+const CACHE_BUDGET: usize = 1 << 24;
+
+/// The conditionals of every component for the missingness patterns met so far, at the
+/// current parameters: factorised once per pattern and parameter set rather than for every
+/// batch of rows that meets the pattern. Its owner replaces it whenever the parameters
+/// change; clones start empty (and it compares equal to any other cache: it holds nothing
+/// but what the parameters determine).
+#[derive(Default)]
+pub(crate) struct ConditionalCache {
+    entries: RwLock<(usize, BTreeMap<Vec<usize>, Conditionals>)>,
+}
+
+impl ConditionalCache {
+    /// The conditionals of `pattern` under `g`, from the cache or computed (and kept while
+    /// the budget allows).
+    fn get(&self, g: &Gaussians, pattern: &Pattern) -> Conditionals {
+        if let Some(found) = self
+            .entries
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .1
+            .get(&pattern.missing)
+        {
+            return Arc::clone(found);
         }
+        let computed: Conditionals = Arc::new(
+            (0..g.n_components())
+                .map(|k| Conditional::new(g, k, pattern))
+                .collect(),
+        );
+        let size: usize = computed.iter().flatten().map(Conditional::size).sum();
+        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        if entries.0 + size <= CACHE_BUDGET {
+            entries.0 += size;
+            entries
+                .1
+                .insert(pattern.missing.clone(), Arc::clone(&computed));
+        }
+        computed
+    }
+}
+
+impl Clone for ConditionalCache {
+    fn clone(&self) -> Self {
+        ConditionalCache::default()
+    }
+}
+
+impl PartialEq for ConditionalCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl fmt::Debug for ConditionalCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
+        write!(f, "ConditionalCache({} patterns)", entries.1.len())
     }
 }
 
@@ -265,6 +372,7 @@ impl<'p> Conditional<'p> {
 /// whose conditional does not factorise gives NaN, which the mixture engine reports by row.
 pub(crate) fn incomplete_log_densities(
     g: &Gaussians,
+    cache: &ConditionalCache,
     x: &DMatrix<f64>,
     rows: &Range<usize>,
     patterns: &[Pattern],
@@ -272,20 +380,17 @@ pub(crate) fn incomplete_log_densities(
     out: &mut [f64],
 ) {
     let c = rows.len();
-    let mut u = vec![0.0; g.n_features()];
     for pattern in patterns {
-        for k in 0..g.n_components() {
+        let conditionals = cache.get(g, pattern);
+        for (k, conditional) in conditionals.iter().enumerate() {
             let offset = offsets.map_or(0.0, |o| o[k]);
-            let conditional = Conditional::new(g, k, pattern);
-            for &i in &pattern.rows {
-                out[k * c + i] = match &conditional {
-                    Some(cond) => {
-                        let u = &mut u[..pattern.observed.len()];
-                        cond.whiten(x, rows.start + i, u);
-                        cond.log_density(u) + offset
-                    }
-                    None => f64::NAN,
-                };
+            let Some(cond) = conditional else {
+                pattern.rows.iter().for_each(|&i| out[k * c + i] = f64::NAN);
+                continue;
+            };
+            let u = cond.whiten(x, rows.start, &pattern.rows);
+            for (t, &i) in pattern.rows.iter().enumerate() {
+                out[k * c + i] = cond.log_density(&u, t) + offset;
             }
         }
     }
@@ -296,6 +401,7 @@ pub(crate) fn incomplete_log_densities(
 /// [module documentation](self)), in scatter form `form`.
 pub(crate) fn incomplete_statistics(
     g: &Gaussians,
+    cache: &ConditionalCache,
     x: &DMatrix<f64>,
     rows: &Range<usize>,
     patterns: &[Pattern],
@@ -305,75 +411,85 @@ pub(crate) fn incomplete_statistics(
 ) -> GaussianStats {
     let (k_count, d, c) = (g.n_components(), g.n_features(), rows.len());
     let mut stats = GaussianStats::zeros(k_count, d, form);
-    let (mut u, mut completed, mut weights) = (vec![0.0; d], Vec::new(), Vec::new());
+    let conditionals: Vec<Conditionals> = patterns.iter().map(|p| cache.get(g, p)).collect();
+    let n_rows: usize = patterns.iter().map(|p| p.rows.len()).sum();
+    let full = form == ScatterForm::Full;
     for k in 0..k_count {
-        completed.clear();
-        weights.clear();
-        // Σ v C over the patterns, in full; Σ v H.
+        // The completed rows (D × n_rows, one column per row) and their weights v = w γ_k;
+        // Σ v C over the patterns; Σ v H.
+        let mut completed = DMatrix::<f64>::zeros(d, n_rows);
+        let mut weights = DVector::<f64>::zeros(n_rows);
         let mut expected_scatter = DMatrix::<f64>::zeros(d, d);
         let mut entropy = 0.0;
-        for pattern in patterns {
-            let conditional = Conditional::new(g, k, pattern);
+        let mut column = 0;
+        for (pattern, pattern_conditionals) in patterns.iter().zip(&conditionals) {
+            let r = pattern.rows.len();
             let mut pattern_weight = 0.0;
-            for &i in &pattern.rows {
+            for (t, &i) in pattern.rows.iter().enumerate() {
                 let v = gamma[k * c + i] * sample_weights.map_or(1.0, |w| w[i]);
-                if v == 0.0 {
-                    continue;
-                }
-                let start = completed.len();
-                completed.resize(start + d, f64::NAN);
-                if let Some(cond) = &conditional {
-                    let u = &mut u[..pattern.observed.len()];
-                    cond.whiten(x, rows.start + i, u);
-                    cond.complete(x, rows.start + i, u, &mut completed[start..]);
-                }
-                weights.push(v);
+                weights[column + t] = v;
                 pattern_weight += v;
             }
-            if pattern_weight == 0.0 {
-                continue;
-            }
-            match &conditional {
+            match &pattern_conditionals[k] {
                 Some(cond) => {
-                    for (a, &r) in pattern.missing.iter().enumerate() {
-                        for (b, &s) in pattern.missing.iter().enumerate() {
-                            expected_scatter[(r, s)] += pattern_weight * cond.covariance[(a, b)];
+                    let x_m = cond.complete(&cond.whiten(x, rows.start, &pattern.rows));
+                    for (t, &i) in pattern.rows.iter().enumerate() {
+                        let mut out = completed.column_mut(column + t);
+                        for &j in &pattern.observed {
+                            out[j] = x[(rows.start + i, j)];
+                        }
+                        for (a, &j) in pattern.missing.iter().enumerate() {
+                            out[j] = x_m[(a, t)];
+                        }
+                    }
+                    for (a, &p) in pattern.missing.iter().enumerate() {
+                        for (b, &q) in pattern.missing.iter().enumerate() {
+                            expected_scatter[(p, q)] += pattern_weight * cond.covariance[(a, b)];
                         }
                     }
                     entropy += pattern_weight * cond.entropy;
                 }
-                None => entropy = f64::NAN,
+                None => {
+                    completed.columns_mut(column, r).fill(f64::NAN);
+                    entropy = f64::NAN;
+                }
             }
+            column += r;
         }
-        let nk: f64 = weights.iter().sum();
+        let nk = weights.sum();
         if nk <= 0.0 {
             continue;
         }
-        let mut mean = vec![0.0; d];
-        for (row, v) in completed.chunks_exact(d).zip(&weights) {
-            for (m, value) in mean.iter_mut().zip(row) {
-                *m += v * value;
-            }
+        let mean = &completed * &weights / nk;
+        for mut col in completed.column_iter_mut() {
+            col -= &mean;
         }
-        mean.iter_mut().for_each(|m| *m /= nk);
-        for (row, v) in completed.chunks_exact(d).zip(&weights) {
+        // Σ v (x̂ − m)(x̂ − m)ᵀ (its diagonal only, for diagonal scatter), added to Σ v C.
+        if full {
+            let mut weighted = completed.clone();
+            for (mut col, v) in weighted.column_iter_mut().zip(weights.iter()) {
+                col *= *v;
+            }
+            expected_scatter.gemm(1.0, &weighted, &completed.transpose(), 1.0);
+            // The two triangles of a product can round differently; the scatter must be
+            // exactly symmetric.
             for r in 0..d {
-                let dr = v * (row[r] - mean[r]);
-                for s in 0..=r {
-                    expected_scatter[(r, s)] += dr * (row[s] - mean[s]);
+                for s in 0..r {
+                    expected_scatter[(s, r)] = expected_scatter[(r, s)];
                 }
             }
-        }
-        // The upper triangle of Σ v C was summed too; the lower triangle is the one kept.
-        for r in 0..d {
-            for s in 0..r {
-                expected_scatter[(s, r)] = expected_scatter[(r, s)];
+        } else {
+            for j in 0..d {
+                expected_scatter[(j, j)] += completed
+                    .row(j)
+                    .iter()
+                    .zip(weights.iter())
+                    .map(|(e, v)| v * e * e)
+                    .sum::<f64>();
             }
         }
         stats.n[k] = nk;
-        for (j, m) in mean.iter().enumerate() {
-            stats.means[(k, j)] = *m;
-        }
+        stats.means.set_row(k, &mean.transpose());
         match &mut stats.scatter {
             Scatter::Full(m2) => m2[k].copy_from(&expected_scatter),
             Scatter::Diag(m2) => {
@@ -412,33 +528,27 @@ impl Gaussians {
         assert_eq!(d, self.n_features(), "x must have D columns");
         assert_eq!(proba.shape(), (n, self.n_components()), "proba must be N×K");
         let mut filled = x.clone();
-        let patterns = incomplete_patterns(x, &(0..n));
-        let (mut u, mut row_completed) = (vec![0.0; d], vec![0.0; d]);
-        for pattern in &patterns {
-            for &i in &pattern.missing {
+        for pattern in &incomplete_patterns(x, &(0..n)) {
+            for &j in &pattern.missing {
                 for &row in &pattern.rows {
-                    filled[(row, i)] = 0.0;
+                    filled[(row, j)] = 0.0;
                 }
             }
             for k in 0..self.n_components() {
-                let conditional = Conditional::new(self, k, pattern);
-                for &row in &pattern.rows {
-                    let p = proba[(row, k)];
-                    if p == 0.0 {
-                        continue;
+                let Some(cond) = Conditional::new(self, k, pattern) else {
+                    for &j in &pattern.missing {
+                        pattern
+                            .rows
+                            .iter()
+                            .for_each(|&row| filled[(row, j)] = f64::NAN);
                     }
-                    match &conditional {
-                        Some(cond) => {
-                            let u = &mut u[..pattern.observed.len()];
-                            cond.whiten(x, row, u);
-                            cond.complete(x, row, u, &mut row_completed);
-                            for &j in &pattern.missing {
-                                filled[(row, j)] += p * row_completed[j];
-                            }
-                        }
-                        None => pattern.missing.iter().for_each(|&j| {
-                            filled[(row, j)] = f64::NAN;
-                        }),
+                    continue;
+                };
+                let x_m = cond.complete(&cond.whiten(x, 0, &pattern.rows));
+                for (t, &row) in pattern.rows.iter().enumerate() {
+                    let p = proba[(row, k)];
+                    for (a, &j) in pattern.missing.iter().enumerate() {
+                        filled[(row, j)] += p * x_m[(a, t)];
                     }
                 }
             }
@@ -480,22 +590,18 @@ impl Gaussians {
         assert_eq!(d, self.n_features(), "x must have D columns");
         assert!(k < self.n_components(), "no component {k}");
         let mut drawn = x.clone();
-        let (mut u, mut completed) = (vec![0.0; d], vec![0.0; d]);
         for pattern in &incomplete_patterns(x, &(0..n)) {
             let Some(cond) = Conditional::new(self, k, pattern) else {
                 continue;
             };
+            let x_m = cond.complete(&cond.whiten(x, 0, &pattern.rows));
             let d_m = pattern.missing.len();
-            for &row in &pattern.rows {
-                let u = &mut u[..pattern.observed.len()];
-                cond.whiten(x, row, u);
-                cond.complete(x, row, u, &mut completed);
-                let z: Vec<f64> = (0..d_m)
-                    .map(|_| rng.sample::<f64, _>(rand_distr::StandardNormal))
-                    .collect();
+            for (t, &row) in pattern.rows.iter().enumerate() {
+                let z =
+                    DVector::from_fn(d_m, |_, _| rng.sample::<f64, _>(rand_distr::StandardNormal));
+                let noise = &cond.l_mm * z;
                 for (a, &j) in pattern.missing.iter().enumerate() {
-                    let noise: f64 = (0..=a).map(|b| cond.l_mm[(a, b)] * z[b]).sum();
-                    drawn[(row, j)] = completed[j] + noise;
+                    drawn[(row, j)] = x_m[(a, t)] + noise[a];
                 }
             }
         }
@@ -557,7 +663,15 @@ mod tests {
         let x = dmatrix![0.5, nan, -0.3; nan, nan, 2.0; nan, 0.7, 1.1];
         let patterns = incomplete_patterns(&x, &(0..3));
         let mut out = vec![0.0; 6];
-        incomplete_log_densities(&g, &x, &(0..3), &patterns, Some(&[0.1, 0.2]), &mut out);
+        incomplete_log_densities(
+            &g,
+            &ConditionalCache::default(),
+            &x,
+            &(0..3),
+            &patterns,
+            Some(&[0.1, 0.2]),
+            &mut out,
+        );
         for (i, observed) in [vec![0, 2], vec![2], vec![1, 2]].iter().enumerate() {
             let row: Vec<f64> = x.row(i).iter().copied().collect();
             for k in 0..2 {
@@ -580,6 +694,7 @@ mod tests {
         let patterns = incomplete_patterns(&x, &rows);
         let inc = incomplete_statistics(
             &g,
+            &ConditionalCache::default(),
             &x,
             &rows,
             &patterns,
@@ -642,6 +757,7 @@ mod tests {
         let patterns = incomplete_patterns(&x, &(0..2));
         let inc = incomplete_statistics(
             &g,
+            &ConditionalCache::default(),
             &x,
             &(0..1),
             &patterns,
@@ -651,6 +767,7 @@ mod tests {
         );
         let inc1 = incomplete_statistics(
             &g,
+            &ConditionalCache::default(),
             &x,
             &(0..1),
             &patterns,

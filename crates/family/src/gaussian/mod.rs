@@ -73,7 +73,7 @@ mod stats;
 pub use covariance::{CovarianceType, Covariances, check_symmetric, cholesky};
 pub use family::{CheckedData, GaussianDraws, GaussianFamily, check_data};
 pub use kernel::{HALF_LN_2PI, block_rows};
-pub use missing::{MissingValues, check_data_with_missing, has_missing};
+pub use missing::{MissingValues, check_data_with_missing, check_observed_columns, has_missing};
 pub use mstep::{Maximised, maximise};
 pub use prior::Prior;
 pub use stats::{GaussianStats, Scatter, ScatterForm};
