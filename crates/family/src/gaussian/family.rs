@@ -13,7 +13,7 @@ use super::missing::{
     incomplete_patterns, incomplete_statistics, zero_filled,
 };
 use super::mstep::gaussian_parameters;
-use super::{GaussianStats, Gaussians, Prior, ScatterForm, block_rows, check_reg_covar};
+use super::{GaussianStats, Gaussians, Prior, block_rows, check_reg_covar};
 use crate::family::Family;
 
 /// K Gaussians N(μ_k, Σ_k) and how their M-step runs: scikit-learn's `reg_covar` ridge and an
@@ -374,7 +374,6 @@ impl Family for GaussianFamily {
                     &patterns,
                     gamma,
                     sample_weights,
-                    ScatterForm::from(self.gaussians.covariance_type()),
                 ));
                 return stats;
             }
