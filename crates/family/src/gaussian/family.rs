@@ -138,22 +138,8 @@ impl GaussianFamily {
 /// Checks that `x` has rows, `n_features` columns (when given) and only finite values; a bad
 /// value is reported by row and column (the first in row order).
 pub fn check_data(x: &DMatrix<f64>, n_features: Option<usize>) -> Result<(), EmError> {
+    check_shape(x, n_features)?;
     let (n, d) = x.shape();
-    if n == 0 {
-        return Err(EmError::EmptyData);
-    }
-    match n_features {
-        Some(expected) if expected != d => {
-            return Err(EmError::DimensionMismatch { expected, found: d });
-        }
-        None if d == 0 => {
-            return Err(EmError::InvalidParameter {
-                name: "data",
-                reason: "the data have no columns".into(),
-            });
-        }
-        _ => {}
-    }
     // Column-major scan (fast), then report the first offending row in row order.
     if x.iter().any(|v| !v.is_finite()) {
         for row in 0..n {
@@ -166,6 +152,23 @@ pub fn check_data(x: &DMatrix<f64>, n_features: Option<usize>) -> Result<(), EmE
         }
     }
     Ok(())
+}
+
+/// Checks that `x` has rows and `n_features` columns (when given; at least one otherwise):
+/// the part of the data checks that does not look at the values.
+pub(crate) fn check_shape(x: &DMatrix<f64>, n_features: Option<usize>) -> Result<(), EmError> {
+    let (n, d) = x.shape();
+    if n == 0 {
+        return Err(EmError::EmptyData);
+    }
+    match n_features {
+        Some(expected) if expected != d => Err(EmError::DimensionMismatch { expected, found: d }),
+        None if d == 0 => Err(EmError::InvalidParameter {
+            name: "data",
+            reason: "the data have no columns".into(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Gaussian data that passed [`check_data`]: a matrix with at least one row, at least one

@@ -33,6 +33,7 @@ use em_core::EmError;
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 
+use super::family::check_shape;
 use super::kernel::HALF_LN_2PI;
 use super::{GaussianStats, Gaussians, Scatter, ScatterForm};
 
@@ -73,22 +74,8 @@ pub enum MissingValues {
 /// (`data`) for no columns; [`EmError::NonFinite`] for the first ±∞ in row order;
 /// [`EmError::InvalidInput`] naming the first row with no observed value.
 pub fn check_data_with_missing(x: &DMatrix<f64>, n_features: Option<usize>) -> Result<(), EmError> {
+    check_shape(x, n_features)?;
     let (n, d) = x.shape();
-    if n == 0 {
-        return Err(EmError::EmptyData);
-    }
-    match n_features {
-        Some(expected) if expected != d => {
-            return Err(EmError::DimensionMismatch { expected, found: d });
-        }
-        None if d == 0 => {
-            return Err(EmError::InvalidParameter {
-                name: "data",
-                reason: "the data have no columns".into(),
-            });
-        }
-        _ => {}
-    }
     if x.iter().any(|v| v.is_infinite()) {
         for row in 0..n {
             for column in 0..d {
