@@ -3,10 +3,12 @@
 mod bad_input;
 mod columns;
 mod common;
+mod diagnostics;
 mod fit;
 mod input;
 mod model_files;
 mod plots;
 mod select;
+mod standardize;
 mod stream;
 mod zip;
