@@ -286,11 +286,22 @@ pub fn check_columns(x: &DMatrix<f64>, names: Option<&[String]>) -> Vec<Warning>
     }
     let mut constant = vec![false; x.ncols()];
     for (j, col) in x.column_iter().enumerate() {
-        if x.nrows() > 1 && col.iter().all(|&v| v == col[0]) {
+        // Missing values (NaN) do not count: a column is constant when its observed values
+        // are (at least two of them).
+        let mut observed = col.iter().filter(|v| !v.is_nan());
+        let Some(&first) = observed.next() else {
+            continue;
+        };
+        let mut count = 1;
+        if observed.all(|&v| {
+            count += 1;
+            v == first
+        }) && count > 1
+        {
             constant[j] = true;
             warnings.push(Warning::ConstantColumn {
                 column: Column::of(j, names),
-                value: col[0],
+                value: first,
             });
         }
     }

@@ -112,6 +112,13 @@ fn a_constant_column_is_named() {
         "{}",
         w[0]
     );
+    // Missing values do not hide it.
+    let mut holes = x.clone();
+    holes[(4, 2)] = f64::NAN;
+    holes[(7, 0)] = f64::NAN;
+    let w = diagnostics::check_columns(&holes, Some(&names));
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(matches!(&w[0], Warning::ConstantColumn { column, .. } if column.index == 2));
     // With a ridge the fit succeeds; the constant column is still the only data warning.
     let fit = GaussianMixture::builder(1).reg_covar(1e-6).fit(&x).unwrap();
     let all = diagnostics::diagnose(&fit.model, &x, Some(&names)).unwrap();
