@@ -157,7 +157,7 @@ pub enum StandardizeError {
         /// The rows there are.
         n_rows: usize,
     },
-    /// A NaN or ±∞ value.
+    /// A ±∞ value.
     NonFinite {
         /// Zero-based row.
         row: usize,
@@ -208,11 +208,12 @@ impl fmt::Display for StandardizeError {
 impl std::error::Error for StandardizeError {}
 
 impl Standardization {
-    /// The means and sample standard deviations of the columns of `x`.
+    /// The means and sample standard deviations of the columns of `x`, over their observed
+    /// values (a NaN is a missing value and is left out; it stays NaN in the z-scores).
     ///
     /// # Errors
-    /// [`StandardizeError::TooFewRows`] below 2 rows, [`StandardizeError::NonFinite`] naming
-    /// the first NaN or ±∞, [`StandardizeError::ConstantColumn`] naming the first column whose
+    /// [`StandardizeError::TooFewRows`] below 2 rows (or 2 observed values in a column),
+    /// [`StandardizeError::NonFinite`] naming the first ±∞, [`StandardizeError::ConstantColumn`] naming the first column whose
     /// standard deviation is 0 (or so small next to its mean that it is rounding).
     pub fn of(x: &DMatrix<f64>) -> Result<Self, StandardizeError> {
         let n = x.nrows();
@@ -222,26 +223,32 @@ impl Standardization {
         let mut center = Vec::with_capacity(x.ncols());
         let mut scale = Vec::with_capacity(x.ncols());
         for (j, col) in x.column_iter().enumerate() {
-            if let Some(row) = col.iter().position(|v| !v.is_finite()) {
+            if let Some(row) = col.iter().position(|v| v.is_infinite()) {
                 return Err(StandardizeError::NonFinite { row, column: j });
+            }
+            // A missing value (NaN) does not count: the moments are of the observed values.
+            let observed: Vec<f64> = col.iter().copied().filter(|v| !v.is_nan()).collect();
+            let m = observed.len();
+            if m < 2 {
+                return Err(StandardizeError::TooFewRows { n_rows: m });
             }
             // Computed on the column divided by its largest magnitude, so that values near
             // the largest f64 do not overflow the sum of squares.
-            let big = col.amax();
+            let big = observed.iter().fold(0.0f64, |a, v| a.max(v.abs()));
             if big == 0.0 {
                 return Err(StandardizeError::ConstantColumn {
                     column: j,
-                    value: col[0],
+                    value: observed[0],
                 });
             }
-            let mean = col.iter().map(|v| v / big).sum::<f64>() / n as f64;
-            let ss: f64 = col.iter().map(|v| (v / big - mean).powi(2)).sum();
-            let (mean, s) = (mean * big, (ss / (n - 1) as f64).sqrt() * big);
+            let mean = observed.iter().map(|v| v / big).sum::<f64>() / m as f64;
+            let ss: f64 = observed.iter().map(|v| (v / big - mean).powi(2)).sum();
+            let (mean, s) = (mean * big, (ss / (m - 1) as f64).sqrt() * big);
             // Rounding alone leaves a spread of about ε|mean| in a constant column.
             if !(mean.is_finite() && s.is_finite()) || s <= 4.0 * f64::EPSILON * mean.abs() {
                 return Err(StandardizeError::ConstantColumn {
                     column: j,
-                    value: col[0],
+                    value: observed[0],
                 });
             }
             center.push(mean);
