@@ -50,6 +50,7 @@
 pub mod binary;
 pub mod csv;
 mod error;
+mod fast;
 pub mod input;
 pub mod select;
 pub mod table;

@@ -3,10 +3,10 @@
 //! [`CsvSource`](crate::CsvSource) reads files with too. Every error names the file, the line
 //! and the column.
 //!
-//! A file is read twice, line by line: once to count its lines, then to parse them straight
-//! into a column-major matrix of that capacity. Peak memory is the matrix itself (plus one
-//! line), not the text, a row-major copy and the matrix, which for a large file was five times
-//! the data.
+//! A file is read twice: once to count its lines, then in blocks of whole lines, each parsed
+//! in parallel pieces and copied into a column-major matrix of that capacity. Peak memory is
+//! the matrix itself plus one block (8 MiB of text and its values), not the text, a row-major
+//! copy and the matrix, which for a large file was five times the data.
 //!
 //! ```
 //! let t = em_io::table::parse("eruptions,waiting\n3.6,79\n\n1.8,54\n", "faithful.csv")?;
@@ -25,8 +25,10 @@ use em_core::{ChunkSource, EmError};
 use nalgebra::DMatrix;
 
 use crate::binary::BinarySource;
-use crate::csv::{Layout, LineReader, Lines, ReadOptions, TextLines};
+use crate::csv::{Layout, LineReader, Lines, ReadOptions};
 use crate::error::ReadError;
+use crate::fast::block::{Numbered, parse_block};
+use crate::fast::blocks::Blocks;
 use crate::input::{Format, Gunzip};
 use crate::select::Selection;
 
@@ -59,7 +61,7 @@ pub struct LineMap {
 
 impl LineMap {
     /// Records that `row` is on line `line` (rows in increasing order).
-    fn push(&mut self, row: usize, line: usize) {
+    pub(crate) fn push(&mut self, row: usize, line: usize) {
         if let Some(&(r, l)) = self.runs.last()
             && line == l + (row - r)
         {
@@ -160,16 +162,16 @@ pub fn read_selected(
             read_binary(file, &origin)
         }
         Format::Gzip => {
-            let capacity = count_lines(BufReader::with_capacity(1 << 16, Gunzip::new(file)))
+            let capacity = count_lines(BufReader::with_capacity(1 << 20, Gunzip::new(file)))
                 .map_err(read_error)?;
-            let mut lines = LineReader::new(Gunzip::new(open()?), origin.as_str());
-            parse_lines(&mut lines, capacity, &origin, options, selection)
+            let lines = LineReader::new(Gunzip::new(open()?), origin.as_str());
+            parse_lines(lines, capacity, &origin, options, selection)
         }
         Format::Text => {
             let capacity =
-                count_lines(BufReader::with_capacity(1 << 16, file)).map_err(read_error)?;
-            let mut lines = LineReader::new(open()?, origin.as_str());
-            parse_lines(&mut lines, capacity, &origin, options, selection)
+                count_lines(BufReader::with_capacity(1 << 20, file)).map_err(read_error)?;
+            let lines = LineReader::new(open()?, origin.as_str());
+            parse_lines(lines, capacity, &origin, options, selection)
         }
     }
 }
@@ -307,23 +309,15 @@ pub fn parse_bytes_selected(
     parse_selected(&text, source, options, selection)
 }
 
-/// Lines of the file that are not blank (ASCII whitespace only): an upper bound on its
-/// records, since every line `str::trim` leaves non-empty is counted.
+/// Line breaks in the file, plus one: an upper bound on its records.
 fn count_lines(mut reader: impl BufRead) -> std::io::Result<usize> {
-    let (mut count, mut blank) = (0, true);
+    let mut count = 1;
     loop {
         let chunk = reader.fill_buf()?;
         if chunk.is_empty() {
-            return Ok(count + usize::from(!blank));
+            return Ok(count);
         }
-        for &b in chunk {
-            if b == b'\n' {
-                count += usize::from(!blank);
-                blank = true;
-            } else if !b.is_ascii_whitespace() {
-                blank = false;
-            }
-        }
+        count += crate::fast::count_lines(chunk);
         let n = chunk.len();
         reader.consume(n);
     }
@@ -363,22 +357,19 @@ pub fn parse_selected(
     options: &ReadOptions,
     selection: &Selection,
 ) -> Result<Table, ReadError> {
-    let capacity = text.lines().filter(|l| !l.trim().is_empty()).count();
-    parse_lines(
-        &mut TextLines::new(text),
-        capacity,
-        source,
-        options,
-        selection,
-    )
+    let capacity = crate::fast::count_lines(text.as_bytes()) + 1;
+    let lines = LineReader::new(text.as_bytes(), source);
+    parse_lines(lines, capacity, source, options, selection)
 }
 
-/// The parser behind [`read`] and [`parse`]: `capacity` is at least the number of non-blank
-/// lines. The layout comes from the first non-blank line and every record is parsed by
-/// [`Layout::record`], as in the streamed [`CsvSource`](crate::CsvSource). Values go straight
-/// into a column-major matrix of `capacity` rows, compacted in place to the rows found.
-fn parse_lines(
-    lines: &mut impl Lines,
+/// The parser behind [`read`] and [`parse`]: `capacity` is at least the number of records.
+/// The layout comes from the first non-blank line (read by `lines`); the rest of the input is
+/// read in blocks of whole lines, each parsed in parallel pieces ([`parse_block`]) while the
+/// next block is read, and every record is parsed by the rules of [`Layout::record`], as in the
+/// streamed [`CsvSource`](crate::CsvSource). Values go into a column-major matrix of `capacity`
+/// rows, compacted in place to the rows found.
+fn parse_lines<R: Read + Send>(
+    mut lines: LineReader<R>,
     capacity: usize,
     source: &str,
     options: &ReadOptions,
@@ -400,41 +391,70 @@ fn parse_lines(
             lines: capacity,
             columns: width,
         })?;
-    let mut values = vec![0.0; size];
-    let mut row = Vec::with_capacity(width);
-    let mut line_map = LineMap::default();
-    let mut n = 0usize;
-    let mut dropped = 0usize;
-    let mut store = |line: u64, text: &str| -> Result<(), ReadError> {
-        row.clear();
-        if !layout.record(source, text, line, n, &mut row)? {
-            dropped += 1;
-            return Ok(());
-        }
-        if n == stride {
-            return Err(ReadError::Changed {
-                origin: source.to_string(),
-            });
-        }
-        for (j, v) in row.iter().enumerate() {
-            values[j * stride + n] = *v;
-        }
-        line_map.push(n, line as usize);
-        n += 1;
-        Ok(())
+    let mut matrix = Columns {
+        values: vec![0.0; size],
+        stride,
+        width,
+        rows: 0,
+        lines: LineMap::default(),
+        dropped: 0,
     };
     if !layout.has_header {
-        store(first_line, lines.text())?;
+        let mut row = Vec::with_capacity(width);
+        if layout.record(source, lines.text(), first_line, 0, &mut row)? {
+            matrix.append(&row, 1, &[(0, first_line)], source)?;
+        } else {
+            matrix.dropped += 1;
+        }
     }
-    while let Some(line) = lines.next_record()? {
-        store(line, lines.text())?;
+    let mut next_line = lines.line_no + 1;
+    let (prefix, mut reader) = lines.into_rest();
+    let mut blocks = Blocks::with_prefix(&prefix);
+    let read_error = |e: std::io::Error, line: u64| ReadError::Read {
+        origin: source.to_string(),
+        line: Some(line),
+        reason: e.to_string(),
+    };
+    let (mut block, mut next) = (Vec::new(), Vec::new());
+    let mut more = blocks
+        .next(&mut reader, &mut block)
+        .map_err(|e| read_error(e, next_line))?;
+    while more {
+        // Parse this block while the next one is read.
+        let (pieces, read) = rayon::join(
+            || parse_block(&block, &layout, next_line),
+            || blocks.next(&mut reader, &mut next),
+        );
+        for Numbered { piece, first_line } in pieces {
+            let runs: Vec<(usize, u64)> = piece
+                .runs
+                .iter()
+                .map(|&(r, l)| (r, first_line + l))
+                .collect();
+            let rows_before = matrix.rows;
+            matrix.append(&piece.values, piece.rows, &runs, source)?;
+            matrix.dropped += piece.drops.len();
+            if let Some(e) = piece.error {
+                return Err(e.into_read_error(&layout, source, first_line, rows_before));
+            }
+            next_line = first_line + piece.lines;
+        }
+        more = read.map_err(|e| read_error(e, next_line))?;
+        std::mem::swap(&mut block, &mut next);
     }
-    if n == 0 {
+    if matrix.rows == 0 {
         return Err(ReadError::HeaderOnly {
             origin: source.to_string(),
             header_line: first_line,
         });
     }
+    let Columns {
+        mut values,
+        rows: n,
+        lines: line_map,
+        dropped,
+        ..
+    } = matrix;
     // Columns of stride `capacity` → columns of length n, moving each one left in order.
     for j in 1..width {
         values.copy_within(j * stride..j * stride + n, j * n);
@@ -448,6 +468,45 @@ fn parse_lines(
         has_header: layout.has_header,
         dropped,
     })
+}
+
+/// The matrix being filled: `width` columns of `stride` values, the first `rows` written.
+struct Columns {
+    values: Vec<f64>,
+    stride: usize,
+    width: usize,
+    rows: usize,
+    lines: LineMap,
+    dropped: usize,
+}
+
+impl Columns {
+    /// Appends `n` rows given row by row in `rows`, whose line numbers jump at `runs` (row
+    /// within `rows`, file line); more rows than the capacity counted means the file grew.
+    fn append(
+        &mut self,
+        rows: &[f64],
+        n: usize,
+        runs: &[(usize, u64)],
+        source: &str,
+    ) -> Result<(), ReadError> {
+        if n > self.stride - self.rows {
+            return Err(ReadError::Changed {
+                origin: source.to_string(),
+            });
+        }
+        for &(r, line) in runs {
+            self.lines.push(self.rows + r, line as usize);
+        }
+        for j in 0..self.width {
+            let column = &mut self.values[j * self.stride + self.rows..][..n];
+            for (v, row) in column.iter_mut().zip(rows.chunks_exact(self.width)) {
+                *v = row[j];
+            }
+        }
+        self.rows += n;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
