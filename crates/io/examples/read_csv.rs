@@ -6,7 +6,8 @@
 //!
 //! ```sh
 //! cargo build --release -p em-io --example read_csv
-//! target/release/examples/read_csv big.csv 3
+//! target/release/examples/read_csv big.csv 3          # 3 runs of each
+//! target/release/examples/read_csv big.csv 3 memory   # or only `memory`, only `stream`
 //! ```
 
 use std::time::Instant;
@@ -17,9 +18,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let path = args.next().ok_or("usage: read_csv FILE [RUNS]")?;
     let runs: usize = args.next().map_or(Ok(3), |r| r.parse())?;
+    // `memory`, `stream`, or both (the default).
+    let only = args.next().unwrap_or_default();
     let mb = std::fs::metadata(&path)?.len() as f64 / 1e6;
     let options = em_io::ReadOptions::default();
-    for run in 1..=runs {
+    for run in (1..=runs).filter(|_| only != "stream") {
         let (start, cpu) = (Instant::now(), cpu_seconds());
         let t = em_io::table::read_with(&path, &options)?;
         let s = start.elapsed().as_secs_f64();
@@ -33,7 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     let mut csv = em_io::CsvSource::open_with(&path, &options)?;
-    for run in 1..=runs {
+    for run in (1..=runs).filter(|_| only != "memory") {
         let (start, cpu) = (Instant::now(), cpu_seconds());
         csv.rewind()?;
         let (mut rows, mut sum) = (0, 0.0);

@@ -3,10 +3,12 @@
 //! [`CsvSource`](crate::CsvSource) reads files with too. Every error names the file, the line
 //! and the column.
 //!
-//! A file is read twice: once to count its lines, then in blocks of whole lines, each parsed
-//! in parallel pieces and copied into a column-major matrix of that capacity. Peak memory is
-//! the matrix itself plus one block (8 MiB of text and its values), not the text, a row-major
-//! copy and the matrix, which for a large file was five times the data.
+//! A file is read in blocks of whole lines, each parsed in parallel pieces while the next is
+//! read, and copied into a column-major matrix made for the rows that the file's size and the
+//! bytes per row read so far promise (grown if they fall short; a gzip file's lines are
+//! counted first instead). Peak memory is the matrix itself plus two blocks (8 MiB of text
+//! each, and their values), not the text, a row-major copy and the matrix, which for a large
+//! file was five times the data.
 //!
 //! ```
 //! let t = em_io::table::parse("eruptions,waiting\n3.6,79\n\n1.8,54\n", "faithful.csv")?;
@@ -29,6 +31,7 @@ use crate::csv::{Layout, LineReader, Lines, ReadOptions};
 use crate::error::ReadError;
 use crate::fast::block::{Numbered, parse_block};
 use crate::fast::blocks::Blocks;
+use crate::fast::columns::{Capacity, Columns};
 use crate::input::{Format, Gunzip};
 use crate::select::Selection;
 
@@ -165,13 +168,18 @@ pub fn read_selected(
             let capacity = count_lines(BufReader::with_capacity(1 << 20, Gunzip::new(file)))
                 .map_err(read_error)?;
             let lines = LineReader::new(Gunzip::new(open()?), origin.as_str());
-            parse_lines(lines, capacity, &origin, options, selection)
+            parse_lines(
+                lines,
+                Capacity::AtMost(capacity),
+                &origin,
+                options,
+                selection,
+            )
         }
         Format::Text => {
-            let capacity =
-                count_lines(BufReader::with_capacity(1 << 20, file)).map_err(read_error)?;
-            let lines = LineReader::new(open()?, origin.as_str());
-            parse_lines(lines, capacity, &origin, options, selection)
+            let bytes = file.metadata().map_err(read_error)?.len();
+            let lines = LineReader::new(file, origin.as_str());
+            parse_lines(lines, Capacity::Bytes(bytes), &origin, options, selection)
         }
     }
 }
@@ -357,20 +365,19 @@ pub fn parse_selected(
     options: &ReadOptions,
     selection: &Selection,
 ) -> Result<Table, ReadError> {
-    let capacity = crate::fast::count_lines(text.as_bytes()) + 1;
+    let capacity = Capacity::AtMost(crate::fast::count_lines(text.as_bytes()) + 1);
     let lines = LineReader::new(text.as_bytes(), source);
     parse_lines(lines, capacity, source, options, selection)
 }
 
-/// The parser behind [`read`] and [`parse`]: `capacity` is at least the number of records.
-/// The layout comes from the first non-blank line (read by `lines`); the rest of the input is
-/// read in blocks of whole lines, each parsed in parallel pieces ([`parse_block`]) while the
-/// next block is read, and every record is parsed by the rules of [`Layout::record`], as in the
-/// streamed [`CsvSource`](crate::CsvSource). Values go into a column-major matrix of `capacity`
-/// rows, compacted in place to the rows found.
+/// The parser behind [`read`] and [`parse`]. The layout comes from the first non-blank line
+/// (read by `lines`); the rest of the input is read in blocks of whole lines, each parsed in
+/// parallel pieces ([`parse_block`]) while the next block is read, every record by the rules of
+/// [`Layout::record`], as in the streamed [`CsvSource`](crate::CsvSource). Values go into
+/// [`Columns`] made for `capacity` rows.
 fn parse_lines<R: Read + Send>(
     mut lines: LineReader<R>,
-    capacity: usize,
+    capacity: Capacity,
     source: &str,
     options: &ReadOptions,
     selection: &Selection,
@@ -382,27 +389,12 @@ fn parse_lines<R: Read + Send>(
     };
     let mut layout = Layout::new(lines.text(), first_line, options, source)?;
     layout.select(selection, source)?;
-    let width = layout.out_width();
-    let stride = capacity.max(1);
-    let size = stride
-        .checked_mul(width)
-        .ok_or_else(|| ReadError::TooLarge {
-            origin: source.to_string(),
-            lines: capacity,
-            columns: width,
-        })?;
-    let mut matrix = Columns {
-        values: vec![0.0; size],
-        stride,
-        width,
-        rows: 0,
-        lines: LineMap::default(),
-        dropped: 0,
-    };
+    let mut matrix = Columns::new(layout.out_width(), capacity, source)?;
+    let mut bytes_read = lines.offset;
     if !layout.has_header {
-        let mut row = Vec::with_capacity(width);
+        let mut row = Vec::with_capacity(layout.out_width());
         if layout.record(source, lines.text(), first_line, 0, &mut row)? {
-            matrix.append(&row, 1, &[(0, first_line)], source)?;
+            matrix.push_row(&row, first_line, bytes_read, source)?;
         } else {
             matrix.dropped += 1;
         }
@@ -425,18 +417,14 @@ fn parse_lines<R: Read + Send>(
             || parse_block(&block, &layout, next_line),
             || blocks.next(&mut reader, &mut next),
         );
+        bytes_read += block.len() as u64;
+        let mut rows_before = matrix.rows;
+        matrix.append(&pieces, bytes_read, source)?;
         for Numbered { piece, first_line } in pieces {
-            let runs: Vec<(usize, u64)> = piece
-                .runs
-                .iter()
-                .map(|&(r, l)| (r, first_line + l))
-                .collect();
-            let rows_before = matrix.rows;
-            matrix.append(&piece.values, piece.rows, &runs, source)?;
-            matrix.dropped += piece.drops.len();
             if let Some(e) = piece.error {
                 return Err(e.into_read_error(&layout, source, first_line, rows_before));
             }
+            rows_before += piece.rows;
             next_line = first_line + piece.lines;
         }
         more = read.map_err(|e| read_error(e, next_line))?;
@@ -448,65 +436,15 @@ fn parse_lines<R: Read + Send>(
             header_line: first_line,
         });
     }
-    let Columns {
-        mut values,
-        rows: n,
-        lines: line_map,
-        dropped,
-        ..
-    } = matrix;
-    // Columns of stride `capacity` → columns of length n, moving each one left in order.
-    for j in 1..width {
-        values.copy_within(j * stride..j * stride + n, j * n);
-    }
-    values.truncate(n * width);
+    let (line_map, dropped) = (std::mem::take(&mut matrix.lines), matrix.dropped);
     Ok(Table {
         source: source.to_string(),
-        x: DMatrix::from_vec(n, width, values),
+        x: matrix.into_matrix(),
         lines: line_map,
         columns: layout.out_columns().to_vec(),
         has_header: layout.has_header,
         dropped,
     })
-}
-
-/// The matrix being filled: `width` columns of `stride` values, the first `rows` written.
-struct Columns {
-    values: Vec<f64>,
-    stride: usize,
-    width: usize,
-    rows: usize,
-    lines: LineMap,
-    dropped: usize,
-}
-
-impl Columns {
-    /// Appends `n` rows given row by row in `rows`, whose line numbers jump at `runs` (row
-    /// within `rows`, file line); more rows than the capacity counted means the file grew.
-    fn append(
-        &mut self,
-        rows: &[f64],
-        n: usize,
-        runs: &[(usize, u64)],
-        source: &str,
-    ) -> Result<(), ReadError> {
-        if n > self.stride - self.rows {
-            return Err(ReadError::Changed {
-                origin: source.to_string(),
-            });
-        }
-        for &(r, line) in runs {
-            self.lines.push(self.rows + r, line as usize);
-        }
-        for j in 0..self.width {
-            let column = &mut self.values[j * self.stride + self.rows..][..n];
-            for (v, row) in column.iter_mut().zip(rows.chunks_exact(self.width)) {
-                *v = row[j];
-            }
-        }
-        self.rows += n;
-        Ok(())
-    }
 }
 
 #[cfg(test)]

@@ -91,6 +91,61 @@ fn in_memory(text: &str, options: &ReadOptions, selection: &Selection) -> Result
     })
 }
 
+/// The in-memory reader of files (a matrix sized from the file's length, not a line count).
+fn from_file(text: &str, options: &ReadOptions, selection: &Selection) -> Result<Read, ReadError> {
+    let dir = tempfile::tempdir().map_err(|e| ReadError::Stdin {
+        reason: e.to_string(),
+    })?;
+    let path = dir.path().join("t.csv");
+    std::fs::write(&path, text).map_err(|e| ReadError::Stdin {
+        reason: e.to_string(),
+    })?;
+    let t = table::read_selected(&path, options, selection).map_err(|e| match e {
+        // Errors name the path; the reference names "t.csv".
+        ReadError::Record {
+            line,
+            row,
+            column,
+            label,
+            width,
+            first_line,
+            error,
+            ..
+        } => ReadError::Record {
+            origin: "t.csv".into(),
+            line,
+            row,
+            column,
+            label,
+            width,
+            first_line,
+            error,
+        },
+        ReadError::HeaderOnly { header_line, .. } => ReadError::HeaderOnly {
+            origin: "t.csv".into(),
+            header_line,
+        },
+        ReadError::Empty { .. } => ReadError::Empty {
+            origin: "t.csv".into(),
+        },
+        ReadError::Select { error, .. } => ReadError::Select {
+            origin: "t.csv".into(),
+            error,
+        },
+        other => other,
+    })?;
+    Ok(Read {
+        columns: t.columns.clone(),
+        rows: t
+            .x
+            .row_iter()
+            .map(|r| r.iter().copied().collect())
+            .collect(),
+        lines: (0..t.x.nrows()).map(|r| t.lines.line(r)).collect(),
+        dropped: t.dropped,
+    })
+}
+
 /// The streamed reader in chunks of `chunk` rows, twice (the second pass after a rewind).
 fn streamed(
     text: &str,
@@ -119,6 +174,18 @@ fn streamed(
 fn check(text: &str, options: &ReadOptions, selection: &Selection, chunk: usize) {
     let expected = reference(text, options, selection);
     let memory = in_memory(text, options, selection);
+    let file = from_file(text, options, selection);
+    match (&file, &memory) {
+        (Ok(f), Ok(m)) => {
+            assert_eq!(bits(&f.rows), bits(&m.rows), "{text:?} {options:?}");
+            assert_eq!(
+                (&f.columns, &f.lines, f.dropped),
+                (&m.columns, &m.lines, m.dropped)
+            );
+        }
+        (Err(f), Err(m)) => assert_eq!(f, m, "{text:?} {options:?}"),
+        _ => panic!("{text:?} {options:?}: file {file:?}, text {memory:?}"),
+    }
     match (&expected, &memory) {
         (Ok(e), Ok(m)) => {
             assert_eq!(m.columns, e.columns, "{text:?} {options:?}");

@@ -7,6 +7,7 @@
 
 pub(crate) mod block;
 pub(crate) mod blocks;
+pub(crate) mod columns;
 pub(crate) mod piece;
 mod record;
 
