@@ -837,7 +837,10 @@ impl<R: Read> Lines for LineReader<R> {
 /// chunks of exactly the requested number of rows (but the last).
 ///
 /// Only the header is read when the source is opened; every value is validated as it is
-/// read, by the parser of the in-memory [`table`](crate::table) reader. Errors are that
+/// read, by the parser of the in-memory [`table`](crate::table) reader. The text is read ahead
+/// in blocks of whole lines (8 MiB), each parsed in parallel pieces on the current rayon pool;
+/// rows are handed out, rows dropped counted and errors reported exactly when a line-by-line
+/// reader would reach them. Errors are that
 /// reader's [`ReadError`]s, converted to the [`EmError`] of the [`ChunkSource`] trait: a field
 /// that is not a number is an [`EmError::Io`] naming the file, the line (1-based) and the
 /// column (1-based); NaN or ±∞ is an [`EmError::NonFinite`] naming the observation by its
@@ -863,8 +866,6 @@ pub struct CsvSource<R> {
     /// Byte offset and 1-based line number of the first data line's start (after the header).
     data_start: u64,
     data_start_line: u64,
-    /// Global index of the next observation.
-    row: usize,
     /// Rows dropped for missing values since the last rewind.
     dropped: usize,
     values: Vec<f64>,
@@ -1038,7 +1039,6 @@ impl<R: Read + Seek> CsvSource<R> {
             layout,
             data_start,
             data_start_line,
-            row: 0,
             dropped: 0,
             values: Vec::new(),
             ahead: Ahead::default(),
@@ -1096,7 +1096,6 @@ impl<R: Read + Seek> ChunkSource for CsvSource<R> {
 
     fn rewind(&mut self) -> Result<(), EmError> {
         seek(&mut self.lines, self.data_start, self.data_start_line - 1)?;
-        self.row = 0;
         self.dropped = 0;
         self.ahead.restart(self.data_start_line);
         Ok(())
@@ -1150,7 +1149,6 @@ impl<R: Read + Seek> ChunkSource for CsvSource<R> {
             return Ok(None);
         }
         let chunk = DMatrix::from_row_slice(n, width, &values);
-        self.row += n;
         self.values = values;
         Ok(Some(chunk))
     }

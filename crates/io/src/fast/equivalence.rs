@@ -152,7 +152,7 @@ fn streamed(
     options: &ReadOptions,
     selection: &Selection,
     chunk: usize,
-) -> Result<(Vec<String>, Vec<Vec<f64>>, usize), EmError> {
+) -> Result<Read, EmError> {
     let cursor = std::io::Cursor::new(text.as_bytes().to_vec());
     let mut csv = CsvSource::with_selection(cursor, "t.csv", options, selection)?;
     let mut rows = Vec::new();
@@ -167,7 +167,13 @@ fn streamed(
             );
         }
     }
-    Ok((csv.columns().to_vec(), rows, csv.dropped_rows()))
+    Ok(Read {
+        columns: csv.columns().to_vec(),
+        rows,
+        // The streamed reader does not keep line numbers.
+        lines: Vec::new(),
+        dropped: csv.dropped_rows(),
+    })
 }
 
 /// Checks both readers against the reference on `text`.
@@ -197,13 +203,13 @@ fn check(text: &str, options: &ReadOptions, selection: &Selection, chunk: usize)
         _ => panic!("{text:?} {options:?}: in memory {memory:?}, reference {expected:?}"),
     }
     match (expected, streamed(text, options, selection, chunk)) {
-        (Ok(e), Ok((columns, rows, dropped))) => {
-            assert_eq!(columns, e.columns, "{text:?} {options:?}");
-            assert_eq!(bits(&rows), bits(&e.rows), "{text:?} {options:?}");
-            assert_eq!(dropped, e.dropped, "{text:?} {options:?}");
+        (Ok(e), Ok(s)) => {
+            assert_eq!(s.columns, e.columns, "{text:?} {options:?}");
+            assert_eq!(bits(&s.rows), bits(&e.rows), "{text:?} {options:?}");
+            assert_eq!(s.dropped, e.dropped, "{text:?} {options:?}");
         }
         // The streamed reader has always yielded no rows, not an error, for a file with none.
-        (Err(ReadError::HeaderOnly { .. }), Ok((_, rows, _))) => assert!(rows.is_empty()),
+        (Err(ReadError::HeaderOnly { .. }), Ok(s)) => assert!(s.rows.is_empty()),
         (Err(e), Err(s)) => assert_eq!(
             format!("{s:?}"),
             format!("{:?}", EmError::from(e)),
