@@ -36,7 +36,9 @@ impl Blocks {
         if let Some(e) = self.failed.take() {
             return Err(e);
         }
-        std::mem::swap(buf, &mut self.carry);
+        // Copied, not swapped, so that `buf` keeps its large allocation from block to block.
+        buf.extend_from_slice(&self.carry);
+        self.carry.clear();
         // Bytes of `buf` known to hold no line break.
         let mut searched = 0;
         loop {
@@ -54,8 +56,11 @@ impl Blocks {
                     None => searched = buf.len(),
                 }
             }
-            // `read_to_end` reads into the spare capacity without zeroing it first.
-            let want = BLOCK.max(buf.len() / 2) as u64;
+            // `read_to_end` reads into the spare capacity without zeroing it first; room is made
+            // first, so that the reads go straight into it.
+            let want = BLOCK.max(buf.len() / 2);
+            buf.reserve(want);
+            let want = want as u64;
             match reader.by_ref().take(want).read_to_end(buf) {
                 Ok(0) => self.eof = true,
                 Ok(_) => {}
