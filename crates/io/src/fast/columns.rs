@@ -71,10 +71,17 @@ impl Columns {
                 });
             }
             Capacity::Bytes(total) => {
-                // The rows of the whole input at the bytes per row read so far, and a margin.
+                // The rows of the whole input at the bytes per row read so far, and a margin,
+                // but never more than it can hold (a record of `width` fields takes at least
+                // `width` bytes with its delimiters and line break).
                 let per_row = bytes_read.max(1) as f64 / needed as f64;
                 let estimate = (total as f64 / per_row * 1.02) as usize + 64;
-                estimate.max(needed).max(self.stride + self.stride / 2)
+                let most =
+                    usize::try_from(total / self.width.max(1) as u64 + 1).unwrap_or(usize::MAX);
+                estimate
+                    .min(most)
+                    .max(needed)
+                    .max(self.stride + self.stride / 2)
             }
         };
         let mut values = zeros(stride, self.width, origin)?;
