@@ -559,3 +559,39 @@ fn missing_keep_reads_nan_in_memory_and_streamed() {
         [false, true, false]
     );
 }
+
+#[test]
+fn streamed_errors_and_dropped_rows_come_when_a_line_by_line_reader_reaches_them() {
+    let mut text = String::from("a,b\n");
+    for i in 0..10 {
+        text += &format!("{i},{i}\n");
+        if i == 4 {
+            text += "NA,1\n";
+        }
+    }
+    text += "1,x\n";
+    let drop = ReadOptions {
+        missing: Missing::Drop,
+        ..ReadOptions::default()
+    };
+    let mut csv = CsvSource::new_with(std::io::Cursor::new(text.clone()), "t.csv", &drop).unwrap();
+    csv.rewind().unwrap();
+    assert_eq!(csv.next_chunk(5).unwrap().unwrap().nrows(), 5);
+    // The row with NA comes after the fifth row: not reached yet.
+    assert_eq!(csv.dropped_rows(), 0);
+    assert_eq!(csv.next_chunk(5).unwrap().unwrap().nrows(), 5);
+    assert_eq!(csv.dropped_rows(), 1);
+    // The bad line comes after the tenth row: reached only by the next call.
+    let e = csv.next_chunk(5).unwrap_err();
+    assert!(matches!(e, EmError::Io { line: Some(13), .. }), "{e:?}");
+}
+
+#[test]
+fn a_line_longer_than_a_block_is_read_whole() {
+    let long = format!("{}1", "0".repeat(super::blocks::BLOCK + 100));
+    let text = format!("x\n1\n{long}\n2\n");
+    let t = table::parse(&text, "t.csv").unwrap();
+    assert_eq!(t.x.as_slice(), [1.0, 1.0, 2.0]);
+    assert_eq!(t.lines.line(2), 4);
+    check(&text, &ReadOptions::default(), &Selection::default(), 2);
+}
