@@ -16,6 +16,11 @@
 //! | [`binary`] | a minimal binary table (`EMF64LE1`), much faster to stream than CSV |
 //! | [`input`] | what a file holds from its first bytes (text, gzip, binary); gzip decompression |
 //!
+//! Both CSV readers read the text in blocks of whole lines cut into pieces parsed in parallel
+//! (a record is one line, so a cut never falls inside a quoted field), with an allocation-free
+//! path for records of plain numbers; values are those of `f64::from_str`, and line numbers and
+//! the first error in file order are those of reading line by line.
+//!
 //! [`table::read_with`] reads any of them into memory (CSV with [`ReadOptions`]: delimiter,
 //! header, missing values); [`CsvSource::open_with`] streams CSV, plain or gzip-compressed.
 //!
@@ -50,6 +55,7 @@
 pub mod binary;
 pub mod csv;
 mod error;
+mod fast;
 pub mod input;
 pub mod select;
 pub mod table;
