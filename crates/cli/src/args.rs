@@ -411,10 +411,13 @@ pub struct ReaderArgs {
     /// Read the first line as data, even if it is not numeric (an error then names it).
     #[arg(long)]
     pub no_header: bool,
-    /// Rows with a missing value (an empty field, NA, nan or NaN): error stops with a message
-    /// naming the line and column (the models do not support missing values yet); drop drops
-    /// those rows and says how many on standard error.
-    #[arg(long, value_enum, value_name = "WHAT", default_value = "error")]
+    /// Missing values (an empty field, NA, nan or NaN): model fits the mixture to the values
+    /// that were observed, by exact EM (each row through the marginal density of its
+    /// observed columns; predict classifies rows from their observed values, and
+    /// `predict --impute` fills the missing ones in); drop drops the rows that have one and
+    /// says how many on standard error; error stops with a message naming the line and
+    /// column.
+    #[arg(long, value_enum, value_name = "WHAT", default_value = "model")]
     pub missing: MissingArg,
 }
 
@@ -429,9 +432,19 @@ impl ReaderArgs {
                 _ => None,
             },
             missing: match self.missing {
+                MissingArg::Model => em_io::Missing::Keep,
                 MissingArg::Error => em_io::Missing::Error,
                 MissingArg::Drop => em_io::Missing::Drop,
             },
+        }
+    }
+
+    /// What the models make of a NaN in the data read: a missing value with `--missing
+    /// model`; otherwise the reader has already dropped or refused them.
+    pub fn missing_values(&self) -> gmm::MissingValues {
+        match self.missing {
+            MissingArg::Model => gmm::MissingValues::Model,
+            MissingArg::Error | MissingArg::Drop => gmm::MissingValues::Error,
         }
     }
 }
@@ -439,8 +452,10 @@ impl ReaderArgs {
 /// What `--missing` does with a row that has a missing value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum MissingArg {
-    /// Stop with an error naming the line and column.
+    /// Read a missing value as NaN and let the model treat it as unobserved.
     #[default]
+    Model,
+    /// Stop with an error naming the line and column.
     Error,
     /// Drop the row (the number dropped is printed on standard error unless --quiet).
     Drop,
@@ -705,7 +720,17 @@ mod tests {
             Command::Fit(a) => a.reader.options(),
             other => panic!("{other:?}"),
         };
-        assert_eq!(options(&["em", "fit"]), em_io::ReadOptions::default());
+        assert_eq!(
+            options(&["em", "fit"]),
+            em_io::ReadOptions {
+                missing: em_io::Missing::Keep,
+                ..em_io::ReadOptions::default()
+            }
+        );
+        assert_eq!(
+            options(&["em", "fit", "--missing", "error"]).missing,
+            em_io::Missing::Error
+        );
         for (d, expected) in [
             (",", em_io::Delimiter::Comma),
             ("tab", em_io::Delimiter::Tab),

@@ -309,7 +309,11 @@ impl GaussianMixtureBuilder {
         let start = if modelled {
             check_data_with_missing(x, None)?;
             check_observed_columns(x)?;
-            Some(start_data(x, sample_weight, k, self.em.options().seed)?)
+            Some(match &self.init {
+                // A warm start needs no start data (only their shape): no fit for them.
+                Init::Given(_) => (mean_filled(x), sample_weight.map(<[f64]>::to_vec)),
+                _ => start_data(x, sample_weight, k, self.em.options().seed)?,
+            })
         } else {
             None
         };
@@ -391,6 +395,22 @@ pub(crate) fn start_data(
     let mut rng = StdRng::seed_from_u64(seed);
     let drawn = one.components().draw_missing(x, 0, &mut rng);
     Ok((drawn, sample_weight.map(<[f64]>::to_vec)))
+}
+
+/// `x` with each missing value replaced by its column's observed mean (every column has
+/// one: the data passed [`check_observed_columns`]).
+pub(crate) fn mean_filled(x: &DMatrix<f64>) -> DMatrix<f64> {
+    let means: Vec<f64> = x
+        .column_iter()
+        .map(|col| {
+            let (sum, count) = col
+                .iter()
+                .filter(|v| !v.is_nan())
+                .fold((0.0, 0usize), |(s, c), v| (s + v, c + 1));
+            sum / count.max(1) as f64
+        })
+        .collect();
+    x.map_with_location(|_, j, v| if v.is_nan() { means[j] } else { v })
 }
 
 /// The maximum-likelihood Gaussian of data with missing values (full covariance, or diagonal

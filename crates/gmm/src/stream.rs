@@ -68,11 +68,11 @@ use rand::{RngExt, SeedableRng};
 pub use em_io::binary::{BinarySource, BinaryWriter, csv_to_binary, is_binary_file};
 pub use em_io::csv::CsvSource;
 
-use crate::fit::{GaussianMixtureBuilder, start_data};
+use crate::fit::{GaussianMixtureBuilder, mean_filled, start_data};
 use crate::gaussian::{
     MissingValues, check_data_with_missing, check_observed_columns, has_missing,
 };
-use crate::init::Starter;
+use crate::init::{Init, Starter};
 use crate::kmeans::CheckedData;
 use crate::mixture::GaussianMixture;
 
@@ -165,7 +165,10 @@ impl GaussianMixtureBuilder {
         let start = if missing == MissingValues::Model && has_missing(&sample) {
             check_data_with_missing(&sample, None)?;
             check_observed_columns(&sample)?;
-            Some(start_data(&sample, None, k, self.em.options().seed)?.0)
+            Some(match &self.init {
+                Init::Given(_) => mean_filled(&sample),
+                _ => start_data(&sample, None, k, self.em.options().seed)?.0,
+            })
         } else {
             None
         };

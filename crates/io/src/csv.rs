@@ -108,8 +108,9 @@ fn count_fields(line: &str, delimiter: char) -> usize {
 /// What to do with a data row that has a missing value (an empty field, `NA`, or NaN).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Missing {
-    /// Stop with a [`RecordError::Missing`] naming the line and column (the default: the
-    /// models do not handle missing values yet).
+    /// Stop with a [`RecordError::Missing`] naming the line and column (the default of the
+    /// library's readers, so that a NaN never reaches a model that did not ask for one; the
+    /// `em` command line reads with [`Missing::Keep`] unless told otherwise).
     #[default]
     Error,
     /// Drop the row (the readers count the rows dropped).
@@ -540,7 +541,7 @@ impl std::fmt::Display for RecordError {
             ),
             RecordError::Missing { field, .. } => write!(
                 f,
-                "missing value {}: missing values are not supported by the model yet (drop the rows that have them: `em --missing drop`)",
+                "missing value {}, refused by --missing error (the default, --missing model, fits the values that were observed; --missing drop drops the rows that have missing values)",
                 if field.is_empty() {
                     "(empty field)".to_string()
                 } else {

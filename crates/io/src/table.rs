@@ -86,14 +86,22 @@ impl LineMap {
 }
 
 impl Table {
-    /// Rows × columns and the column names, for summaries: `272 rows × 2 columns (eruptions, waiting)`.
+    /// Rows × columns and the column names, for summaries: `272 rows × 2 columns (eruptions,
+    /// waiting)`, with `, 3 values missing` after them when values were read as missing
+    /// ([`Missing::Keep`](crate::Missing::Keep)).
     pub fn describe(&self) -> String {
+        let missing = self.x.iter().filter(|v| v.is_nan()).count();
         format!(
-            "{} rows × {} column{} ({})",
+            "{} rows × {} column{} ({}){}",
             self.x.nrows(),
             self.x.ncols(),
             if self.x.ncols() == 1 { "" } else { "s" },
-            self.columns.join(", ")
+            self.columns.join(", "),
+            match missing {
+                0 => String::new(),
+                1 => ", 1 value missing".to_string(),
+                m => format!(", {m} values missing"),
+            }
         )
     }
 }
@@ -495,7 +503,7 @@ mod tests {
         );
         assert_eq!(
             err("1,2\nnan,4\n"),
-            "t.csv: line 2, column 1: missing value \"nan\": missing values are not supported by the model yet (drop the rows that have them: `em --missing drop`)"
+            "t.csv: line 2, column 1: missing value \"nan\", refused by --missing error (the default, --missing model, fits the values that were observed; --missing drop drops the rows that have missing values)"
         );
         assert!(err("1,1e999\n").starts_with("t.csv: line 1, column 2: \"1e999\" is not a finite"));
         assert_eq!(err(""), "t.csv: the file is empty (no data rows)");
@@ -721,10 +729,7 @@ mod tests {
                 }
                 other => panic!("{text:?}: {other:?}"),
             }
-            assert!(
-                e.to_string().contains("not supported by the model yet"),
-                "{e}"
-            );
+            assert!(e.to_string().contains("refused by --missing error"), "{e}");
         }
         // A bad field is reported even when the row also has a missing value.
         assert_eq!(

@@ -109,7 +109,7 @@ pub fn run(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
     let x_fit = units.as_ref().map_or(&table.x, |(_, z)| z);
 
     let mut progress = Progress::on_stderr(quiet, args.em.n_init as u64);
-    let fitted = builder(k, kind, &args.em, init)
+    let fitted = builder(k, kind, &args.em, init, args.reader.missing_values())
         .fit_observed(x_fit, None, &mut progress)
         .map_err(|e| warnings::explain(CliError::from_em(e, "fit failed"), &before))?;
     progress.finish();
@@ -151,8 +151,19 @@ pub fn run(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
             .predict(&table.x)
             .map_err(|e| CliError::from_em(e, "predicting the components failed"))?;
         let name = plot::short_name(&table.source);
+        // A row with missing values is drawn where the model expects it: its observed values
+        // and the conditional expectations of the others.
+        let imputed = if gmm::gaussian::has_missing(&table.x) {
+            Some(
+                model
+                    .impute(&table.x)
+                    .map_err(|e| CliError::from_em(e, "imputing the missing values failed"))?,
+            )
+        } else {
+            None
+        };
         let figure = MixtureFigure {
-            x: &table.x,
+            x: imputed.as_ref().unwrap_or(&table.x),
             columns: &table.columns,
             model,
             labels: &labels,

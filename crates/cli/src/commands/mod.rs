@@ -49,7 +49,7 @@ pub(crate) fn load_data(
     {
         note(quiet, &w);
     }
-    note_dropped(&table, quiet);
+    check_read(&table, quiet)?;
     Ok(table)
 }
 
@@ -64,6 +64,25 @@ fn read_table(
         Some(p) => data::read_selected(p, &reader.options(), &selection),
         None if selection.is_all() => Ok(data::faithful()),
         None => data::faithful_selected(&selection),
+    }
+}
+
+/// What every read table goes through: a note counting the rows dropped for missing values
+/// ([`note_dropped`]), and an error naming the first row whose every value read is missing
+/// (read as NaN with `--missing model`; it carries nothing to fit or predict from).
+fn check_read(table: &Table, quiet: bool) -> Result<(), CliError> {
+    note_dropped(table, quiet);
+    let (n, d) = table.x.shape();
+    if d == 0 {
+        return Ok(());
+    }
+    match (0..n).find(|&i| table.x.row(i).iter().all(|v| v.is_nan())) {
+        Some(row) => Err(CliError::bad_input(format!(
+            "{}: line {}: every value read from the row is missing; remove the row, or read              with --missing drop to drop the rows that have missing values",
+            table.source,
+            table.lines.line(row)
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -124,7 +143,7 @@ pub(crate) fn load_for_model(
     let user = cols.selection();
     let Some(names) = names else {
         let table = read_table(file, cols, reader)?;
-        note_dropped(&table, quiet);
+        check_read(&table, quiet)?;
         note(
             quiet || table.x.ncols() != n_features,
             &format!(
@@ -138,7 +157,7 @@ pub(crate) fn load_for_model(
     let header = header_of(file, reader);
     if let Some((_, false)) = header {
         let table = read_table(file, cols, reader)?;
-        note_dropped(&table, quiet);
+        check_read(&table, quiet)?;
         note(
             quiet || table.x.ncols() != n_features,
             &format!(
@@ -206,12 +225,12 @@ pub(crate) fn load_for_model(
             } => missing(&reference, &source),
             other => other.into(),
         })?;
-        note_dropped(&table, quiet);
+        check_read(&table, quiet)?;
         return Ok(table);
     }
     // The user chose columns: match what was read to the model's names.
     let table = read_table(file, cols, reader)?;
-    note_dropped(&table, quiet);
+    check_read(&table, quiet)?;
     let mut order = Vec::with_capacity(names.len());
     for name in names {
         match table.columns.iter().position(|c| c == name) {
@@ -258,9 +277,11 @@ pub(crate) fn builder(
     kind: CovarianceType,
     em: &EmArgs,
     init: Init,
+    missing: gmm::MissingValues,
 ) -> GaussianMixtureBuilder {
     let b = GaussianMixture::builder(k)
         .covariance_type(kind)
+        .missing_values(missing)
         .init(init)
         .n_init(em.n_init)
         .stopping(em.stop.stopping())

@@ -120,8 +120,14 @@ pub fn run(args: &SelectArgs, quiet: bool, out: &mut dyn Write) -> Result<(), Cl
     for &k in &args.k.0 {
         for &kind in &kinds {
             progress.group(rows.len() as u64 * n_init, format!("K = {k}, {kind}: "));
-            let fit =
-                builder(k, kind, &args.em, init.clone()).fit_observed(x_fit, None, &mut progress);
+            let fit = builder(
+                k,
+                kind,
+                &args.em,
+                init.clone(),
+                args.reader.missing_values(),
+            )
+            .fit_observed(x_fit, None, &mut progress);
             let result = fit.and_then(|f| {
                 let f = match &units {
                     Some((st, _)) => standardize::to_original(st, f, table.x.nrows())?,

@@ -137,7 +137,7 @@ pub fn fit(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
         (Box::new(s), columns, has_header)
     };
 
-    let mut b = builder(k, kind, &args.em, init);
+    let mut b = builder(k, kind, &args.em, init, args.reader.missing_values());
     if let Some(c) = args.chunk_size {
         b = b.chunk_size(c);
     }

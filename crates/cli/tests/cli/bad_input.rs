@@ -24,7 +24,7 @@ fn csv_errors_name_file_line_and_column() {
         (
             "nan.csv",
             "a,b\n1,2\nNaN,4\n",
-            "line 3, column 1 (a): missing value \"NaN\": missing values are not supported",
+            "line 3, column 1 (a): missing value \"NaN\", refused by --missing error",
         ),
         (
             "inf.csv",
@@ -37,15 +37,15 @@ fn csv_errors_name_file_line_and_column() {
         (
             "hole.csv",
             "1,2\n,4\n",
-            "line 2, column 1: missing value (empty field): missing values are not supported",
+            "line 2, column 1: missing value (empty field), refused by --missing error",
         ),
     ];
     for (name, text, needle) in cases {
         let p = dir.file(name, text);
-        let out = em(&["fit", s(&p), "-k", "1"]);
+        let out = em(&["fit", s(&p), "-k", "1", "--missing", "error"]);
         fails_with(&out, 2, &[name, needle]);
         // predict and select read files the same way.
-        let out = em(&["select", s(&p), "--k", "1"]);
+        let out = em(&["select", s(&p), "--k", "1", "--missing", "error"]);
         fails_with(&out, 2, &[name, needle]);
     }
 }

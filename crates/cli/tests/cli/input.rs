@@ -120,24 +120,48 @@ fn header_options_force_or_refuse_a_header() {
 }
 
 #[test]
-fn missing_values_give_a_clear_error_or_are_dropped() {
+fn missing_values_are_modelled_dropped_or_refused() {
     let scratch = Scratch::new();
     let mut text = table(60, Some("a,b"), ",");
     let clean = scratch.file("c.csv", &text);
     text.push_str("1,NA\n\n,\nnan,NaN\n");
     let na = scratch.file("na.csv", &text);
+    // By default a missing value is modelled; a row with nothing observed is named.
     let out = em(&["fit", s(&na), "-k", "2"]);
     fails_with(
         &out,
         2,
         &[
-            "na.csv: line 62, column 2 (b): missing value \"NA\"",
-            "not supported by the model yet",
+            "na.csv: line 64: every value read from the row is missing",
             "--missing drop",
         ],
     );
-    let out = em(&["fit", s(&na), "-k", "2", "--stream"]);
+    let out = em(&["fit", s(&na), "-k", "2", "--missing", "error"]);
+    fails_with(
+        &out,
+        2,
+        &[
+            "na.csv: line 62, column 2 (b): missing value \"NA\"",
+            "refused by --missing error",
+            "--missing drop",
+        ],
+    );
+    let out = em(&["fit", s(&na), "-k", "2", "--stream", "--missing", "error"]);
     fails_with(&out, 2, &["line 62", "missing value"]);
+    // One row with a value missing, modelled: in memory and streamed agree, and the summary
+    // counts the missing value.
+    let mut holes = table(60, Some("a,b"), ",");
+    holes.push_str("1,NA\n");
+    let holes = scratch.file("holes.csv", &holes);
+    let in_memory = fit_json(&holes, &[]);
+    assert_eq!(fit_json(&holes, &["--stream"]), in_memory);
+    assert_ne!(in_memory, fit_json(&clean, &[]));
+    let out = em(&["fit", s(&holes), "-k", "2"]);
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("61 rows × 2 columns (a, b), 1 value missing")
+    );
 
     let expected = fit_json(&clean, &[]);
     assert_eq!(fit_json(&na, &["--missing", "drop"]), expected);
@@ -209,12 +233,23 @@ fn columns_are_chosen_from_any_input_the_readers_take() {
     std::fs::write(&gz, gzip(text.as_bytes())).expect("write");
     assert_eq!(fit_json(&gz, &["--drop", "3"]), expected);
     assert_eq!(fit_json(&gz, &["--drop", "3", "--stream"]), expected);
-    // A missing value in a column read is still an error, or a dropped row.
+    // A missing value in a column read is modelled, refused or a dropped row.
     let holed = text.replacen("\n0;", "\nNA;", 1);
     assert_ne!(holed, text);
     let holed = scratch.file("h.csv", &holed);
+    let modelled = fit_json(&holed, &["--drop", "3"]);
+    assert_ne!(modelled, expected);
     fails_with(
-        &em(&["fit", s(&holed), "-k", "2", "--drop", "3"]),
+        &em(&[
+            "fit",
+            s(&holed),
+            "-k",
+            "2",
+            "--drop",
+            "3",
+            "--missing",
+            "error",
+        ]),
         2,
         &["line 2, column 1 (a)", "missing value"],
     );

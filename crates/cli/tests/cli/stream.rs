@@ -107,13 +107,19 @@ fn streamed_fit_names_the_line_and_column_of_a_bad_value() {
         &["bad.csv, line 4, column 2", "\"six\" is not a number"],
     );
     let f = scratch.file("nan.csv", "1,2\n3,nan\n");
-    let out = em(&["fit", s(&f), "-k", "1", "--stream"]);
+    let out = em(&["fit", s(&f), "-k", "1", "--stream", "--missing", "error"]);
     fails_with(
         &out,
         2,
         &["nan.csv, line 2, column 2: missing value \"nan\""],
     );
-    let out = em(&["convert", s(&f), s(&scratch.path("nan.f64"))]);
+    let out = em(&[
+        "convert",
+        s(&f),
+        s(&scratch.path("nan.f64")),
+        "--missing",
+        "error",
+    ]);
     fails_with(&out, 2, &["line 2, column 2"]);
     assert!(!scratch.path("nan.f64").exists(), "no partial output");
 }

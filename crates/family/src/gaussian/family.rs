@@ -292,13 +292,10 @@ impl Family for GaussianFamily {
         Ok(())
     }
 
-    /// Sub-blocks sized for the kernel's cache use; with missing values modelled, whole
-    /// batches, so that the rows of one missingness pattern are solved together.
+    /// Sub-blocks sized for the kernel's cache use, whatever the missing-values setting: so
+    /// that complete data give the same bits with either setting.
     fn block_rows(&self) -> usize {
-        match self.missing {
-            MissingValues::Error => block_rows(self.n_features()),
-            MissingValues::Model => usize::MAX,
-        }
+        block_rows(self.n_features())
     }
 
     fn log_densities(
