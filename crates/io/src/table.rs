@@ -513,7 +513,7 @@ mod tests {
             "t.csv: no data rows (only a header, on line 1)"
         );
         assert!(
-            err("1,\n").starts_with("t.csv: line 1, column 2: missing value (empty field): "),
+            err("1,\n").starts_with("t.csv: line 1, column 2: missing value (empty field), "),
             "{}",
             err("1,\n")
         );
