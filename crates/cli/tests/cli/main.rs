@@ -6,6 +6,7 @@ mod common;
 mod diagnostics;
 mod fit;
 mod input;
+mod missing;
 mod model_files;
 mod plots;
 mod select;
