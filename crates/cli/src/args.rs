@@ -13,8 +13,9 @@ use gmm::{CovarianceType, Init, ShortEm};
 /// CSV input: numbers separated by commas, tabs or semicolons (detected, or --delimiter), one
 /// observation per line, with or without a header line (a first line with any non-numeric
 /// field is a header; --header/--no-header force it); fields may be quoted (RFC 4180, one line
-/// per record); blank lines are skipped; missing values (empty, NA, nan, NaN) are an error
-/// unless --missing drop; gzip-compressed files and the binary format of `em convert` are
+/// per record); blank lines are skipped; missing values (empty, NA, nan, NaN) are modelled
+/// (the mixture is fitted to the values observed; --missing drop or error otherwise);
+/// gzip-compressed files and the binary format of `em convert` are
 /// recognised by their first bytes; FILE `-` reads standard input. --columns and --drop choose
 /// the columns to read (by header name or 1-based position), so that an id or a text column
 /// such as a species name can be left out; a column that is read must be numeric (the error
