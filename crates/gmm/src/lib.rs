@@ -80,7 +80,7 @@ pub use gaussian::{
     CovarianceType, Covariances, GaussianStats, Gaussians, MissingValues, Prior, Scatter,
     ScatterForm,
 };
-pub use init::{AUTO_HIERARCHICAL_MAX_FEATURES, Init, ShortEm};
+pub use init::{AUTO_HIERARCHICAL_MAX_FEATURES, Init, SHORT_EM_MAX_ROWS, ShortEm};
 pub use mixture::GaussianMixture;
 pub use two_component::TwoComponentMixture;
 pub use weighted::SampleWeighted;

@@ -10,6 +10,8 @@
 mod partition;
 mod short_em;
 
+pub use short_em::SHORT_EM_MAX_ROWS;
+
 use em_core::{EmError, StdRng};
 use nalgebra::{DMatrix, DVector};
 use rand::RngExt;
@@ -55,7 +57,8 @@ pub enum Init {
     /// start at `reg_covar`).
     RandomFromData,
     /// Short EM ("emEM"): several starts from [`Init::KMeansStandardized`], each run for a
-    /// few EM iterations; the one with the highest log-likelihood is the start.
+    /// few EM iterations; the one with the highest log-likelihood is the start. Above
+    /// [`SHORT_EM_MAX_ROWS`] rows the short runs compete on a random subset of that many.
     ShortEm(ShortEm),
     /// Start from these parameters (warm start); their shape must match the fit's.
     Given(Box<GaussianMixture>),
