@@ -8,9 +8,10 @@
 //! | 8..16 | the number of columns D, an unsigned 64-bit little-endian integer, D ≥ 1 |
 //! | 16.. | the rows, one after another, each D IEEE-754 `f64` values in little-endian order |
 //!
-//! The number of rows is implied by the file length, which must be 16 + 8·D·N bytes. Values
-//! must be finite: the [`BinaryWriter`] refuses NaN and ±∞, and the [`BinarySource`] checks
-//! every value it reads. Write one with [`BinaryWriter`] or convert a CSV file with
+//! The number of rows is implied by the file length, which must be 16 + 8·D·N bytes. A NaN
+//! is a missing value; ±∞ is refused by the [`BinaryWriter`] and by the [`BinarySource`],
+//! which checks every value it reads and treats a NaN as its [`Missing`] option says
+//! (an error by default, as for CSV). Write one with [`BinaryWriter`] or convert a CSV file with
 //! [`csv_to_binary`] (or `em convert data.csv data.f64`).
 
 use std::fs::File;
@@ -18,6 +19,8 @@ use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use em_core::{ChunkSource, EmError};
+
+use crate::csv::Missing;
 use nalgebra::DMatrix;
 
 use crate::csv::{CsvSource, ReadOptions};
@@ -39,7 +42,9 @@ fn io_error(name: &str, reason: String) -> EmError {
 
 /// A binary table (see the [module docs](self) for the format) read chunk by chunk: a
 /// [`ChunkSource`] of `DMatrix<f64>` chunks of exactly the requested number of rows (but the
-/// last). NaN or ±∞ is an [`EmError::NonFinite`] with the global (0-based) row and column.
+/// last). ±∞ is an [`EmError::NonFinite`] with the global (0-based) row and column; so is a
+/// NaN (a missing value) unless [`with_missing`](Self::with_missing) says to drop or keep
+/// it.
 ///
 /// ```
 /// use em_core::ChunkSource;
@@ -67,6 +72,8 @@ pub struct BinarySource<R> {
     n_rows: usize,
     row: usize,
     bytes: Vec<u8>,
+    missing: Missing,
+    dropped: usize,
 }
 
 impl BinarySource<File> {
@@ -149,7 +156,39 @@ impl<R: Read + Seek> BinarySource<R> {
             n_rows,
             row: 0,
             bytes: Vec::new(),
+            missing: Missing::Error,
+            dropped: 0,
         })
+    }
+
+    /// What a NaN (a missing value) does: an [`EmError::NonFinite`] error
+    /// ([`Missing::Error`], the default), the row dropped ([`Missing::Drop`]; chunks are
+    /// still filled to the requested size) or kept as NaN ([`Missing::Keep`]).
+    ///
+    /// ```
+    /// use em_core::ChunkSource;
+    /// use em_io::binary::{BinarySource, BinaryWriter};
+    /// use em_io::Missing;
+    /// use std::io::Cursor;
+    ///
+    /// let mut w = BinaryWriter::new(Cursor::new(Vec::new()), 2, "mem")?;
+    /// w.write_rows(&nalgebra::dmatrix![1.0, f64::NAN; 3.0, 4.0])?;
+    /// let bytes = w.finish()?.into_inner();
+    /// let mut src = BinarySource::new(Cursor::new(bytes.clone()), "mem")?;
+    /// assert!(src.next_chunk(2).is_err());
+    /// let mut src = BinarySource::new(Cursor::new(bytes), "mem")?.with_missing(Missing::Drop);
+    /// assert_eq!(src.next_chunk(2)?.unwrap(), nalgebra::dmatrix![3.0, 4.0]);
+    /// assert_eq!(src.dropped_rows(), 1);
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
+    pub fn with_missing(mut self, missing: Missing) -> Self {
+        self.missing = missing;
+        self
+    }
+
+    /// Rows dropped for missing values since the last rewind.
+    pub fn dropped_rows(&self) -> usize {
+        self.dropped
     }
 
     /// Number of columns (features), from the header.
@@ -171,46 +210,59 @@ impl<R: Read + Seek> ChunkSource for BinarySource<R> {
             .seek(SeekFrom::Start(HEADER_LEN))
             .map_err(|e| io_error(&self.name, format!("cannot seek: {e}")))?;
         self.row = 0;
+        self.dropped = 0;
         Ok(())
     }
 
     fn next_chunk(&mut self, max_obs: usize) -> Result<Option<DMatrix<f64>>, EmError> {
-        let n = max_obs.max(1).min(self.n_rows - self.row);
-        if n == 0 {
+        let want = max_obs.max(1);
+        let d = self.n_columns;
+        // Row-major values of the rows kept; with rows dropped, read on until `want` rows.
+        let mut kept: Vec<f64> = Vec::with_capacity(want.min(self.n_rows - self.row) * d);
+        let mut values = vec![0.0; d];
+        while kept.len() < want * d && self.row < self.n_rows {
+            let n = (want - kept.len() / d).min(self.n_rows - self.row);
+            self.bytes.resize(n * d * 8, 0);
+            self.reader.read_exact(&mut self.bytes).map_err(|e| {
+                io_error(
+                    &self.name,
+                    format!("cannot read rows {}..{}: {e}", self.row, self.row + n),
+                )
+            })?;
+            for (i, row) in self.bytes.chunks_exact(8 * d).enumerate() {
+                let mut has_missing = false;
+                for (j, b) in row.chunks_exact(8).enumerate() {
+                    let mut v = [0u8; 8];
+                    v.copy_from_slice(b);
+                    let value = f64::from_le_bytes(v);
+                    let missing = value.is_nan() && self.missing != Missing::Error;
+                    if !value.is_finite() && !missing {
+                        return Err(EmError::NonFinite {
+                            row: self.row + i,
+                            column: j,
+                            value,
+                        });
+                    }
+                    has_missing |= missing;
+                    values[j] = value;
+                }
+                if has_missing && self.missing == Missing::Drop {
+                    self.dropped += 1;
+                } else {
+                    kept.extend_from_slice(&values);
+                }
+            }
+            self.row += n;
+        }
+        if kept.is_empty() {
             return Ok(None);
         }
-        let d = self.n_columns;
-        self.bytes.resize(n * d * 8, 0);
-        self.reader.read_exact(&mut self.bytes).map_err(|e| {
-            io_error(
-                &self.name,
-                format!("cannot read rows {}..{}: {e}", self.row, self.row + n),
-            )
-        })?;
-        let mut chunk = DMatrix::<f64>::zeros(n, d);
-        let out = chunk.as_mut_slice();
-        for (i, row) in self.bytes.chunks_exact(8 * d).enumerate() {
-            for (j, b) in row.chunks_exact(8).enumerate() {
-                let mut v = [0u8; 8];
-                v.copy_from_slice(b);
-                let value = f64::from_le_bytes(v);
-                if !value.is_finite() {
-                    return Err(EmError::NonFinite {
-                        row: self.row + i,
-                        column: j,
-                        value,
-                    });
-                }
-                out[j * n + i] = value;
-            }
-        }
-        self.row += n;
-        Ok(Some(chunk))
+        Ok(Some(DMatrix::from_row_slice(kept.len() / d, d, &kept)))
     }
 }
 
 /// Writes a binary table (see the [module docs](self)): the header at creation, then rows.
-/// Non-finite values and rows of the wrong width are refused.
+/// A NaN is written as a missing value; ±∞ and rows of the wrong width are refused.
 #[derive(Debug)]
 pub struct BinaryWriter<W: Write> {
     writer: W,
@@ -252,7 +304,7 @@ impl<W: Write> BinaryWriter<W> {
         })
     }
 
-    /// Appends one row of `n_columns` finite values.
+    /// Appends one row of `n_columns` values: finite, or NaN for a missing value.
     pub fn write_row(&mut self, row: &[f64]) -> Result<(), EmError> {
         if row.len() != self.n_columns {
             return Err(EmError::DimensionMismatch {
@@ -260,7 +312,7 @@ impl<W: Write> BinaryWriter<W> {
                 found: row.len(),
             });
         }
-        if let Some((column, &value)) = row.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        if let Some((column, &value)) = row.iter().enumerate().find(|(_, v)| v.is_infinite()) {
             return Err(EmError::NonFinite {
                 row: self.rows,
                 column,

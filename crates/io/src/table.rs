@@ -170,7 +170,7 @@ pub fn read_selected(
     match Format::of(&mut file).map_err(read_error)? {
         Format::Binary => {
             no_binary_selection(selection, &origin)?;
-            read_binary(file, &origin)
+            read_binary(file, &origin, options.missing)
         }
         Format::Gzip => {
             let capacity = count_lines(BufReader::with_capacity(1 << 20, Gunzip::new(file)))
@@ -204,13 +204,25 @@ fn no_binary_selection(selection: &Selection, origin: &str) -> Result<(), ReadEr
     })
 }
 
-/// Reads a binary table whole; errors name `origin` and, for a value, the row and column.
-fn read_binary<R: Read + Seek>(reader: R, origin: &str) -> Result<Table, ReadError> {
+/// Reads a binary table whole, a NaN (a missing value) treated as `missing` says; errors
+/// name `origin` and, for a value, the row and column.
+fn read_binary<R: Read + Seek>(
+    reader: R,
+    origin: &str,
+    missing: crate::Missing,
+) -> Result<Table, ReadError> {
     let format = |e: EmError| {
         let reason = match e {
             EmError::Io { reason, .. } => reason,
+            EmError::NonFinite { row, column, value } if value.is_nan() => format!(
+                "row {}, column {}: missing value (NaN), refused by --missing error (the \
+                 default, --missing model, fits the values that were observed; --missing drop \
+                 drops the rows that have missing values)",
+                row + 1,
+                column + 1
+            ),
             EmError::NonFinite { row, column, value } => format!(
-                "row {}, column {}: {value} is not a finite number (NaN and infinities are not allowed)",
+                "row {}, column {}: {value} is not a finite number (infinities are not allowed)",
                 row + 1,
                 column + 1
             ),
@@ -221,7 +233,9 @@ fn read_binary<R: Read + Seek>(reader: R, origin: &str) -> Result<Table, ReadErr
             reason,
         }
     };
-    let mut source = BinarySource::new(reader, origin).map_err(format)?;
+    let mut source = BinarySource::new(reader, origin)
+        .map_err(format)?
+        .with_missing(missing);
     let (n, d) = (source.n_rows(), source.n_columns());
     if n == 0 {
         return Err(ReadError::Empty {
@@ -240,13 +254,24 @@ fn read_binary<R: Read + Seek>(reader: R, origin: &str) -> Result<Table, ReadErr
         x.rows_mut(row, chunk.nrows()).copy_from(&chunk);
         row += chunk.nrows();
     }
+    let dropped = source.dropped_rows();
+    if row == 0 {
+        return Err(ReadError::Empty {
+            origin: origin.to_string(),
+        });
+    }
     Ok(Table {
         source: origin.to_string(),
         columns: (0..d).map(|j| format!("x{j}")).collect(),
         has_header: false,
-        x,
+        // Rows dropped for missing values leave the end of the matrix unused.
+        x: if row < n {
+            x.resize_vertically(row, 0.0)
+        } else {
+            x
+        },
         lines: LineMap::default(),
-        dropped: 0,
+        dropped,
     })
 }
 
@@ -302,7 +327,7 @@ pub fn parse_bytes_selected(
     match Format::sniff(&bytes) {
         Format::Binary => {
             no_binary_selection(selection, source)?;
-            return read_binary(std::io::Cursor::new(bytes), source);
+            return read_binary(std::io::Cursor::new(bytes), source, options.missing);
         }
         Format::Gzip => {
             let mut text = Vec::new();

@@ -122,7 +122,9 @@ pub fn fit(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
                  of `em convert`, which keeps every column (convert the columns you want)"
             )));
         }
-        let s = BinarySource::open(path).map_err(bad)?;
+        let s = BinarySource::open(path)
+            .map_err(bad)?
+            .with_missing(args.reader.options().missing);
         let columns = (0..s.n_columns()).map(|j| format!("x{j}")).collect();
         (Box::new(s), columns, false)
     } else {

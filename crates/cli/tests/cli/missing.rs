@@ -146,3 +146,37 @@ fn streamed_fit_with_missing_values_equals_the_in_memory_fit() {
     );
     assert_eq!(in_memory, streamed);
 }
+
+#[test]
+fn the_binary_format_keeps_missing_values() {
+    let scratch = Scratch::new();
+    let file = scratch.file("holes.csv", &holes());
+    let bin = scratch.path("holes.f64");
+    ok(&["convert", s(&file), s(&bin), "--quiet"]);
+    let strip = &["columns", "log_density_quantiles"];
+    let csv = json_without(
+        &ok(&["fit", s(&file), "-k", "2", "--json", "--quiet"]),
+        strip,
+    );
+    for extra in [&[][..], &["--stream"][..]] {
+        let mut args = vec!["fit", s(&bin), "-k", "2", "--json", "--quiet"];
+        args.extend_from_slice(extra);
+        assert_eq!(json_without(&ok(&args), strip), csv, "{extra:?}");
+    }
+    fails_with(
+        &em(&["fit", s(&bin), "-k", "2", "--missing", "error"]),
+        2,
+        &[
+            "holes.f64",
+            "missing value (NaN), refused by --missing error",
+        ],
+    );
+    let dropped = ok(&["fit", s(&bin), "-k", "2", "--missing", "drop"]);
+    let from_csv = ok(&["fit", s(&file), "-k", "2", "--missing", "drop"]);
+    let ll = |t: &str| {
+        t.lines()
+            .find(|l| l.starts_with("log-likelihood"))
+            .map(str::to_string)
+    };
+    assert_eq!(ll(&dropped), ll(&from_csv));
+}
