@@ -59,7 +59,7 @@ pub struct LineMap {
 
 impl LineMap {
     /// Records that `row` is on line `line` (rows in increasing order).
-    fn push(&mut self, row: usize, line: usize) {
+    pub(crate) fn push(&mut self, row: usize, line: usize) {
         if let Some(&(r, l)) = self.runs.last()
             && line == l + (row - r)
         {
@@ -159,6 +159,7 @@ pub fn read_selected(
             no_binary_selection(selection, &origin)?;
             read_binary(file, &origin)
         }
+        Format::Parquet => crate::parquet::read_file(file, &origin, options, selection),
         Format::Gzip => {
             let capacity = count_lines(BufReader::with_capacity(1 << 16, Gunzip::new(file)))
                 .map_err(read_error)?;
@@ -286,6 +287,7 @@ pub fn parse_bytes_selected(
             no_binary_selection(selection, source)?;
             return read_binary(std::io::Cursor::new(bytes), source);
         }
+        Format::Parquet => return crate::parquet::read_bytes(bytes, source, options, selection),
         Format::Gzip => {
             let mut text = Vec::new();
             Gunzip::new(bytes.as_slice())

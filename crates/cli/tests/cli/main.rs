@@ -6,6 +6,8 @@ mod common;
 mod fit;
 mod input;
 mod model_files;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod plots;
 mod select;
 mod stream;
