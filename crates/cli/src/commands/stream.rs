@@ -159,8 +159,9 @@ pub fn fit(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
     let (mut source, columns, has_header): (Source, Vec<String>, bool) = if is_binary_file(path) {
         if !selection.is_all() {
             return Err(CliError::bad_input(format!(
-                "{source_name}: --columns and --drop need a CSV or Parquet file; this is the binary format \
-                 of `em convert`, which keeps every column (convert the columns you want)"
+                "{source_name}: --columns and --drop need a CSV or Parquet file; this is the \
+                 binary format of `em convert`, which keeps every column (convert the columns \
+                 you want)"
             )));
         }
         let s = BinarySource::open(path).map_err(bad)?;
