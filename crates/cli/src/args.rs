@@ -523,8 +523,14 @@ pub struct PredictArgs {
     #[arg(long)]
     pub proba: bool,
     /// Print a `row` number (1-based) instead of the input columns before the predictions.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "impute")]
     pub no_input: bool,
+    /// Print the input columns with every missing value replaced by its conditional
+    /// expectation given the row's observed values under the model, E[x_missing |
+    /// x_observed] (imputation), instead of as read (where a missing value is an empty
+    /// field). Needs --missing model (the default) for rows with missing values.
+    #[arg(long)]
+    pub impute: bool,
     /// Add a column `outlier` (true/false): whether the row's log-density is below the
     /// Q-quantile (0 < Q < 1) of the training rows' log-densities, which `em fit --output`
     /// and `em select --output` store in the model file. With a model file that does not

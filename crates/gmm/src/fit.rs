@@ -2,11 +2,14 @@
 //! stops), validation once at the boundary, and the em-core driver for the loop, restarts and
 //! threads.
 
-use em_core::{Acceleration, Em, EmError, Fitted, Observer, Silent, Stopping};
+use em_core::{Acceleration, Em, EmError, Fitted, Observer, Silent, StdRng, Stopping};
 use nalgebra::DMatrix;
+use rand::SeedableRng;
 
-use crate::gaussian::CovarianceType;
-use crate::gaussian::Prior;
+use crate::gaussian::{
+    CovarianceType, Covariances, MissingValues, Prior, check_data_with_missing,
+    check_observed_columns, has_missing,
+};
 use crate::init::{Init, InitContext, Starter};
 use crate::kmeans::CheckedData;
 use crate::mixture::GaussianMixture;
@@ -50,6 +53,7 @@ pub struct GaussianMixtureBuilder {
     pub(crate) reg_covar: f64,
     pub(crate) init: Init,
     pub(crate) prior: PriorChoice,
+    pub(crate) missing_values: MissingValues,
     pub(crate) em: Em<Acceleration>,
 }
 
@@ -85,6 +89,7 @@ impl GaussianMixture {
             reg_covar: DEFAULT_REG_COVAR,
             init: Init::Auto,
             prior: PriorChoice::None,
+            missing_values: MissingValues::Error,
             em: Em::new()
                 .n_init(DEFAULT_N_INIT)
                 .accelerate(Acceleration::None),
@@ -127,6 +132,39 @@ impl GaussianMixtureBuilder {
     /// Fit by MAP-EM with the data-dependent default prior of [`Prior::mclust_default`].
     pub fn default_prior(mut self) -> Self {
         self.prior = PriorChoice::MclustDefault;
+        self
+    }
+
+    /// What a NaN in the data means (default [`MissingValues::Error`]: an error naming its
+    /// row and column). With [`MissingValues::Model`] a NaN is a value that was not observed
+    /// and the fit is exact EM for the observed data (Ghahramani & Jordan 1994): each row
+    /// counts through the marginal density of its observed coordinates, and the M-step uses
+    /// the conditional expectations of the missing ones (for all four covariance structures,
+    /// with or without a prior; see [`MissingValues`]). The start is computed from the rows
+    /// without missing values when there are at least [`MIN_COMPLETE_ROWS_PER_PARAMETER`]
+    /// per start parameter, and otherwise from the data with each missing value drawn from its
+    /// conditional distribution under the one-Gaussian fit (a single imputation, seeded by
+    /// [`seed`](Self::seed)). The fitted model keeps the setting, so that it scores and
+    /// predicts rows with missing values; [`GaussianMixture::impute`] fills them in.
+    ///
+    /// ```
+    /// use gmm::GaussianMixture;
+    /// use gmm::gaussian::MissingValues;
+    /// use nalgebra::DMatrix;
+    ///
+    /// // Two clusters; every fifth row misses its second value.
+    /// let x = DMatrix::from_fn(200, 2, |i, j| {
+    ///     if j == 1 && i % 5 == 0 { f64::NAN } else { (i % 2) as f64 * 8.0 + ((i * 7 + j * 3) % 11) as f64 / 11.0 }
+    /// });
+    /// assert!(GaussianMixture::builder(2).fit(&x).is_err());
+    /// let fit = GaussianMixture::builder(2).missing_values(MissingValues::Model).fit(&x)?;
+    /// assert!(fit.report.converged);
+    /// let filled = fit.model.impute(&x)?;
+    /// assert!(filled[(0, 1)] > 7.0 || filled[(0, 1)] < 1.0); // row 0's cluster, not the middle
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
+    pub fn missing_values(mut self, missing: MissingValues) -> Self {
+        self.missing_values = missing;
         self
     }
 
@@ -266,8 +304,20 @@ impl GaussianMixtureBuilder {
                 reason: "must be at least 1".into(),
             });
         }
+        // With missing values modelled, the start is computed from other data (`start`).
+        let modelled = self.missing_values == MissingValues::Model && has_missing(x);
+        let start = if modelled {
+            check_data_with_missing(x, None)?;
+            check_observed_columns(x)?;
+            Some(start_data(x, sample_weight, k, self.em.options().seed)?)
+        } else {
+            None
+        };
         // The one scan of the data's values on this path: the proof goes to the start.
-        let checked = CheckedData::new(x, None)?;
+        let checked = match &start {
+            Some((start_x, _)) => CheckedData::new(start_x, None)?,
+            None => CheckedData::new(x, None)?,
+        };
         if x.nrows() < k {
             return Err(EmError::TooFewObservations {
                 n_obs: x.nrows(),
@@ -279,27 +329,116 @@ impl GaussianMixtureBuilder {
         }
         crate::gaussian::check_reg_covar(self.reg_covar)?;
         self.em.validate()?;
-        let prior = self.resolve_prior(x)?;
-        let ctx = self.init_context(prior.as_ref(), sample_weight);
+        let prior = self.resolve_prior(checked.matrix())?;
+        let start_weight = match &start {
+            Some((_, w)) => w.as_deref(),
+            None => sample_weight,
+        };
+        let ctx = self.init_context(prior.as_ref(), start_weight);
         self.init.validate()?;
-        // The driver hands every restart the same `x`, which `checked` borrows.
+        let missing = if modelled {
+            MissingValues::Model
+        } else {
+            MissingValues::Error
+        };
+        // The driver hands every restart the same `x`; `checked` borrows it (or the start's
+        // data).
         let init = Starter {
             init: &self.init,
             data: checked,
             ctx: &ctx,
-            wrap: |model| SampleWeighted {
-                model,
+            wrap: |model: GaussianMixture| SampleWeighted {
+                model: model.with_missing_values(missing),
                 sample_weight,
             },
         };
         let fitted = self.em.clone().observer(observer).fit_restarts(&init, x)?;
         Ok(Fitted {
-            model: fitted.model.model,
+            model: fitted.model.model.with_missing_values(self.missing_values),
             report: fitted.report,
             best_restart: fitted.best_restart,
             restarts: fitted.restarts,
         })
     }
+}
+
+/// The fewest rows without missing values, per parameter of a one-component-per-cluster
+/// start (K·(D + 1): a mean and a variance's worth per feature and component), for a fit with
+/// missing values to start from those rows alone.
+pub const MIN_COMPLETE_ROWS_PER_PARAMETER: usize = 5;
+
+/// The data a fit with missing values starts from, and their sample weights: the rows with no
+/// missing value when there are enough of them ([`MIN_COMPLETE_ROWS_PER_PARAMETER`]); else
+/// every row, with each missing value drawn from its conditional distribution given the
+/// row's observed values under the one-Gaussian fit of the data ([`one_gaussian`]), by a
+/// generator seeded with `seed` (so that the start is reproducible).
+pub(crate) fn start_data(
+    x: &DMatrix<f64>,
+    sample_weight: Option<&[f64]>,
+    k: usize,
+    seed: u64,
+) -> Result<(DMatrix<f64>, Option<Vec<f64>>), EmError> {
+    let (n, d) = x.shape();
+    let complete: Vec<usize> = (0..n)
+        .filter(|&i| x.row(i).iter().all(|v| !v.is_nan()))
+        .collect();
+    if complete.len() >= MIN_COMPLETE_ROWS_PER_PARAMETER * k * (d + 1) {
+        let rows = DMatrix::from_fn(complete.len(), d, |r, j| x[(complete[r], j)]);
+        let weights = sample_weight.map(|w| complete.iter().map(|&i| w[i]).collect());
+        return Ok((rows, weights));
+    }
+    let one = one_gaussian(x, sample_weight)?;
+    let mut rng = StdRng::seed_from_u64(seed);
+    let drawn = one.components().draw_missing(x, 0, &mut rng);
+    Ok((drawn, sample_weight.map(<[f64]>::to_vec)))
+}
+
+/// The maximum-likelihood Gaussian of data with missing values (full covariance, or diagonal
+/// when the full one does not exist, as with fewer rows than features), by EM from the
+/// observed columns' means and variances.
+fn one_gaussian(
+    x: &DMatrix<f64>,
+    sample_weight: Option<&[f64]>,
+) -> Result<GaussianMixture, EmError> {
+    let d = x.ncols();
+    let observed = |j: usize| {
+        x.column(j)
+            .iter()
+            .copied()
+            .filter(|v| !v.is_nan())
+            .collect::<Vec<f64>>()
+    };
+    let (mut means, mut variances) = (DMatrix::zeros(1, d), DMatrix::zeros(1, d));
+    for j in 0..d {
+        let v = observed(j);
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        means[(0, j)] = mean;
+        // A column observed once (or constant) gets unit variance to start from.
+        let var = v.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / v.len() as f64;
+        variances[(0, j)] = if var > 0.0 { var } else { 1.0 };
+    }
+    let weights = nalgebra::DVector::from_element(1, 1.0);
+    let mut last = None;
+    for kind in [CovarianceType::Full, CovarianceType::Diag] {
+        let covariances = match kind {
+            CovarianceType::Full => {
+                Covariances::Full(vec![DMatrix::from_diagonal(&variances.row(0).transpose())])
+            }
+            _ => Covariances::Diag(variances.clone()),
+        };
+        let start = GaussianMixture::new(weights.clone(), means.clone(), covariances)?;
+        let options = GaussianMixture::builder(1)
+            .covariance_type(kind)
+            .missing_values(MissingValues::Model)
+            .warm_start(start)
+            .n_init(1)
+            .max_iter(1_000);
+        match options.fit_observed(x, sample_weight, &mut Silent) {
+            Ok(fit) => return Ok(fit.model),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or(EmError::EmptyData))
 }
 
 impl GaussianMixtureBuilder {

@@ -63,9 +63,13 @@ pub mod zip {
 pub use ::mixture::{ZeroInflatedPoisson, ZipStats};
 pub use em_core::{Acceleration, EmError, FitReport, Fitted, ParameterVector, Stopping};
 pub use em_family::gaussian;
-pub use fit::{DEFAULT_N_INIT, DEFAULT_REG_COVAR, GaussianMixtureBuilder, PriorChoice};
+pub use fit::{
+    DEFAULT_N_INIT, DEFAULT_REG_COVAR, GaussianMixtureBuilder, MIN_COMPLETE_ROWS_PER_PARAMETER,
+    PriorChoice,
+};
 pub use gaussian::{
-    CovarianceType, Covariances, GaussianStats, Gaussians, Prior, Scatter, ScatterForm,
+    CovarianceType, Covariances, GaussianStats, Gaussians, MissingValues, Prior, Scatter,
+    ScatterForm,
 };
 pub use init::{AUTO_HIERARCHICAL_MAX_FEATURES, Init, ShortEm};
 pub use mixture::GaussianMixture;

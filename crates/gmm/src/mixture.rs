@@ -10,8 +10,8 @@ use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 
 use crate::gaussian::{
-    CovarianceType, Covariances, GaussianFamily, GaussianStats, Gaussians, Prior, check_means,
-    check_symmetric, cholesky,
+    CovarianceType, Covariances, GaussianFamily, GaussianStats, Gaussians, MissingValues, Prior,
+    check_means, check_symmetric, cholesky,
 };
 
 /// A mixture of K Gaussians in D dimensions: p(x) = Σ_k π_k N(x | μ_k, Σ_k).
@@ -46,6 +46,14 @@ struct MixtureSpec {
     reg_covar: f64,
     #[serde(default)]
     prior: Option<Prior>,
+    #[serde(default, skip_serializing_if = "is_error")]
+    missing_values: MissingValues,
+}
+
+/// Model files written before missing values were modelled carry no `missing_values`; the
+/// default is left out when writing, so that such files stay as they were.
+fn is_error(missing: &MissingValues) -> bool {
+    *missing == MissingValues::Error
 }
 
 impl TryFrom<MixtureSpec> for GaussianMixture {
@@ -54,6 +62,7 @@ impl TryFrom<MixtureSpec> for GaussianMixture {
         GaussianMixture::new(s.weights, s.means, s.covariances)?
             .with_reg_covar(s.reg_covar)?
             .with_prior(s.prior)
+            .map(|m| m.with_missing_values(s.missing_values))
     }
 }
 
@@ -66,6 +75,7 @@ impl From<GaussianMixture> for MixtureSpec {
             covariances: family.gaussians().covariances().clone(),
             reg_covar: family.reg_covar(),
             prior: family.prior().cloned(),
+            missing_values: family.missing_values(),
         }
     }
 }
@@ -208,6 +218,76 @@ impl GaussianMixture {
     pub fn with_prior(self, prior: Option<Prior>) -> Result<Self, EmError> {
         let family = self.inner.family().clone().with_prior(prior)?;
         self.with_family(family)
+    }
+
+    /// Sets what a NaN in the data given to this model means: an error (the default) or a
+    /// missing value ([`MissingValues::Model`]): scoring and prediction then use the marginal
+    /// density of each row's observed values, and EM's statistics their conditional
+    /// expectations (exact EM; see [`MissingValues`]). A fit with
+    /// [`GaussianMixtureBuilder::missing_values`](crate::GaussianMixtureBuilder::missing_values)
+    /// returns a model with the setting it was fitted with.
+    ///
+    /// ```
+    /// use gmm::{Covariances, GaussianMixture};
+    /// use gmm::gaussian::MissingValues;
+    /// use nalgebra::{dmatrix, dvector};
+    ///
+    /// let gm = GaussianMixture::new(
+    ///     dvector![0.5, 0.5],
+    ///     dmatrix![0.0, 0.0; 6.0, 6.0],
+    ///     Covariances::Spherical(dvector![1.0, 1.0]),
+    /// )?;
+    /// let x = dmatrix![5.5, f64::NAN];
+    /// assert!(gm.predict(&x).is_err()); // a NaN is an error by default
+    /// let gm = gm.with_missing_values(MissingValues::Model);
+    /// assert_eq!(gm.predict(&x)?, vec![1]); // decided by the observed coordinate
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
+    pub fn with_missing_values(self, missing: MissingValues) -> Self {
+        let weights = self.inner.weights().to_vec();
+        let family = self.inner.family().clone().with_missing_values(missing);
+        match Mixture::from_family(weights, family) {
+            Ok(inner) => GaussianMixture { inner },
+            // The weights and components were valid a moment ago and only the data
+            // policy changed; keep the model as it was if the engine disagrees.
+            Err(_) => self,
+        }
+    }
+
+    /// What a NaN in data given to this model means.
+    pub fn missing_values(&self) -> MissingValues {
+        self.inner.family().missing_values()
+    }
+
+    /// `x` with every missing value (NaN) replaced by its conditional expectation given the
+    /// row's observed values under this mixture, E[x_m | x_o] = Σ_k p(k | x_o) E[x_m | x_o,
+    /// k] (the imputation that goes with a fit on data with missing values; whatever the
+    /// model's [`missing_values`](Self::missing_values) setting, a NaN here is a missing
+    /// value). Observed values are returned as they are.
+    ///
+    /// ```
+    /// use gmm::{Covariances, GaussianMixture};
+    /// use nalgebra::{dmatrix, dvector};
+    ///
+    /// // One component with correlation 0.8: x_1 is predicted from x_0.
+    /// let gm = GaussianMixture::new(
+    ///     dvector![1.0],
+    ///     dmatrix![0.0, 10.0],
+    ///     Covariances::Full(vec![dmatrix![1.0, 0.8; 0.8, 1.0]]),
+    /// )?;
+    /// let filled = gm.impute(&dmatrix![2.0, f64::NAN; 1.0, 3.0])?;
+    /// assert!((filled[(0, 1)] - (10.0 + 0.8 * 2.0)).abs() < 1e-12);
+    /// assert_eq!(filled[(1, 1)], 3.0);
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Those of [`check_data_with_missing`](crate::gaussian::check_data_with_missing): the
+    /// wrong number of columns, ±∞, a row with no observed value.
+    pub fn impute(&self, x: &DMatrix<f64>) -> Result<DMatrix<f64>, EmError> {
+        let model = self.clone().with_missing_values(MissingValues::Model);
+        let proba = model.predict_proba(x)?;
+        Ok(self.components().conditional_means(x, &proba))
     }
 
     fn with_family(self, family: GaussianFamily) -> Result<Self, EmError> {

@@ -68,7 +68,10 @@ use rand::{RngExt, SeedableRng};
 pub use em_io::binary::{BinarySource, BinaryWriter, csv_to_binary, is_binary_file};
 pub use em_io::csv::CsvSource;
 
-use crate::fit::GaussianMixtureBuilder;
+use crate::fit::{GaussianMixtureBuilder, start_data};
+use crate::gaussian::{
+    MissingValues, check_data_with_missing, check_observed_columns, has_missing,
+};
 use crate::init::Starter;
 use crate::kmeans::CheckedData;
 use crate::mixture::GaussianMixture;
@@ -149,24 +152,35 @@ impl GaussianMixtureBuilder {
         }
         crate::gaussian::check_reg_covar(self.reg_covar)?;
         self.em.validate()?;
-        let Sampled { sample, n_rows } = self.sample_pass(source, options.init_sample)?;
+        let missing = self.missing_values;
+        let Sampled { sample, n_rows } = self.sample_pass(source, options.init_sample, missing)?;
         if n_rows < k {
             return Err(EmError::TooFewObservations {
                 n_obs: n_rows,
                 n_components: k,
             });
         }
-        let prior = self.resolve_prior(&sample)?;
+        // With missing values modelled, the start comes from the sample's complete rows or
+        // a single imputation of it, as in memory.
+        let start = if missing == MissingValues::Model && has_missing(&sample) {
+            check_data_with_missing(&sample, None)?;
+            check_observed_columns(&sample)?;
+            Some(start_data(&sample, None, k, self.em.options().seed)?.0)
+        } else {
+            None
+        };
+        let start_sample = start.as_ref().unwrap_or(&sample);
+        let prior = self.resolve_prior(start_sample)?;
         let ctx = self.init_context(prior.as_ref(), None);
         // The sample's values were checked in the sample pass; this one scan of the (bounded)
         // sample makes the proof every restart's start takes.
-        let checked = CheckedData::new(&sample, None)?;
+        let checked = CheckedData::new(start_sample, None)?;
         self.init.validate()?;
         let init = Starter {
             init: &self.init,
             data: checked,
             ctx: &ctx,
-            wrap: |model| model,
+            wrap: |model: GaussianMixture| model.with_missing_values(missing),
         };
         self.em
             .clone()
@@ -177,7 +191,12 @@ impl GaussianMixtureBuilder {
     /// One pass: count the rows, check shapes and values, and draw a uniform reservoir sample
     /// of at most `size` rows (Algorithm R; the first `size` rows fill it in order, so a short
     /// file is sampled whole and in order).
-    fn sample_pass<S>(&self, source: &mut S, size: usize) -> Result<Sampled, EmError>
+    fn sample_pass<S>(
+        &self,
+        source: &mut S,
+        size: usize,
+        missing: MissingValues,
+    ) -> Result<Sampled, EmError>
     where
         S: ChunkSource<Chunk = DMatrix<f64>> + ?Sized,
     {
@@ -211,8 +230,12 @@ impl GaussianMixtureBuilder {
             }
             for i in 0..c {
                 let global = n + i;
+                let mut observed = 0;
                 for j in 0..cols {
                     let value = chunk[(i, j)];
+                    if value.is_nan() && missing == MissingValues::Model {
+                        continue;
+                    }
                     if !value.is_finite() {
                         return Err(EmError::NonFinite {
                             row: global,
@@ -220,6 +243,14 @@ impl GaussianMixtureBuilder {
                             value,
                         });
                     }
+                    observed += 1;
+                }
+                if observed == 0 {
+                    return Err(EmError::InvalidInput {
+                        row: global,
+                        column: None,
+                        reason: "every value of the row is missing; drop the row".into(),
+                    });
                 }
                 let slot = if global < size {
                     Some(global)
@@ -278,7 +309,9 @@ mod tests {
     fn reservoir_holds_a_short_source_whole_and_in_order() {
         let x = DMatrix::from_fn(50, 3, |i, j| (i * 3 + j) as f64);
         let b = GaussianMixture::builder(2).chunk_size(7);
-        let s = b.sample_pass(&mut Rows(&x, 0), 50).unwrap();
+        let s = b
+            .sample_pass(&mut Rows(&x, 0), 50, MissingValues::Error)
+            .unwrap();
         assert_eq!(s.n_rows, 50);
         assert_eq!(s.sample, x);
     }
@@ -287,7 +320,9 @@ mod tests {
     fn reservoir_of_a_long_source_has_the_asked_size_and_only_data_rows() {
         let x = DMatrix::from_fn(1000, 2, |i, j| (i * 2 + j) as f64);
         let b = GaussianMixture::builder(2).chunk_size(16);
-        let s = b.sample_pass(&mut Rows(&x, 0), 100).unwrap();
+        let s = b
+            .sample_pass(&mut Rows(&x, 0), 100, MissingValues::Error)
+            .unwrap();
         assert_eq!(s.n_rows, 1000);
         assert_eq!(s.sample.shape(), (100, 2));
         for r in 0..100 {

@@ -15,7 +15,7 @@
 use std::ops::Range;
 
 use em_core::EmError;
-use em_family::gaussian::{GaussianDraws, GaussianFamily};
+use em_family::gaussian::{GaussianDraws, GaussianFamily, MissingValues};
 use em_family::{Family, Gaussians};
 use nalgebra::{DMatrix, DVector};
 use rand::{Rng, RngExt};
@@ -66,23 +66,34 @@ struct GaussianSpec {
     covariances: Covariances,
     #[serde(default)]
     reg_covar: f64,
+    #[serde(default, skip_serializing_if = "is_error")]
+    missing_values: MissingValues,
+}
+
+/// Files written before missing values were modelled carry no `missing_values`; the default
+/// is left out when writing.
+fn is_error(missing: &MissingValues) -> bool {
+    *missing == MissingValues::Error
 }
 
 impl TryFrom<GaussianSpec> for Gaussian {
     type Error = EmError;
     fn try_from(s: GaussianSpec) -> Result<Self, EmError> {
-        Gaussian::new(s.means, s.covariances)?.with_reg_covar(s.reg_covar)
+        Ok(Gaussian::new(s.means, s.covariances)?
+            .with_reg_covar(s.reg_covar)?
+            .with_missing_values(s.missing_values))
     }
 }
 
 impl From<Gaussian> for GaussianSpec {
     fn from(g: Gaussian) -> Self {
-        let reg_covar = g.family.reg_covar();
+        let (reg_covar, missing_values) = (g.family.reg_covar(), g.family.missing_values());
         let (means, covariances) = g.family.gaussians().clone().into_parts();
         GaussianSpec {
             means,
             covariances,
             reg_covar,
+            missing_values,
         }
     }
 }
@@ -163,6 +174,16 @@ impl Gaussian {
     pub fn with_reg_covar(mut self, reg_covar: f64) -> Result<Self, EmError> {
         self.family = self.family.with_reg_covar(reg_covar)?;
         Ok(self)
+    }
+
+    /// Sets what a NaN in a sequence means: an error (the default) or a value that was not
+    /// observed ([`MissingValues::Model`]): a step with missing values is emitted with the
+    /// marginal density of its observed coordinates, and the M-step uses the conditional
+    /// expectations of the missing ones — the family layer's exact EM for missing values,
+    /// the same as a Gaussian mixture's.
+    pub fn with_missing_values(mut self, missing: MissingValues) -> Self {
+        self.family = self.family.with_missing_values(missing);
+        self
     }
 
     /// Number of states S.
@@ -409,6 +430,32 @@ impl Hmm<Gaussian> {
             covariances,
             "random start from the pooled covariance of the data",
         )
+    }
+
+    /// Sets what a NaN in a sequence means (see [`Gaussian::with_missing_values`]).
+    ///
+    /// ```
+    /// use em_core::testing::{Tolerance, check_invariants};
+    /// use hmm::{Covariances, GaussianHmm, MissingValues};
+    /// use nalgebra::{dmatrix, dvector};
+    ///
+    /// let start = GaussianHmm::new(
+    ///     dvector![0.5, 0.5],
+    ///     dmatrix![0.9, 0.1; 0.2, 0.8],
+    ///     hmm::Gaussian::new(dmatrix![0.0, 0.0; 3.0, 3.0], Covariances::Full(vec![
+    ///         dmatrix![1.0, 0.3; 0.3, 1.0], dmatrix![1.0, -0.2; -0.2, 1.0]]))?,
+    /// )?
+    /// .with_missing_values(MissingValues::Model);
+    /// let nan = f64::NAN;
+    /// let sequence = dmatrix![0.1, nan; 0.3, -0.2; nan, 2.9; 3.2, 3.1; 2.8, nan; -0.1, 0.4];
+    /// let report = check_invariants(start, &[sequence][..], 10, Tolerance::default())?;
+    /// assert!(report.is_ok(), "{report}");
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
+    pub fn with_missing_values(mut self, missing: MissingValues) -> Self {
+        let g = self.emission().clone().with_missing_values(missing);
+        *self.emission_mut() = g;
+        self
     }
 
     /// Sets the emissions' `reg_covar` ridge (see [`Gaussian::with_reg_covar`]).

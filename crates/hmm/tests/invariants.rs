@@ -219,3 +219,50 @@ fn spherical_and_tied_gaussian_hmms_pass_the_invariant_checker() {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Missing values (NaN entries, modelled) in Gaussian HMMs: the family layer's exact EM
+    /// for missing values, through the forward–backward posteriors instead of a mixture's.
+    #[test]
+    fn invariants_hold_for_gaussian_hmms_with_missing_values(
+        seed in any::<u64>(),
+        s in 1usize..4,
+        d in 2usize..4,
+        kind_index in 0usize..4,
+        rate in 0.0..0.5f64,
+        lengths in vec(1usize..60, 1..4),
+    ) {
+        use rand::RngExt;
+        let kind = CovarianceType::ALL[kind_index];
+        let mut r = rng(seed);
+        let truth = gaussian_hmm(s, d, kind, false, &mut r);
+        let mut lengths = lengths;
+        lengths[0] += 12 * s * (d + 1);
+        let mut data = sample_all(&truth, &lengths, &mut r);
+        // The start from the complete data, then the holes.
+        let start = gaussian_start(&data, s, kind, false, &mut r)
+            .with_missing_values(hmm::MissingValues::Model);
+        for x in &mut data {
+            for i in 0..x.nrows() {
+                // Every step keeps its first value, so no step is wholly missing.
+                for j in 1..d {
+                    if r.random::<f64>() < rate {
+                        x[(i, j)] = f64::NAN;
+                    }
+                }
+            }
+        }
+        for chunk in [1, 2] {
+            let gap = chunking_discrepancy(&start, &data[..], chunk).unwrap();
+            prop_assert!(gap < 1e-12, "chunk {chunk}: {gap:e}");
+        }
+        let collapsed = matches!(
+            check_invariants(start.clone(), &data[..], STEPS, Tolerance::default()),
+            Err(EmError::NotPositiveDefinite { .. })
+        );
+        prop_assume!(!collapsed);
+        assert_invariants(start, &data[..], STEPS)?;
+    }
+}

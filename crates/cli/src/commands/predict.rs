@@ -1,8 +1,11 @@
-//! `em predict`: for every row of FILE, its input columns (or row number), its most probable
-//! component, optionally every component's probability, its log-density under the mixture,
-//! and optionally whether it is an outlier; as CSV.
+//! `em predict`: for every row of FILE, its input columns (or row number, or the row with its
+//! missing values imputed), its most probable component, optionally every component's
+//! probability, its log-density under the mixture, and optionally whether it is an outlier;
+//! as CSV. Rows with missing values are predicted from their observed values.
 
 use std::io::Write;
+
+use gmm::gaussian::{MissingValues, has_missing};
 
 use crate::args::PredictArgs;
 use crate::commands::{csv_number, load_for_model, write_line};
@@ -11,13 +14,14 @@ use crate::json;
 use crate::output::note;
 
 /// Runs `em predict`. Prints a header, then one line per row of FILE: the model's columns of
-/// the row as read (or `row`, 1-based, with `--no-input`), `component` (0-based), with
+/// the row as read (a missing value as an empty field; with `--impute`, filled in by its
+/// conditional expectation given the row's observed values; `row`, 1-based, with
+/// `--no-input`), `component` (0-based), with
 /// `--proba` the columns `p0 … p{K-1}`, `log_density` (log p(x) under the mixture, as
 /// scikit-learn's `score_samples`), and with `--outliers Q` a column `outlier` (`true` when
 /// the log-density is below the threshold, see [`PredictArgs::outliers`]).
 pub fn run(args: &PredictArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliError> {
     let loaded = json::read_model_file(&args.model)?;
-    let model = &loaded.model;
     let model_source = args.model.display().to_string();
     let table = load_for_model(
         Some(&args.file),
@@ -25,21 +29,37 @@ pub fn run(args: &PredictArgs, quiet: bool, out: &mut dyn Write) -> Result<(), C
         &args.reader,
         loaded.columns.as_deref(),
         &model_source,
-        model.n_features(),
+        loaded.model.n_features(),
         quiet,
     )?;
-    if table.x.ncols() != model.n_features() {
+    if table.x.ncols() != loaded.model.n_features() {
         return Err(CliError::bad_input(format!(
             "{} has {} column{}, but the model in {} has {} features",
             table.source,
             table.x.ncols(),
             if table.x.ncols() == 1 { "" } else { "s" },
             model_source,
-            model.n_features()
+            loaded.model.n_features()
         )));
     }
+    // Missing values (read as NaN with --missing model) are marginalised: each row is
+    // predicted from its observed values.
+    let model = &loaded
+        .model
+        .clone()
+        .with_missing_values(if has_missing(&table.x) {
+            MissingValues::Model
+        } else {
+            loaded.model.missing_values()
+        });
     let failed = |e| CliError::from_em(e, "prediction failed");
     let labels = model.predict(&table.x).map_err(failed)?;
+    let imputed = if args.impute {
+        Some(model.impute(&table.x).map_err(failed)?)
+    } else {
+        None
+    };
+    let shown = imputed.as_ref().unwrap_or(&table.x);
     let proba = if args.proba {
         Some(model.predict_proba(&table.x).map_err(failed)?)
     } else {
@@ -87,7 +107,7 @@ pub fn run(args: &PredictArgs, quiet: bool, out: &mut dyn Write) -> Result<(), C
         if args.no_input {
             fields.push((i + 1).to_string());
         } else {
-            fields.extend((0..table.x.ncols()).map(|j| csv_number(table.x[(i, j)])));
+            fields.extend((0..shown.ncols()).map(|j| field(shown[(i, j)])));
         }
         fields.push(label.to_string());
         if let Some(p) = &proba {
@@ -101,6 +121,15 @@ pub fn run(args: &PredictArgs, quiet: bool, out: &mut dyn Write) -> Result<(), C
     }
     out.flush()
         .map_err(|e| CliError::from_write(e, "standard output"))
+}
+
+/// A value of the input as CSV: a missing value (NaN) as an empty field, as it was read.
+fn field(v: f64) -> String {
+    if v.is_nan() {
+        String::new()
+    } else {
+        csv_number(v)
+    }
 }
 
 /// The `q`-quantile from a table of quantiles at evenly spaced probabilities 0, 1/(m−1), …, 1

@@ -3,11 +3,15 @@
 
 use std::ops::Range;
 
-use em_core::EmError;
+use em_core::{EmError, Statistics};
 use nalgebra::{DMatrix, DVector};
 use rand::{Rng, RngExt};
 use rand_distr::StandardNormal;
 
+use super::missing::{
+    ConditionalCache, MissingValues, check_data_with_missing, incomplete_log_densities,
+    incomplete_patterns, incomplete_statistics, zero_filled,
+};
 use super::mstep::gaussian_parameters;
 use super::{GaussianStats, Gaussians, Prior, block_rows, check_reg_covar};
 use crate::family::Family;
@@ -30,6 +34,10 @@ pub struct GaussianFamily {
     gaussians: Gaussians,
     reg_covar: f64,
     prior: Option<Prior>,
+    missing: MissingValues,
+    /// The missing values' conditional distributions at the current parameters, computed
+    /// once per pattern; replaced whenever `gaussians` changes.
+    conditionals: ConditionalCache,
 }
 
 /// Draws of a [`GaussianFamily`]: row-major values and each component's Cholesky factor.
@@ -46,7 +54,40 @@ impl GaussianFamily {
             gaussians,
             reg_covar: 0.0,
             prior: None,
+            missing: MissingValues::Error,
+            conditionals: ConditionalCache::default(),
         }
+    }
+
+    /// Sets what a NaN in the data means: an error (the default) or a missing value that EM
+    /// models ([`MissingValues::Model`]: the E-step uses the marginal density of the observed
+    /// coordinates, the M-step their conditional expectations; see
+    /// [`MissingValues`](super::MissingValues)).
+    ///
+    /// ```
+    /// use em_family::Family;
+    /// use em_family::gaussian::{Covariances, GaussianFamily, Gaussians, MissingValues};
+    /// use nalgebra::dmatrix;
+    ///
+    /// let g = Gaussians::new(dmatrix![0.0, 0.0], Covariances::Full(vec![dmatrix![1.0, 0.5; 0.5, 1.0]]))?;
+    /// let x = dmatrix![1.0, f64::NAN; 0.5, 2.0];
+    /// assert!(GaussianFamily::new(g.clone()).check_data(&x).is_err());
+    /// let family = GaussianFamily::new(g).with_missing_values(MissingValues::Model);
+    /// family.check_data(&x)?;
+    /// // The density of a row with x_1 missing is the marginal N(x_0 | 0, 1).
+    /// let mut out = [0.0];
+    /// family.log_densities(&x, 0..1, None, &mut out, &mut Vec::new());
+    /// assert!((out[0] - (-0.5 * (2.0 * std::f64::consts::PI).ln() - 0.5)).abs() < 1e-15);
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
+    pub fn with_missing_values(mut self, missing: MissingValues) -> Self {
+        self.missing = missing;
+        self
+    }
+
+    /// What a NaN in the data means to this family.
+    pub fn missing_values(&self) -> MissingValues {
+        self.missing
     }
 
     /// Sets the ridge the M-step adds to every variance (see
@@ -80,6 +121,7 @@ impl GaussianFamily {
     /// Replaces the Gaussians, keeping the M-step settings.
     pub fn set_gaussians(&mut self, gaussians: Gaussians) {
         self.gaussians = gaussians;
+        self.conditionals = ConditionalCache::default();
     }
 
     /// The `reg_covar` ridge.
@@ -96,22 +138,8 @@ impl GaussianFamily {
 /// Checks that `x` has rows, `n_features` columns (when given) and only finite values; a bad
 /// value is reported by row and column (the first in row order).
 pub fn check_data(x: &DMatrix<f64>, n_features: Option<usize>) -> Result<(), EmError> {
+    check_shape(x, n_features)?;
     let (n, d) = x.shape();
-    if n == 0 {
-        return Err(EmError::EmptyData);
-    }
-    match n_features {
-        Some(expected) if expected != d => {
-            return Err(EmError::DimensionMismatch { expected, found: d });
-        }
-        None if d == 0 => {
-            return Err(EmError::InvalidParameter {
-                name: "data",
-                reason: "the data have no columns".into(),
-            });
-        }
-        _ => {}
-    }
     // Column-major scan (fast), then report the first offending row in row order.
     if x.iter().any(|v| !v.is_finite()) {
         for row in 0..n {
@@ -124,6 +152,23 @@ pub fn check_data(x: &DMatrix<f64>, n_features: Option<usize>) -> Result<(), EmE
         }
     }
     Ok(())
+}
+
+/// Checks that `x` has rows and `n_features` columns (when given; at least one otherwise):
+/// the part of the data checks that does not look at the values.
+pub(crate) fn check_shape(x: &DMatrix<f64>, n_features: Option<usize>) -> Result<(), EmError> {
+    let (n, d) = x.shape();
+    if n == 0 {
+        return Err(EmError::EmptyData);
+    }
+    match n_features {
+        Some(expected) if expected != d => Err(EmError::DimensionMismatch { expected, found: d }),
+        None if d == 0 => Err(EmError::InvalidParameter {
+            name: "data",
+            reason: "the data have no columns".into(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Gaussian data that passed [`check_data`]: a matrix with at least one row, at least one
@@ -177,6 +222,23 @@ impl std::ops::Deref for CheckedData<'_> {
     }
 }
 
+impl GaussianFamily {
+    /// The complete-data kernel: log-joints with offsets, log-densities without.
+    fn kernel_log_densities(
+        &self,
+        x: &DMatrix<f64>,
+        rows: Range<usize>,
+        offsets: Option<&[f64]>,
+        out: &mut [f64],
+        scratch: &mut Vec<f64>,
+    ) {
+        match offsets {
+            Some(log_weights) => self.gaussians.log_joint(x, rows, log_weights, out, scratch),
+            None => self.gaussians.log_densities(x, rows, out, scratch),
+        }
+    }
+}
+
 impl Family for GaussianFamily {
     type Data = DMatrix<f64>;
     type Stats = GaussianStats;
@@ -202,9 +264,13 @@ impl Family for GaussianFamily {
         Some(self.gaussians.scaled_parameters())
     }
 
-    /// Rows, D columns, finite values.
+    /// Rows, D columns, finite values — or, with [`MissingValues::Model`], no ±∞ and at
+    /// least one observed value per row and column ([`check_data_with_missing`]).
     fn check_data(&self, x: &DMatrix<f64>) -> Result<(), EmError> {
-        check_data(x, Some(self.n_features()))
+        match self.missing {
+            MissingValues::Error => check_data(x, Some(self.n_features())),
+            MissingValues::Model => check_data_with_missing(x, Some(self.n_features())),
+        }
     }
 
     /// The dimension and the range only: the data's values are checked once, by
@@ -226,8 +292,13 @@ impl Family for GaussianFamily {
         Ok(())
     }
 
+    /// Sub-blocks sized for the kernel's cache use; with missing values modelled, whole
+    /// batches, so that the rows of one missingness pattern are solved together.
     fn block_rows(&self) -> usize {
-        block_rows(self.n_features())
+        match self.missing {
+            MissingValues::Error => block_rows(self.n_features()),
+            MissingValues::Model => usize::MAX,
+        }
     }
 
     fn log_densities(
@@ -238,10 +309,26 @@ impl Family for GaussianFamily {
         out: &mut [f64],
         scratch: &mut Vec<f64>,
     ) {
-        match offsets {
-            Some(log_weights) => self.gaussians.log_joint(x, rows, log_weights, out, scratch),
-            None => self.gaussians.log_densities(x, rows, out, scratch),
+        if self.missing == MissingValues::Model {
+            let patterns = incomplete_patterns(x, &rows);
+            if !patterns.is_empty() {
+                // The complete rows through the kernel (on a copy without NaN), then the
+                // incomplete ones overwritten with their marginal densities.
+                let filled = zero_filled(x, &rows);
+                self.kernel_log_densities(&filled, 0..rows.len(), offsets, out, scratch);
+                incomplete_log_densities(
+                    &self.gaussians,
+                    &self.conditionals,
+                    x,
+                    &rows,
+                    &patterns,
+                    offsets,
+                    out,
+                );
+                return;
+            }
         }
+        self.kernel_log_densities(x, rows, offsets, out, scratch);
     }
 
     fn zero_stats(&self, _: &DMatrix<f64>) -> GaussianStats {
@@ -260,6 +347,40 @@ impl Family for GaussianFamily {
         sample_weights: Option<&[f64]>,
         scratch: &mut Vec<f64>,
     ) -> GaussianStats {
+        if self.missing == MissingValues::Model {
+            let patterns = incomplete_patterns(x, &rows);
+            if !patterns.is_empty() {
+                // The complete rows through the kernel (the incomplete ones zeroed and given
+                // no weight), merged with the expected statistics of the incomplete ones.
+                let filled = zero_filled(x, &rows);
+                let c = rows.len();
+                let mut complete_gamma = gamma.to_vec();
+                for pattern_rows in patterns.iter().map(|p| p.rows()) {
+                    for k in 0..self.n_components() {
+                        pattern_rows
+                            .iter()
+                            .for_each(|&i| complete_gamma[k * c + i] = 0.0);
+                    }
+                }
+                let mut stats = self.gaussians.accumulate(
+                    &filled,
+                    0..c,
+                    &complete_gamma,
+                    sample_weights,
+                    scratch,
+                );
+                stats.merge(&incomplete_statistics(
+                    &self.gaussians,
+                    &self.conditionals,
+                    x,
+                    &rows,
+                    &patterns,
+                    gamma,
+                    sample_weights,
+                ));
+                return stats;
+            }
+        }
         self.gaussians
             .accumulate(x, rows, gamma, sample_weights, scratch)
     }
@@ -268,8 +389,11 @@ impl Family for GaussianFamily {
         stats.n.as_slice()
     }
 
+    /// Σ_k Σ_i γ_ik E[log N(x_i | μ_k, Σ_k)] from the statistics, plus the entropy of the
+    /// missing values' conditional distributions when there are any
+    /// ([`GaussianStats::conditional_entropy`]).
     fn expected_log_density(&self, stats: &GaussianStats) -> f64 {
-        self.gaussians.expected_log_density(stats)
+        self.gaussians.expected_log_density(stats) + stats.conditional_entropy
     }
 
     /// μ_k, Σ_k by maximum likelihood ([`Gaussians::maximise`]: a component with no weight
@@ -278,6 +402,7 @@ impl Family for GaussianFamily {
     fn maximise(&mut self, stats: &GaussianStats) -> Result<(), EmError> {
         let Some(prior) = self.prior.as_ref() else {
             self.gaussians = self.gaussians.maximise(stats, self.reg_covar)?;
+            self.conditionals = ConditionalCache::default();
             return Ok(());
         };
         let (k, d) = (self.n_components(), self.n_features());
@@ -295,6 +420,7 @@ impl Family for GaussianFamily {
         }
         let (means, covariances) = gaussian_parameters(stats, kind, self.reg_covar, Some(prior));
         self.gaussians = Gaussians::new_in_context(means, covariances, "after the M-step")?;
+        self.conditionals = ConditionalCache::default();
         Ok(())
     }
 

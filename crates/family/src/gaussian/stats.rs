@@ -73,6 +73,11 @@ pub struct GaussianStats {
     pub means: DMatrix<f64>,
     /// M2_k: centred scatter about m_k.
     pub scatter: Scatter,
+    /// Σ_i Σ_k w_i γ_ik H_ik: the entropy of the missing coordinates' conditional
+    /// distributions, for data with missing values (0 for complete data; see
+    /// [`MissingValues::Model`](super::MissingValues::Model)). It is part of Σγ log f, so
+    /// the family's `expected_log_density` adds it.
+    pub conditional_entropy: f64,
 }
 
 impl GaussianStats {
@@ -87,6 +92,7 @@ impl GaussianStats {
                 ScatterForm::Full => Scatter::Full(vec![DMatrix::zeros(d, d); k]),
                 ScatterForm::Diag => Scatter::Diag(DMatrix::zeros(k, d)),
             },
+            conditional_entropy: 0.0,
         }
     }
 
@@ -130,6 +136,7 @@ impl GaussianStats {
 
 impl Statistics for GaussianStats {
     fn merge(&mut self, later: &Self) {
+        self.conditional_entropy += later.conditional_entropy;
         let d = self.n_features();
         for k in 0..self.n_components() {
             let (na, nb) = (self.n[k], later.n[k]);
