@@ -15,15 +15,18 @@ const BATCH: usize = 1 << 16;
 pub(super) fn read_all(mut source: ParquetSource) -> Result<Table, ReadError> {
     let (capacity, d) = (source.n_rows(), source.n_columns());
     let origin = source.name().to_string();
-    capacity
-        .checked_mul(d)
-        .filter(|&size| size <= isize::MAX as usize / 8)
-        .ok_or_else(|| ReadError::TooLarge {
-            origin: origin.clone(),
-            lines: capacity,
-            columns: d,
-        })?;
-    let mut x = DMatrix::zeros(capacity, d);
+    let too_large = || ReadError::TooLarge {
+        origin: origin.clone(),
+        lines: capacity,
+        columns: d,
+    };
+    // The footer's count of rows sizes the matrix: an allocation that fails (a count too
+    // large for this machine, or a damaged footer) is an error, not an abort.
+    let size = capacity.checked_mul(d).ok_or_else(too_large)?;
+    let mut values: Vec<f64> = Vec::new();
+    values.try_reserve_exact(size).map_err(|_| too_large())?;
+    values.resize(size, 0.0);
+    let mut x = DMatrix::from_vec(capacity, d, values);
     let mut lines = LineMap::default();
     let mut rows = Vec::new();
     let mut n = 0;

@@ -435,11 +435,21 @@ fn guard<T>(origin: &str, f: impl FnOnce() -> Result<T, ReadError>) -> Result<T,
     })
 }
 
-/// Checks that every row group has the schema's columns and that the chunks of the columns
-/// read lie within the file's `len` bytes.
+/// Checks that the row groups add up to the footer's rows, that each has the schema's columns,
+/// and that the chunks of the columns read lie within the file's `len` bytes.
 fn check_chunks(file: &dyn FileReader, len: u64, selected: &[Selected]) -> Result<(), String> {
     let metadata = file.metadata();
     let width = metadata.file_metadata().schema_descr().num_columns();
+    let rows = metadata
+        .row_groups()
+        .iter()
+        .try_fold(0i64, |sum, g| sum.checked_add(g.num_rows().max(0)));
+    if rows != Some(metadata.file_metadata().num_rows()) {
+        return Err(format!(
+            "the row groups do not add up to the {} rows of the footer (a damaged file?)",
+            metadata.file_metadata().num_rows()
+        ));
+    }
     for (g, group) in metadata.row_groups().iter().enumerate() {
         if group.num_columns() != width {
             return Err(format!(
