@@ -372,6 +372,16 @@ pub struct FitArgs {
     /// `em predict --outliers`).
     #[arg(long)]
     pub stream: bool,
+    /// Fit on column z-scores ((x − mean) / standard deviation), then report everything in
+    /// the original units: means m + s∘μ_z, covariances S Σ_z S (S = diag(s)), the
+    /// log-likelihood ℓ_z − N Σ_j log s_j and BIC/AIC from it; the model file (--output)
+    /// is in the original units too, so `em predict` takes raw data. For full, diag and tied
+    /// the fit is the same model EM finds on the raw data, but k-means starts and
+    /// --reg-covar then treat every column alike. Not with spherical (σ²I on z-scores is not
+    /// spherical in the original units: use diag) or --stream; a constant column is an
+    /// error (it has no z-score).
+    #[arg(long, conflicts_with = "stream")]
+    pub standardize: bool,
     /// With --stream: rows per E-step batch; a chunk of 16 batches is read at a time.
     #[arg(long, value_name = "N", requires = "stream", value_parser = at_least_one())]
     pub chunk_size: Option<usize>,
@@ -488,6 +498,12 @@ pub struct SelectArgs {
     /// EM options (--init takes no model file here).
     #[command(flatten)]
     pub em: EmArgs,
+    /// Fit on column z-scores and report in the original units, as `em fit --standardize`
+    /// does. Spherical covariances are left out of `--covariance all` (with a note) and
+    /// refused when asked for by name: σ²I on z-scores is not spherical in the original
+    /// units.
+    #[arg(long)]
+    pub standardize: bool,
     /// Print the table as JSON instead: `criterion`, `rows` (each with `bic`, `aic`, `icl`,
     /// `converged`, `n_iter`), `best` (the selected fit, or null) and `passed_over` (the fit
     /// with the lowest criterion if it did not converge, else null).

@@ -12,7 +12,8 @@
 //!   "stopping": {"rule": "parameters", "tol": 1e-7}, "estimated_distance": 6.1e-8,
 //!   "estimated_gap": 2.0e-13,
 //!   "trace": [-1131.0, -1130.4, -1130.3], "bic": 2294.4, "aic": 2274.5, "n_parameters": 8,
-//!   "log_density_quantiles": [-9.8, -9.1, -2.7]
+//!   "log_density_quantiles": [-9.8, -9.1, -2.7],
+//!   "warnings": []
 //! }
 //! ```
 //!
@@ -22,7 +23,9 @@
 //! `tied`). `columns`, the feature names, is read back (files without it load, matched by
 //! position); so is `log_density_quantiles`, for `em predict --outliers`. The other report
 //! fields after `covariances` are written by `em fit` and ignored when a file is read, so a
-//! report is also a model file. Floats are written in their shortest
+//! report is also a model file. `warnings` lists the statistical warnings of the fit (empty
+//! when there are none); `standardized` (`center`, `scale`) appears after `--standardize`.
+//! Floats are written in their shortest
 //! round-trip form and read back bit for bit.
 
 use std::path::Path;
@@ -97,6 +100,23 @@ pub struct ReportFile {
     /// takes its threshold from. Absent when the rows were not kept (a streamed fit).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_density_quantiles: Option<Vec<f64>>,
+    /// The statistical warnings about the data and the fit ([`crate::warnings`]), as printed
+    /// on standard error; empty when there are none. Ignored when a file is read.
+    pub warnings: Vec<String>,
+    /// With `--standardize`: the column means and standard deviations of the z-scores the
+    /// model was fitted on (the parameters and criteria are in the original units). Absent
+    /// otherwise. Ignored when a file is read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub standardized: Option<StandardizedReport>,
+}
+
+/// How `--standardize` scaled the data: z_j = (x_j − center_j) / scale_j.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StandardizedReport {
+    /// Column means.
+    pub center: Vec<f64>,
+    /// Column standard deviations.
+    pub scale: Vec<f64>,
 }
 
 /// A stopping rule as the report states it: `{"rule": "parameters", "tol": 1e-7}`.
@@ -325,7 +345,24 @@ impl ReportFile {
             aic: em_core::criteria::aic(log_likelihood, p),
             n_parameters: p,
             log_density_quantiles: None,
+            warnings: Vec::new(),
+            standardized: None,
         }
+    }
+
+    /// The report with the warnings' texts.
+    pub fn with_warnings(mut self, warnings: Vec<String>) -> Self {
+        self.warnings = warnings;
+        self
+    }
+
+    /// The report noting that the fit was on z-scores of `st`.
+    pub fn with_standardization(mut self, st: Option<&gmm::Standardization>) -> Self {
+        self.standardized = st.map(|st| StandardizedReport {
+            center: st.center.clone(),
+            scale: st.scale.clone(),
+        });
+        self
     }
 
     /// Pretty-printed JSON with a trailing newline.

@@ -14,6 +14,8 @@
 //! | [`summary`] | the human-readable summary and the model-selection table |
 //! | [`plot`] | pictures (SVG/PNG) with plotters and a bundled font |
 //! | [`progress`] | the progress bar, an em-core `Observer` |
+//! | [`warnings`] | statistical warnings about the data and the fit |
+//! | [`standardize`] | `--standardize`: fit on z-scores, report in the data's units |
 //! | [`output`] | atomic file writes, standard output |
 //! | [`error`] | the error type and exit statuses |
 //!
@@ -36,7 +38,9 @@ pub mod json;
 pub mod output;
 pub mod plot;
 pub mod progress;
+pub mod standardize;
 pub mod summary;
+pub mod warnings;
 
 pub use args::Cli;
 pub use commands::run;

@@ -10,6 +10,11 @@
 //! in [`accelerate`]). Data too large for memory can be fitted from a CSV or binary file
 //! read in chunks on every iteration, with the same result ([`stream`]).
 //!
+//! A fit can succeed and still mean nothing — a constant column, more parameters than rows, a
+//! component collapsed onto a few points and its unbounded likelihood: [`diagnostics`] says
+//! so, naming the column or component. A model fitted in other units (column z-scores,
+//! [`Standardization`]) is brought back by [`GaussianMixture::affine_transform`].
+//!
 //! The Gaussian machinery itself — K Gaussians evaluated on batches of rows, their weighted
 //! statistics and M-step — lives in the family layer, [`em_family::gaussian`], re-exported
 //! here as [`gaussian`]; models with Gaussian parts other than mixtures (the `hmm` crate's
@@ -37,6 +42,8 @@
 #![warn(missing_docs)]
 
 pub mod accelerate;
+mod affine;
+pub mod diagnostics;
 mod fit;
 mod init;
 mod mixture;
@@ -61,6 +68,8 @@ pub mod zip {
 }
 
 pub use ::mixture::{ZeroInflatedPoisson, ZipStats};
+pub use affine::{Standardization, StandardizeError};
+pub use diagnostics::Warning;
 pub use em_core::{Acceleration, EmError, FitReport, Fitted, ParameterVector, Stopping};
 pub use em_family::gaussian;
 pub use fit::{

@@ -13,8 +13,8 @@
 //! - blank lines are skipped; the first non-blank line is a header when any of its fields is
 //!   neither a number nor a missing value (or as [`ReadOptions::header`] says);
 //! - every data line has as many fields as the first line, each a finite number. A missing
-//!   value ([`is_missing`]: empty, `NA`, NaN) is a [`RecordError::Missing`], or drops the
-//!   row with [`Missing::Drop`]; ±∞ is an error.
+//!   value ([`is_missing`]: empty, `NA`, NaN) is a [`RecordError::Missing`], drops the row
+//!   with [`Missing::Drop`], or is read as NaN with [`Missing::Keep`]; ±∞ is an error.
 //!
 //! A UTF-8 byte-order mark opening the file is ignored. A plain comma-separated file without
 //! quotes is split and parsed exactly as by `str::split` and `f64::from_str`.
@@ -27,7 +27,10 @@ use em_core::{ChunkSource, EmError};
 use nalgebra::DMatrix;
 
 use crate::error::ReadError;
+use crate::fast::block::{Numbered, parse_block};
+use crate::fast::blocks::Blocks;
 use crate::input::FileInput;
+use std::collections::VecDeque;
 
 use std::borrow::Cow;
 
@@ -111,6 +114,20 @@ pub enum Missing {
     Error,
     /// Drop the row (the readers count the rows dropped).
     Drop,
+    /// Keep the row, with `f64::NAN` for every missing value: for models that handle missing
+    /// values. Exactly the tokens that [`is_missing`] names become NaN; any other bad field
+    /// (text, ±∞) is still an error.
+    ///
+    /// ```
+    /// use em_io::csv::{Missing, ReadOptions};
+    /// let options = ReadOptions { missing: Missing::Keep, ..ReadOptions::default() };
+    /// let t = em_io::table::parse_with("a,b\n1,NA\n,4\n", "t.csv", &options)?;
+    /// assert_eq!(t.x.nrows(), 2);
+    /// assert!(t.x[(0, 1)].is_nan() && t.x[(1, 0)].is_nan());
+    /// assert_eq!((t.x[(0, 0)], t.x[(1, 1)], t.dropped), (1.0, 4.0, 0));
+    /// # Ok::<(), em_io::ReadError>(())
+    /// ```
+    Keep,
 }
 
 /// How the readers read CSV text; the default is the rules of the [module docs](self).
@@ -132,7 +149,7 @@ pub struct ReadOptions {
     /// [`is_header`], `Some(true)` forces one (a numeric header such as `2019,2020`),
     /// `Some(false)` reads that line as data.
     pub header: Option<bool>,
-    /// Rows with missing values: an error (the default) or dropped.
+    /// Rows with missing values: an error (the default), dropped, or kept with NaN.
     pub missing: Missing,
 }
 
@@ -336,7 +353,7 @@ pub fn parse_record_with(
         if found != width {
             return Err(RecordError::Ragged { found });
         }
-        return parse_fields(line.split(delimiter).map(str::trim), out);
+        return parse_fields(line.split(delimiter).map(str::trim), false, out);
     }
     let mut fields = Vec::with_capacity(width);
     split_fields(line, delimiter, &mut fields)
@@ -346,13 +363,45 @@ pub fn parse_record_with(
             found: fields.len(),
         });
     }
-    parse_fields(fields.iter().map(|f| f.as_ref()), out)
+    parse_fields(fields.iter().map(|f| f.as_ref()), false, out)
 }
 
-/// Parses cleaned fields onto `out` (left unchanged on error).
+/// [`parse_record_with`], but with `keep` a missing value is read as `f64::NAN`
+/// ([`Missing::Keep`]) instead of being a [`RecordError::Missing`].
+pub(crate) fn parse_record_keeping(
+    line: &str,
+    delimiter: char,
+    width: usize,
+    keep: bool,
+    out: &mut Vec<f64>,
+) -> Result<(), RecordError> {
+    if !keep {
+        return parse_record_with(line, delimiter, width, out);
+    }
+    if !line.contains('"') {
+        let found = line.split(delimiter).count();
+        if found != width {
+            return Err(RecordError::Ragged { found });
+        }
+        return parse_fields(line.split(delimiter).map(str::trim), true, out);
+    }
+    let mut fields = Vec::with_capacity(width);
+    split_fields(line, delimiter, &mut fields)
+        .map_err(|column| RecordError::UnclosedQuote { column })?;
+    if fields.len() != width {
+        return Err(RecordError::Ragged {
+            found: fields.len(),
+        });
+    }
+    parse_fields(fields.iter().map(|f| f.as_ref()), true, out)
+}
+
+/// Parses cleaned fields onto `out` (left unchanged on error); with `keep`, a missing value
+/// is NaN.
 #[inline]
 fn parse_fields<'a>(
     fields: impl Iterator<Item = &'a str>,
+    keep: bool,
     out: &mut Vec<f64>,
 ) -> Result<(), RecordError> {
     let start = out.len();
@@ -360,6 +409,7 @@ fn parse_fields<'a>(
     for (j, field) in fields.enumerate() {
         match parse_field(j, field) {
             Ok(Some(v)) => out.push(v),
+            Ok(None) if keep => out.push(f64::NAN),
             Ok(None) => {
                 missing.get_or_insert((j, field));
             }
@@ -403,21 +453,28 @@ fn parse_field(column: usize, field: &str) -> Result<Option<f64>, RecordError> {
 /// field `j`, or `None` to skip it unparsed. Appends one value per selected field to `out` in
 /// output order (left unchanged on error); errors name the field's position in the line. Only
 /// selected fields can be missing values ([`RecordError::Missing`], reported as
-/// [`parse_record_with`] does).
+/// [`parse_record_with`] does, or NaN with `keep`).
 pub(crate) fn parse_selected(
     line: &str,
     delimiter: char,
     width: usize,
     slots: &[Option<usize>],
-    n_out: usize,
+    keep: bool,
     out: &mut Vec<f64>,
 ) -> Result<(), RecordError> {
+    let n_out = slots.iter().flatten().count();
     if !line.contains('"') {
         let found = line.split(delimiter).count();
         if found != width {
             return Err(RecordError::Ragged { found });
         }
-        return parse_slots(line.split(delimiter).map(str::trim), slots, n_out, out);
+        return parse_slots(
+            line.split(delimiter).map(str::trim),
+            slots,
+            n_out,
+            keep,
+            out,
+        );
     }
     let mut fields = Vec::with_capacity(width);
     split_fields(line, delimiter, &mut fields)
@@ -427,15 +484,16 @@ pub(crate) fn parse_selected(
             found: fields.len(),
         });
     }
-    parse_slots(fields.iter().map(|f| f.as_ref()), slots, n_out, out)
+    parse_slots(fields.iter().map(|f| f.as_ref()), slots, n_out, keep, out)
 }
 
 /// Parses the cleaned fields that `slots` selects onto `out` in output order (left unchanged
-/// on error).
+/// on error); with `keep`, a missing value is NaN.
 fn parse_slots<'a>(
     fields: impl Iterator<Item = &'a str>,
     slots: &[Option<usize>],
     n_out: usize,
+    keep: bool,
     out: &mut Vec<f64>,
 ) -> Result<(), RecordError> {
     let start = out.len();
@@ -447,6 +505,7 @@ fn parse_slots<'a>(
         };
         match parse_field(j, field) {
             Ok(Some(v)) => out[start + slot] = v,
+            Ok(None) if keep => out[start + slot] = f64::NAN,
             Ok(None) => {
                 missing.get_or_insert((j, field));
             }
@@ -618,21 +677,41 @@ impl Layout {
         row: usize,
         out: &mut Vec<f64>,
     ) -> Result<bool, ReadError> {
+        self.parse_row(text, out)
+            .map_err(|e| self.record_error(origin, line, row, e))
+    }
+
+    /// The exact (slow) parse of one record behind [`Layout::parse_row`](crate::fast): the
+    /// rules of [`parse_record_with`], with the missing values handled as [`Layout::missing`]
+    /// says. `Ok(false)`: the row is dropped.
+    pub(crate) fn parse_row_exact(
+        &self,
+        text: &str,
+        out: &mut Vec<f64>,
+    ) -> Result<bool, RecordError> {
+        let keep = self.missing == Missing::Keep;
         let parsed = match &self.selected {
-            None => parse_record_with(text, self.delimiter, self.width(), out),
-            Some((slots, names)) => {
-                parse_selected(text, self.delimiter, self.width(), slots, names.len(), out)
+            None => parse_record_keeping(text, self.delimiter, self.width(), keep, out),
+            Some((slots, _)) => {
+                parse_selected(text, self.delimiter, self.width(), slots, keep, out)
             }
         };
         match parsed {
             Ok(()) => Ok(true),
             Err(RecordError::Missing { .. }) if self.missing == Missing::Drop => Ok(false),
-            Err(e) => Err(self.record_error(origin, line, row, e)),
+            Err(e) => Err(e),
         }
     }
 
+    /// The [`ReadError`] for `error` in the record on line `line` (the `row`-th data row).
     #[cold]
-    fn record_error(&self, origin: &str, line: u64, row: usize, error: RecordError) -> ReadError {
+    pub(crate) fn record_error(
+        &self,
+        origin: &str,
+        line: u64,
+        row: usize,
+        error: RecordError,
+    ) -> ReadError {
         let width = self.width();
         let (column, label) = match &error {
             RecordError::Ragged { found } => ((*found).min(width), None),
@@ -677,42 +756,6 @@ pub(crate) trait Lines {
     }
 }
 
-/// The lines of a text held in memory.
-pub(crate) struct TextLines<'a> {
-    lines: std::str::Lines<'a>,
-    line_no: u64,
-    text: &'a str,
-}
-
-impl<'a> TextLines<'a> {
-    pub(crate) fn new(text: &'a str) -> Self {
-        TextLines {
-            lines: text.lines(),
-            line_no: 0,
-            text: "",
-        }
-    }
-}
-
-impl Lines for TextLines<'_> {
-    fn advance(&mut self) -> Result<Option<u64>, ReadError> {
-        let Some(text) = self.lines.next() else {
-            return Ok(None);
-        };
-        self.line_no += 1;
-        self.text = if self.line_no == 1 {
-            text.strip_prefix('\u{feff}').unwrap_or(text)
-        } else {
-            text
-        };
-        Ok(Some(self.line_no))
-    }
-
-    fn text(&self) -> &str {
-        self.text
-    }
-}
-
 /// The lines of a file (or any reader), read one at a time through a buffer: a line that is not
 /// UTF-8 or a failed read is an error naming `origin` and the line.
 #[derive(Debug)]
@@ -737,6 +780,15 @@ impl<R: Read> LineReader<R> {
             line_start: 0,
             offset: 0,
         }
+    }
+}
+
+impl<R: Read> LineReader<R> {
+    /// The bytes read ahead of the current line's end, and the reader positioned after them:
+    /// the rest of the input, for reading in blocks.
+    pub(crate) fn into_rest(self) -> (Vec<u8>, R) {
+        let rest = self.reader.buffer().to_vec();
+        (rest, self.reader.into_inner())
     }
 }
 
@@ -785,7 +837,10 @@ impl<R: Read> Lines for LineReader<R> {
 /// chunks of exactly the requested number of rows (but the last).
 ///
 /// Only the header is read when the source is opened; every value is validated as it is
-/// read, by the parser of the in-memory [`table`](crate::table) reader. Errors are that
+/// read, by the parser of the in-memory [`table`](crate::table) reader. The text is read ahead
+/// in blocks of whole lines (8 MiB), each parsed in parallel pieces on the current rayon pool;
+/// rows are handed out, rows dropped counted and errors reported exactly when a line-by-line
+/// reader would reach them. Errors are that
 /// reader's [`ReadError`]s, converted to the [`EmError`] of the [`ChunkSource`] trait: a field
 /// that is not a number is an [`EmError::Io`] naming the file, the line (1-based) and the
 /// column (1-based); NaN or ±∞ is an [`EmError::NonFinite`] naming the observation by its
@@ -811,11 +866,75 @@ pub struct CsvSource<R> {
     /// Byte offset and 1-based line number of the first data line's start (after the header).
     data_start: u64,
     data_start_line: u64,
-    /// Global index of the next observation.
-    row: usize,
     /// Rows dropped for missing values since the last rewind.
     dropped: usize,
     values: Vec<f64>,
+    /// The blocks of whole lines after the header, and the parsed pieces not yet handed out.
+    ahead: Ahead,
+}
+
+/// The streamed reader's read-ahead: the text after the header is read in blocks of whole
+/// lines and each block parsed in parallel pieces; `next_chunk` hands out their rows, and
+/// counts their dropped rows and reports their first error exactly when a line-by-line reader
+/// would have reached them.
+#[derive(Debug, Default)]
+struct Ahead {
+    blocks: Blocks,
+    /// The last block read (kept to reuse its allocation).
+    buf: Vec<u8>,
+    /// Parsed pieces in file order, with the data rows before each.
+    pieces: VecDeque<(Numbered, usize)>,
+    /// Rows of the front piece handed out, and its dropped rows counted.
+    taken: usize,
+    drops_counted: usize,
+    /// The file line of the next block's first line; the data rows before it.
+    next_line: u64,
+    next_row: usize,
+    /// The input is read to its end.
+    done: bool,
+}
+
+impl Ahead {
+    /// Ready to read a block starting on file line `line`.
+    fn restart(&mut self, line: u64) {
+        let buf = std::mem::take(&mut self.buf);
+        *self = Ahead {
+            buf,
+            next_line: line,
+            ..Ahead::default()
+        };
+    }
+
+    /// Reads and parses the next block; `false` at the end of the input.
+    fn fill<R: Read>(
+        &mut self,
+        reader: &mut R,
+        layout: &Layout,
+        origin: &str,
+    ) -> Result<bool, ReadError> {
+        if self.done {
+            return Ok(false);
+        }
+        let more = self
+            .blocks
+            .next(reader, &mut self.buf)
+            .map_err(|e| ReadError::Read {
+                origin: origin.to_string(),
+                line: Some(self.next_line),
+                reason: e.to_string(),
+            })?;
+        if !more {
+            self.done = true;
+            return Ok(false);
+        }
+        for numbered in parse_block(&self.buf, layout, self.next_line) {
+            self.next_line = numbered.first_line + numbered.piece.lines;
+            let rows = numbered.piece.rows;
+            self.pieces.push_back((numbered, self.next_row));
+            self.next_row += rows;
+        }
+        Ok(true)
+    }
 }
 
 impl CsvSource<FileInput> {
@@ -920,9 +1039,9 @@ impl<R: Read + Seek> CsvSource<R> {
             layout,
             data_start,
             data_start_line,
-            row: 0,
             dropped: 0,
             values: Vec::new(),
+            ahead: Ahead::default(),
         };
         s.rewind()?;
         Ok(s)
@@ -977,8 +1096,8 @@ impl<R: Read + Seek> ChunkSource for CsvSource<R> {
 
     fn rewind(&mut self) -> Result<(), EmError> {
         seek(&mut self.lines, self.data_start, self.data_start_line - 1)?;
-        self.row = 0;
         self.dropped = 0;
+        self.ahead.restart(self.data_start_line);
         Ok(())
     }
 
@@ -988,18 +1107,41 @@ impl<R: Read + Seek> ChunkSource for CsvSource<R> {
         let mut values = std::mem::take(&mut self.values);
         values.clear();
         let mut n = 0usize;
+        let ahead = &mut self.ahead;
         while n < max_obs {
-            let Some(line) = self.lines.next_record()? else {
+            let Some((front, rows_before)) = ahead.pieces.front() else {
+                if ahead.fill(&mut self.lines.reader, &self.layout, &self.lines.origin)? {
+                    continue;
+                }
                 break;
             };
-            let (origin, text) = (&self.lines.origin, self.lines.text());
-            if self
-                .layout
-                .record(origin, text, line, self.row + n, &mut values)?
+            let piece = &front.piece;
+            // Rows of the piece below `limit`, and the lines before them, are reached in this
+            // call, as a line-by-line reader would stop after its `max_obs`-th row.
+            let limit = ahead.taken + (max_obs - n);
+            while let Some(&at) = piece.drops.get(ahead.drops_counted)
+                && at < limit
             {
-                n += 1;
-            } else {
                 self.dropped += 1;
+                ahead.drops_counted += 1;
+            }
+            if let Some(e) = &piece.error
+                && e.rows_before < limit
+            {
+                let e = e.clone();
+                let origin = &self.lines.origin;
+                return Err(e
+                    .into_read_error(&self.layout, origin, front.first_line, *rows_before)
+                    .into());
+            }
+            let end = piece.rows.min(limit);
+            values.extend_from_slice(&piece.values[ahead.taken * width..end * width]);
+            n += end - ahead.taken;
+            ahead.taken = end;
+            if end < limit {
+                // The whole piece is handed out and the reader moves past it.
+                ahead.pieces.pop_front();
+                (ahead.taken, ahead.drops_counted) = (0, 0);
             }
         }
         if n == 0 {
@@ -1007,7 +1149,6 @@ impl<R: Read + Seek> ChunkSource for CsvSource<R> {
             return Ok(None);
         }
         let chunk = DMatrix::from_row_slice(n, width, &values);
-        self.row += n;
         self.values = values;
         Ok(Some(chunk))
     }

@@ -17,6 +17,11 @@
 //! | [`parquet`] | Parquet files' numeric columns, in memory or streamed (the `parquet` feature) |
 //! | [`input`] | what a file holds from its first bytes (text, gzip, binary, Parquet); gzip decompression |
 //!
+//! Both CSV readers read the text in blocks of whole lines cut into pieces parsed in parallel
+//! (a record is one line, so a cut never falls inside a quoted field), with an allocation-free
+//! path for records of plain numbers; values are those of `f64::from_str`, and line numbers and
+//! the first error in file order are those of reading line by line.
+//!
 //! [`table::read_with`] reads any of them into memory (CSV with [`ReadOptions`]: delimiter,
 //! header, missing values); [`CsvSource::open_with`] streams CSV, plain or gzip-compressed,
 //! and `ParquetSource::open_selected` streams a Parquet file.
@@ -52,6 +57,7 @@
 pub mod binary;
 pub mod csv;
 mod error;
+mod fast;
 pub mod input;
 pub mod parquet;
 pub mod select;

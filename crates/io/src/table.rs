@@ -3,10 +3,12 @@
 //! [`CsvSource`](crate::CsvSource) reads files with too. Every error names the file, the line
 //! and the column.
 //!
-//! A file is read twice, line by line: once to count its lines, then to parse them straight
-//! into a column-major matrix of that capacity. Peak memory is the matrix itself (plus one
-//! line), not the text, a row-major copy and the matrix, which for a large file was five times
-//! the data.
+//! A file is read in blocks of whole lines, each parsed in parallel pieces while the next is
+//! read, and copied into a column-major matrix made for the rows that the file's size and the
+//! bytes per row read so far promise (grown if they fall short; a gzip file's lines are
+//! counted first instead). Peak memory is the matrix itself plus two blocks (8 MiB of text
+//! each, and their values), not the text, a row-major copy and the matrix, which for a large
+//! file was five times the data.
 //!
 //! ```
 //! let t = em_io::table::parse("eruptions,waiting\n3.6,79\n\n1.8,54\n", "faithful.csv")?;
@@ -25,8 +27,11 @@ use em_core::{ChunkSource, EmError};
 use nalgebra::DMatrix;
 
 use crate::binary::BinarySource;
-use crate::csv::{Layout, LineReader, Lines, ReadOptions, TextLines};
+use crate::csv::{Layout, LineReader, Lines, ReadOptions};
 use crate::error::ReadError;
+use crate::fast::block::{Numbered, parse_block};
+use crate::fast::blocks::Blocks;
+use crate::fast::columns::{Capacity, Columns};
 use crate::input::{Format, Gunzip};
 use crate::select::Selection;
 
@@ -161,16 +166,21 @@ pub fn read_selected(
         }
         Format::Parquet => crate::parquet::read_file(file, &origin, options, selection),
         Format::Gzip => {
-            let capacity = count_lines(BufReader::with_capacity(1 << 16, Gunzip::new(file)))
+            let capacity = count_lines(BufReader::with_capacity(1 << 20, Gunzip::new(file)))
                 .map_err(read_error)?;
-            let mut lines = LineReader::new(Gunzip::new(open()?), origin.as_str());
-            parse_lines(&mut lines, capacity, &origin, options, selection)
+            let lines = LineReader::new(Gunzip::new(open()?), origin.as_str());
+            parse_lines(
+                lines,
+                Capacity::AtMost(capacity),
+                &origin,
+                options,
+                selection,
+            )
         }
         Format::Text => {
-            let capacity =
-                count_lines(BufReader::with_capacity(1 << 16, file)).map_err(read_error)?;
-            let mut lines = LineReader::new(open()?, origin.as_str());
-            parse_lines(&mut lines, capacity, &origin, options, selection)
+            let bytes = file.metadata().map_err(read_error)?.len();
+            let lines = LineReader::new(file, origin.as_str());
+            parse_lines(lines, Capacity::Bytes(bytes), &origin, options, selection)
         }
     }
 }
@@ -309,23 +319,15 @@ pub fn parse_bytes_selected(
     parse_selected(&text, source, options, selection)
 }
 
-/// Lines of the file that are not blank (ASCII whitespace only): an upper bound on its
-/// records, since every line `str::trim` leaves non-empty is counted.
+/// Line breaks in the file, plus one: an upper bound on its records.
 fn count_lines(mut reader: impl BufRead) -> std::io::Result<usize> {
-    let (mut count, mut blank) = (0, true);
+    let mut count = 1;
     loop {
         let chunk = reader.fill_buf()?;
         if chunk.is_empty() {
-            return Ok(count + usize::from(!blank));
+            return Ok(count);
         }
-        for &b in chunk {
-            if b == b'\n' {
-                count += usize::from(!blank);
-                blank = true;
-            } else if !b.is_ascii_whitespace() {
-                blank = false;
-            }
-        }
+        count += crate::fast::count_lines(chunk);
         let n = chunk.len();
         reader.consume(n);
     }
@@ -365,23 +367,19 @@ pub fn parse_selected(
     options: &ReadOptions,
     selection: &Selection,
 ) -> Result<Table, ReadError> {
-    let capacity = text.lines().filter(|l| !l.trim().is_empty()).count();
-    parse_lines(
-        &mut TextLines::new(text),
-        capacity,
-        source,
-        options,
-        selection,
-    )
+    let capacity = Capacity::AtMost(crate::fast::count_lines(text.as_bytes()) + 1);
+    let lines = LineReader::new(text.as_bytes(), source);
+    parse_lines(lines, capacity, source, options, selection)
 }
 
-/// The parser behind [`read`] and [`parse`]: `capacity` is at least the number of non-blank
-/// lines. The layout comes from the first non-blank line and every record is parsed by
-/// [`Layout::record`], as in the streamed [`CsvSource`](crate::CsvSource). Values go straight
-/// into a column-major matrix of `capacity` rows, compacted in place to the rows found.
-fn parse_lines(
-    lines: &mut impl Lines,
-    capacity: usize,
+/// The parser behind [`read`] and [`parse`]. The layout comes from the first non-blank line
+/// (read by `lines`); the rest of the input is read in blocks of whole lines, each parsed in
+/// parallel pieces ([`parse_block`]) while the next block is read, every record by the rules of
+/// [`Layout::record`], as in the streamed [`CsvSource`](crate::CsvSource). Values go into
+/// [`Columns`] made for `capacity` rows.
+fn parse_lines<R: Read + Send>(
+    mut lines: LineReader<R>,
+    capacity: Capacity,
     source: &str,
     options: &ReadOptions,
     selection: &Selection,
@@ -393,58 +391,57 @@ fn parse_lines(
     };
     let mut layout = Layout::new(lines.text(), first_line, options, source)?;
     layout.select(selection, source)?;
-    let width = layout.out_width();
-    let stride = capacity.max(1);
-    let size = stride
-        .checked_mul(width)
-        .ok_or_else(|| ReadError::TooLarge {
-            origin: source.to_string(),
-            lines: capacity,
-            columns: width,
-        })?;
-    let mut values = vec![0.0; size];
-    let mut row = Vec::with_capacity(width);
-    let mut line_map = LineMap::default();
-    let mut n = 0usize;
-    let mut dropped = 0usize;
-    let mut store = |line: u64, text: &str| -> Result<(), ReadError> {
-        row.clear();
-        if !layout.record(source, text, line, n, &mut row)? {
-            dropped += 1;
-            return Ok(());
-        }
-        if n == stride {
-            return Err(ReadError::Changed {
-                origin: source.to_string(),
-            });
-        }
-        for (j, v) in row.iter().enumerate() {
-            values[j * stride + n] = *v;
-        }
-        line_map.push(n, line as usize);
-        n += 1;
-        Ok(())
-    };
+    let mut matrix = Columns::new(layout.out_width(), capacity, source)?;
+    let mut bytes_read = lines.offset;
     if !layout.has_header {
-        store(first_line, lines.text())?;
+        let mut row = Vec::with_capacity(layout.out_width());
+        if layout.record(source, lines.text(), first_line, 0, &mut row)? {
+            matrix.push_row(&row, first_line, bytes_read, source)?;
+        } else {
+            matrix.dropped += 1;
+        }
     }
-    while let Some(line) = lines.next_record()? {
-        store(line, lines.text())?;
+    let mut next_line = lines.line_no + 1;
+    let (prefix, mut reader) = lines.into_rest();
+    let mut blocks = Blocks::with_prefix(&prefix);
+    let read_error = |e: std::io::Error, line: u64| ReadError::Read {
+        origin: source.to_string(),
+        line: Some(line),
+        reason: e.to_string(),
+    };
+    let (mut block, mut next) = (Vec::new(), Vec::new());
+    let mut more = blocks
+        .next(&mut reader, &mut block)
+        .map_err(|e| read_error(e, next_line))?;
+    while more {
+        // Parse this block while the next one is read.
+        let (pieces, read) = rayon::join(
+            || parse_block(&block, &layout, next_line),
+            || blocks.next(&mut reader, &mut next),
+        );
+        bytes_read += block.len() as u64;
+        let mut rows_before = matrix.rows;
+        matrix.append(&pieces, bytes_read, source)?;
+        for Numbered { piece, first_line } in pieces {
+            if let Some(e) = piece.error {
+                return Err(e.into_read_error(&layout, source, first_line, rows_before));
+            }
+            rows_before += piece.rows;
+            next_line = first_line + piece.lines;
+        }
+        more = read.map_err(|e| read_error(e, next_line))?;
+        std::mem::swap(&mut block, &mut next);
     }
-    if n == 0 {
+    if matrix.rows == 0 {
         return Err(ReadError::HeaderOnly {
             origin: source.to_string(),
             header_line: first_line,
         });
     }
-    // Columns of stride `capacity` → columns of length n, moving each one left in order.
-    for j in 1..width {
-        values.copy_within(j * stride..j * stride + n, j * n);
-    }
-    values.truncate(n * width);
+    let (line_map, dropped) = (std::mem::take(&mut matrix.lines), matrix.dropped);
     Ok(Table {
         source: source.to_string(),
-        x: DMatrix::from_vec(n, width, values),
+        x: matrix.into_matrix(),
         lines: line_map,
         columns: layout.out_columns().to_vec(),
         has_header: layout.has_header,

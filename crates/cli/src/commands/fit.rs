@@ -13,7 +13,9 @@ use crate::json::{self, ReportFile};
 use crate::output::{self, note};
 use crate::plot::{self, mixture::MixtureFigure, trace::TraceFigure};
 use crate::progress::Progress;
+use crate::standardize;
 use crate::summary::{self, Context};
+use crate::warnings;
 
 /// K used for the bundled data when -k is not given: mclust's choice by BIC.
 pub const FAITHFUL_K: usize = 3;
@@ -84,17 +86,62 @@ pub fn run(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
         (None, None) => CovarianceType::Full,
     };
     check_k(k, &table, "K")?;
+    if args.standardize && !standardize::allows(kind) {
+        return Err(standardize::spherical_refused());
+    }
+
+    // Checks of the data and of the model asked for; printed after the fit, or, if it
+    // fails, joined to the error as its likely cause.
+    let before = warnings::before_fit(&table, k, kind);
+    let units = if args.standardize {
+        Some(standardize::of(&table)?)
+    } else {
+        None
+    };
+    let init = match (&units, init) {
+        (Some((st, _)), Init::Given(m)) => {
+            Init::Given(Box::new(st.to_standardized(&m).map_err(|e| {
+                CliError::bad_input(format!("--standardize: the --init model: {e}"))
+            })?))
+        }
+        (_, init) => init,
+    };
+    let x_fit = units.as_ref().map_or(&table.x, |(_, z)| z);
 
     let mut progress = Progress::on_stderr(quiet, args.em.n_init as u64);
     let fitted = builder(k, kind, &args.em, init)
-        .fit_observed(&table.x, None, &mut progress)
-        .map_err(|e| CliError::from_em(e, "fit failed"))?;
+        .fit_observed(x_fit, None, &mut progress)
+        .map_err(|e| warnings::explain(CliError::from_em(e, "fit failed"), &before))?;
     progress.finish();
+    let fitted = match &units {
+        Some((st, _)) => standardize::to_original(st, fitted, table.x.nrows()).map_err(|e| {
+            CliError::from_em(
+                e,
+                "--standardize: expressing the model in the original units",
+            )
+        })?,
+        None => fitted,
+    };
     let failed = warn_failed_restarts(&fitted.restarts, quiet);
 
     let model = &fitted.model;
+    let mut found = before;
+    found.extend(warnings::after_fit(model, &table)?);
+    let texts = warnings::print(&found, quiet);
     let report = ReportFile::new(model, &fitted.report, &table.x)?
-        .with_columns(table.has_header.then_some(&table.columns[..]));
+        .with_columns(table.has_header.then_some(&table.columns[..]))
+        .with_warnings(texts)
+        .with_standardization(units.as_ref().map(|(st, _)| st));
+    if units.is_some() {
+        model_note = Some(match model_note {
+            Some(n) => format!(
+                "{n}; fitted on column z-scores (--standardize), reported in the original units"
+            ),
+            None => {
+                "fitted on column z-scores (--standardize), reported in the original units".into()
+            }
+        });
+    }
     if let Some(p) = &args.output {
         output::write_atomic(p, report.to_json().as_bytes())?;
         note(quiet, &format!("em: wrote the model to {}", p.display()));

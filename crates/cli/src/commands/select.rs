@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use em_core::{EmError, FitReport};
-use gmm::{CovarianceType, GaussianMixture};
+use gmm::{CovarianceType, GaussianMixture, diagnostics};
 use serde_json::json;
 
 use crate::args::{CovarianceChoice, SelectArgs};
@@ -15,7 +15,9 @@ use crate::output::{self, note};
 use crate::plot;
 use crate::plot::criterion::{CriterionFigure, CurvePoint};
 use crate::progress::Progress;
+use crate::standardize;
 use crate::summary::{self, SelectFit, SelectRow, Selection};
+use crate::warnings;
 
 /// The structures a `--covariance` list asks for, in the order full, diag, spherical, tied.
 pub fn covariance_types(choices: &[CovarianceChoice]) -> Vec<CovarianceType> {
@@ -85,10 +87,29 @@ pub fn run(args: &SelectArgs, quiet: bool, out: &mut dyn Write) -> Result<(), Cl
     }
     let criterion = args.criterion;
     let table = load_data(args.file.as_deref(), &args.cols, &args.reader, quiet)?;
-    let kinds = covariance_types(&args.covariance);
+    let mut kinds = covariance_types(&args.covariance);
     if let Some(&kmax) = args.k.0.iter().max() {
         check_k(kmax, &table, "the largest K of --k")?;
     }
+    let units = if args.standardize {
+        if kinds.iter().any(|&t| !standardize::allows(t)) {
+            if args.covariance.contains(&CovarianceChoice::Spherical) {
+                return Err(standardize::spherical_refused());
+            }
+            kinds.retain(|&t| standardize::allows(t));
+            note(
+                quiet,
+                "em: note: --standardize leaves out spherical covariances (σ²I on z-scores is \
+                 not spherical in the original units); the diag ones are there",
+            );
+        }
+        Some(standardize::of(&table)?)
+    } else {
+        None
+    };
+    let x_fit = units.as_ref().map_or(&table.x, |(_, z)| z);
+    // The data's own problems, the same for every fit; with the selected fit's after it.
+    let column_warnings = diagnostics::check_columns(&table.x, Some(&table.columns));
 
     let n_init = args.em.n_init as u64;
     let mut progress = Progress::on_stderr(quiet, (args.k.0.len() * kinds.len()) as u64 * n_init);
@@ -99,12 +120,13 @@ pub fn run(args: &SelectArgs, quiet: bool, out: &mut dyn Write) -> Result<(), Cl
     for &k in &args.k.0 {
         for &kind in &kinds {
             progress.group(rows.len() as u64 * n_init, format!("K = {k}, {kind}: "));
-            let fit = builder(k, kind, &args.em, init.clone()).fit_observed(
-                &table.x,
-                None,
-                &mut progress,
-            );
+            let fit =
+                builder(k, kind, &args.em, init.clone()).fit_observed(x_fit, None, &mut progress);
             let result = fit.and_then(|f| {
+                let f = match &units {
+                    Some((st, _)) => standardize::to_original(st, f, table.x.nrows())?,
+                    None => f,
+                };
                 let ll = f.model.log_likelihood_total(&table.x)?;
                 let icl = f.model.icl(&table.x)?;
                 Ok((f, ll, icl))
@@ -140,11 +162,28 @@ pub fn run(args: &SelectArgs, quiet: bool, out: &mut dyn Write) -> Result<(), Cl
     progress.finish();
 
     let sel = Selection::of(&rows, criterion);
+    let mut found = column_warnings.clone();
+    if let Some((_, model, _)) = &best {
+        found.extend(diagnostics::check_design(
+            &table.x,
+            model.n_components(),
+            model.covariance_type(),
+        ));
+        found.extend(warnings::after_fit(model, &table)?);
+    }
+    // Printed now unless no fit succeeded: then they join the error.
+    let warning_texts = if rows.iter().any(|r| r.result.is_ok()) {
+        warnings::print(&found, quiet)
+    } else {
+        found.iter().map(warnings::text).collect()
+    };
     let label = criterion.label();
     let fit_of = |i: usize| rows[i].result.as_ref().ok();
     if let (Some(p), Some((_, model, report))) = (&args.output, &best) {
         let r = ReportFile::new(model, report, &table.x)?
-            .with_columns(table.has_header.then_some(&table.columns[..]));
+            .with_columns(table.has_header.then_some(&table.columns[..]))
+            .with_warnings(warning_texts.clone())
+            .with_standardization(units.as_ref().map(|(st, _)| st));
         output::write_atomic(p, r.to_json().as_bytes())?;
         note(
             quiet,
@@ -207,6 +246,7 @@ pub fn run(args: &SelectArgs, quiet: bool, out: &mut dyn Write) -> Result<(), Cl
             "rows": json_rows,
             "best": pick(sel.best),
             "passed_over": pick(sel.passed_over),
+            "warnings": warning_texts,
         }))
         .unwrap_or_default();
         s.push('\n');
@@ -223,13 +263,20 @@ pub fn run(args: &SelectArgs, quiet: bool, out: &mut dyn Write) -> Result<(), Cl
     if fitted == 0 {
         // Nothing could be fitted: show the table (every row says why), then fail.
         let _ = output::print(out, &text);
-        return Err(CliError::failed(
-            full_errors
-                .iter()
-                .flatten()
-                .next()
-                .map(|e| format!("no model could be fitted; the first failure: {e}"))
-                .unwrap_or_else(|| "no model could be fitted".into()),
+        let mut causes = column_warnings;
+        if let (Some(&k), Some(&kind)) = (args.k.0.iter().min(), kinds.first()) {
+            causes.extend(diagnostics::check_design(&table.x, k, kind));
+        }
+        return Err(warnings::explain(
+            CliError::failed(
+                full_errors
+                    .iter()
+                    .flatten()
+                    .next()
+                    .map(|e| format!("no model could be fitted; the first failure: {e}"))
+                    .unwrap_or_else(|| "no model could be fitted".into()),
+            ),
+            &causes,
         ));
     }
     let Some(chosen) = sel.best else {

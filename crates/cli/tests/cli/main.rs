@@ -3,6 +3,7 @@
 mod bad_input;
 mod columns;
 mod common;
+mod diagnostics;
 mod fit;
 mod input;
 mod model_files;
@@ -10,5 +11,6 @@ mod model_files;
 mod parquet;
 mod plots;
 mod select;
+mod standardize;
 mod stream;
 mod zip;

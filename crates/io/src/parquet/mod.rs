@@ -15,8 +15,8 @@
 //! integers and decimals; encoding and compression do not matter, dictionary-encoded columns
 //! included), or the read stops at once with [`ReadError::NotNumeric`] naming it, before any
 //! row is read; columns left out by the [`Selection`] may hold anything. A null or a NaN is a
-//! missing value, handled by [`ReadOptions::missing`](crate::ReadOptions::missing) as in CSV;
-//! ±∞ is an error. Rows have no lines: errors ([`ReadError::Value`]) and
+//! missing value, handled by [`ReadOptions::missing`](crate::ReadOptions::missing) as in CSV
+//! (an error, a row dropped, or NaN in a row kept); ±∞ is an error. Rows have no lines: errors ([`ReadError::Value`]) and
 //! [`Table::lines`](crate::Table::lines) count rows from the file's first, one-based.
 //!
 //! ```

@@ -34,7 +34,7 @@ struct Selected {
 /// compression, dictionary-encoded included; unsigned integers and decimals as their value);
 /// choosing a text, boolean, date or timestamp column is a [`ReadError::NotNumeric`] when
 /// the source is opened, before any row is read. A null or NaN is a missing value, handled as
-/// [`ReadOptions::missing`] says (the delimiter and header options mean nothing here: a
+/// [`ReadOptions::missing`] says (an error, a row dropped, or NaN in a row kept) (the delimiter and header options mean nothing here: a
 /// Parquet file has typed, named columns). Errors name the file, the row (counted from the
 /// file's first) and the column.
 ///
@@ -373,7 +373,7 @@ impl ParquetSource {
     }
 
     /// Whether row `i` of the batch is kept: an infinity is an error; a missing value (null or
-    /// NaN) is an error or drops the row, as [`Missing`] says.
+    /// NaN) is an error, drops the row, or is kept as NaN, as [`Missing`] says.
     fn check_row(&self, i: usize) -> Result<bool, ReadError> {
         let mut missing = None;
         for (j, s) in self.selected.iter().enumerate() {
@@ -390,6 +390,8 @@ impl ParquetSource {
         match self.missing {
             Missing::Error => Err(self.value_error(i, s, error)),
             Missing::Drop => Ok(false),
+            // The batch holds NaN for a null already.
+            Missing::Keep => Ok(true),
         }
     }
 

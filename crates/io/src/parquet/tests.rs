@@ -378,6 +378,40 @@ fn nulls_and_nans_are_missing_values_an_error_by_default() {
     }
 }
 
+#[test]
+fn missing_keep_reads_nulls_and_nans_as_nan_in_memory_and_streamed() {
+    let bytes = write(
+        &[
+            Col::F64("double x", vec![Some(1.0), Some(f64::NAN), Some(3.0)]),
+            Col::I64("int64 n", vec![Some(1), Some(2), None]),
+        ],
+        2,
+    );
+    let keep = ReadOptions {
+        missing: Missing::Keep,
+        ..ReadOptions::default()
+    };
+    let t = read(&bytes, &keep, &Selection::default()).unwrap();
+    assert_eq!((t.x.nrows(), t.dropped), (3, 0));
+    assert!(t.x[(1, 0)].is_nan() && t.x[(2, 1)].is_nan());
+    assert_eq!((t.x[(0, 0)], t.x[(1, 1)], t.x[(2, 0)]), (1.0, 2.0, 3.0));
+    let mut s = ParquetSource::from_bytes(bytes, "t", &keep, &Selection::default()).unwrap();
+    let streamed = stream(&mut s, 2).unwrap();
+    let same = |a: f64, b: f64| a == b || (a.is_nan() && b.is_nan());
+    assert!(streamed.iter().zip(t.x.iter()).all(|(&a, &b)| same(a, b)));
+    // Infinities are still an error.
+    let inf = write(&[Col::F64("double x", vec![None, Some(f64::INFINITY)])], 5);
+    let e = read(&inf, &keep, &Selection::default()).unwrap_err();
+    assert!(matches!(
+        e,
+        ReadError::Value {
+            row: 1,
+            error: ValueError::NonFinite { .. },
+            ..
+        }
+    ));
+}
+
 /// The rows of `bytes` without missing values, read into memory.
 fn t_all(bytes: &[u8]) -> DMatrix<f64> {
     read(bytes, &DROP, &Selection::default()).unwrap().x
