@@ -7,16 +7,18 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use em_core::Stopping;
 use gmm::{CovarianceType, Init, ShortEm};
 
-/// Fit Gaussian mixtures by EM on CSV files: fit, select, predict, sample, convert; and a
-/// zero-inflated Poisson to counts (zip).
+/// Fit Gaussian mixtures by EM on CSV or Parquet files: fit, select, predict, sample, convert;
+/// and a zero-inflated Poisson to counts (zip).
 ///
 /// CSV input: numbers separated by commas, tabs or semicolons (detected, or --delimiter), one
 /// observation per line, with or without a header line (a first line with any non-numeric
 /// field is a header; --header/--no-header force it); fields may be quoted (RFC 4180, one line
 /// per record); blank lines are skipped; missing values (empty, NA, nan, NaN) are modelled
 /// (the mixture is fitted to the values observed; --missing drop or error otherwise);
-/// gzip-compressed files and the binary format of `em convert` are
-/// recognised by their first bytes; FILE `-` reads standard input. --columns and --drop choose
+/// gzip-compressed files, Parquet files and the binary format of `em convert` are recognised
+/// by their first bytes; FILE `-` reads standard input. Parquet columns are read by name and
+/// must be numeric (floats, integers, decimals); a null or NaN is a missing value. --columns
+/// and --drop choose
 /// the columns to read (by header name or 1-based position), so that an id or a text column
 /// such as a species name can be left out; a column that is read must be numeric (the error
 /// names it and how to drop it), and only the columns read can hold missing values. Model
@@ -67,9 +69,9 @@ pub enum Command {
     Predict(PredictArgs),
     /// Draw observations from a model (CSV to standard output).
     Sample(SampleArgs),
-    /// Convert a CSV file to the binary format that `em fit --stream` reads fastest.
+    /// Convert a CSV or Parquet file to the binary format that `em fit --stream` reads fastest.
     ///
-    /// Reads the CSV in chunks (never whole), so it works on files larger than memory.
+    /// Reads the input in chunks (never whole), so it works on files larger than memory.
     Convert(ConvertArgs),
     /// Fit a zero-inflated Poisson to a one-column file of counts.
     ///
@@ -330,7 +332,7 @@ pub struct EmArgs {
 /// `em fit`.
 #[derive(Debug, Clone, Args)]
 pub struct FitArgs {
-    /// CSV file (default: the bundled Old Faithful data).
+    /// CSV or Parquet file (default: the bundled Old Faithful data).
     pub file: Option<PathBuf>,
     /// Number of components K. Required with FILE (unless --init gives a model file); for
     /// the bundled data the default is 3.
@@ -360,13 +362,14 @@ pub struct FitArgs {
     #[arg(long, value_name = "FILE.svg|png")]
     pub plot: Option<PathBuf>,
     /// Stream FILE instead of loading it: read it again, in chunks, on every EM iteration, so
-    /// that memory stays small whatever its size. FILE is CSV or the binary format written by
-    /// `em convert` (recognised by its first bytes; several times faster to read). Needs -k (or
+    /// that memory stays small whatever its size. FILE is CSV, Parquet (read row group by row
+    /// group) or the binary format written by `em convert` (recognised by its first bytes;
+    /// several times faster to read). Needs -k (or
     /// --init PARAMS.json); not with --plot or standard input. The fit is the one without
     /// --stream, bit for bit (at the default --chunk-size), when FILE has at most
     /// --init-sample rows or --init is a model file; otherwise the --init method
     /// starts from a uniform sample of --init-sample rows. --columns and --drop need a CSV
-    /// FILE; a model file written with --stream stores no training log-densities (see
+    /// or Parquet FILE; a model file written with --stream stores no training log-densities (see
     /// `em predict --outliers`).
     #[arg(long)]
     pub stream: bool,
@@ -393,8 +396,8 @@ pub struct FitArgs {
 }
 
 /// How input files are read (`fit`, `select`, `predict`, `convert`): delimiter, header and
-/// missing values. Compressed (gzip) and binary input need no option: they are recognised by
-/// their first bytes.
+/// missing values. Compressed (gzip), Parquet and binary input need no option: they are
+/// recognised by their first bytes.
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Input")]
 pub struct ReaderArgs {
@@ -412,12 +415,12 @@ pub struct ReaderArgs {
     /// Read the first line as data, even if it is not numeric (an error then names it).
     #[arg(long)]
     pub no_header: bool,
-    /// Missing values (an empty field, NA, nan or NaN): model fits the mixture to the values
-    /// that were observed, by exact EM (each row through the marginal density of its
-    /// observed columns; predict classifies rows from their observed values, and
-    /// `predict --impute` fills the missing ones in); drop drops the rows that have one and
-    /// says how many on standard error; error stops with a message naming the line and
-    /// column.
+    /// Missing values (an empty field, NA, nan or NaN; in Parquet, a null or NaN): model
+    /// fits the mixture to the values that were observed, by exact EM (each row through the
+    /// marginal density of its observed columns; predict classifies rows from their observed
+    /// values, and `predict --impute` fills the missing ones in); drop drops the rows that
+    /// have one and says how many on standard error; error stops with a message naming the
+    /// line and column.
     #[arg(long, value_enum, value_name = "WHAT", default_value = "model")]
     pub missing: MissingArg,
 }
@@ -474,12 +477,12 @@ fn parse_delimiter(s: &str) -> Result<em_io::Delimiter, String> {
 /// `em convert`.
 #[derive(Debug, Clone, Args)]
 pub struct ConvertArgs {
-    /// Numeric CSV file to read (as `em fit` reads it).
+    /// Numeric CSV or Parquet file to read (as `em fit` reads it).
     pub input: PathBuf,
     /// Binary file to write: a 16-byte header (the bytes `EMF64LE1`, then the number of
     /// columns as a little-endian u64), then every row as little-endian f64 values.
     pub output: PathBuf,
-    /// How the CSV file is read.
+    /// How the input file is read.
     #[command(flatten)]
     pub reader: ReaderArgs,
 }
@@ -487,7 +490,7 @@ pub struct ConvertArgs {
 /// `em select`.
 #[derive(Debug, Clone, Args)]
 pub struct SelectArgs {
-    /// CSV file (default: the bundled Old Faithful data).
+    /// CSV or Parquet file (default: the bundled Old Faithful data).
     pub file: Option<PathBuf>,
     /// Values of K: a range 1..9 (inclusive), one K, or a list 1,2,5.
     #[arg(short = 'k', long = "k", value_name = "RANGE", default_value = "1..9", value_parser = parse_k_list)]
@@ -540,7 +543,7 @@ pub struct PredictArgs {
     /// A model file (the JSON written by `em fit --output`).
     #[arg(long, value_name = "MODEL.json")]
     pub model: PathBuf,
-    /// CSV file. Its columns are matched to the model's features by name (the model file
+    /// CSV or Parquet file. Its columns are matched to the model's features by name (the model file
     /// stores them): they may come in any order, and columns the model was not fitted on are
     /// left out with a note. A model file without names is matched by position.
     pub file: PathBuf,

@@ -1,6 +1,6 @@
-//! The command line's data: a CSV file read into memory by [`em_io::table`] (the reader the
-//! streamed fit shares its parser and messages with), `-` for standard input, and the bundled
-//! Old Faithful data when no FILE is given. Every error is bad input (exit status 2) naming
+//! The command line's data: a CSV file (or a Parquet file, recognised by its first bytes) read
+//! into memory by [`em_io::table`] (the reader the streamed fit shares its parser and messages
+//! with), `-` for standard input, and the bundled Old Faithful data when no FILE is given. Every error is bad input (exit status 2) naming
 //! the file, the line and the column.
 
 use std::path::Path;

@@ -70,8 +70,9 @@ impl CliError {
     /// An error reading a data file: always bad input (exit status 2), with the reader's
     /// message (file, line and column).
     ///
-    /// A field that is not a number adds how to leave its column out: `--drop NAME` (or its
-    /// position when it has no name), or `--columns`. Columns are never dropped silently.
+    /// A field that is not a number, or a Parquet column that is not numeric, adds how to
+    /// leave its column out: `--drop NAME` (or its position when it has no name), or
+    /// `--columns`. Columns are never dropped silently.
     pub fn from_read(e: em_io::ReadError) -> Self {
         let mut message = e.to_string();
         if let em_io::ReadError::Record {
@@ -85,6 +86,11 @@ impl CliError {
             let flag = label.clone().unwrap_or_else(|| (column + 1).to_string());
             message.push_str(&format!(
                 "; to leave this column out, pass --drop {flag} (or choose the columns with --columns)"
+            ));
+        }
+        if let em_io::ReadError::NotNumeric { label, .. } = &e {
+            message.push_str(&format!(
+                "; to leave this column out, pass --drop {label} (or choose the columns with --columns)"
             ));
         }
         CliError::bad_input(message)

@@ -8,7 +8,7 @@
 //! | module | job |
 //! | --- | --- |
 //! | [`args`] | the command line as clap parses it |
-//! | [`data`] | the data: a CSV file (read by `em_io::table`), standard input, or the bundled data |
+//! | [`data`] | the data: a CSV or Parquet file (read by `em_io::table`), standard input, or the bundled data |
 //! | [`json`] | the JSON model/report format of `--output`, `--init` and `--model` |
 //! | [`commands`] | one module per subcommand: `fit`, `select`, `predict`, `sample` |
 //! | [`summary`] | the human-readable summary and the model-selection table |

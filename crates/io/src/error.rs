@@ -146,6 +146,67 @@ pub enum ReadError {
         /// The path, as messages name it.
         origin: String,
     },
+
+    /// A column of a columnar file ([Parquet](crate::parquet)) that is read does not hold
+    /// numbers: its type (text, booleans, dates, lists…) is known before any row is read.
+    #[error("{origin}: column {} ({label}) holds {kind}, not numbers", column + 1)]
+    NotNumeric {
+        /// The path, as messages name it.
+        origin: String,
+        /// The zero-based column, among all the file's columns.
+        column: usize,
+        /// The column's name.
+        label: String,
+        /// What it holds instead, in words ("text", "booleans", "timestamps", …).
+        kind: String,
+    },
+
+    /// A value of a file without lines ([Parquet](crate::parquet)) is wrong: named by its
+    /// row instead.
+    #[error("{origin}: row {}, column {} ({label}): {error}", row + 1, column + 1)]
+    Value {
+        /// The path, as messages name it.
+        origin: String,
+        /// The zero-based row, counted from the file's first (dropped rows included).
+        row: usize,
+        /// The zero-based column, among all the file's columns.
+        column: usize,
+        /// The column's name.
+        label: String,
+        /// What is wrong with the value.
+        error: ValueError,
+    },
+
+    /// Every row of a file without lines had a missing value and was dropped
+    /// ([`Missing::Drop`](crate::Missing::Drop)).
+    #[error("{origin}: no data rows left: all {dropped} rows have missing values")]
+    AllDropped {
+        /// The path, as messages name it.
+        origin: String,
+        /// The rows dropped (all of them).
+        dropped: usize,
+    },
+}
+
+/// What is wrong with one value of a file without lines ([`ReadError::Value`]).
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ValueError {
+    /// A null or a NaN: a missing value, which the models do not support yet.
+    #[error(
+        "missing value ({}): missing values are not supported by the model yet (drop the rows that have them: `em --missing drop`)",
+        if *null { "null" } else { "NaN" }
+    )]
+    Missing {
+        /// Whether the value is a null (else a NaN).
+        null: bool,
+    },
+    /// ±∞.
+    #[error("{value} is not a finite number (infinities are not allowed)")]
+    NonFinite {
+        /// The value.
+        value: f64,
+    },
 }
 
 fn not_utf8(line: Option<u64>, offset: Option<usize>) -> String {
@@ -257,6 +318,41 @@ impl From<ReadError> for EmError {
                 None,
                 None,
                 "the file changed while it was read (more lines than at first)".into(),
+            ),
+            ReadError::NotNumeric {
+                origin,
+                column,
+                label,
+                kind,
+            } => io(
+                origin,
+                None,
+                Some(column + 1),
+                format!("column {label:?} holds {kind}, not numbers"),
+            ),
+            ReadError::Value {
+                row,
+                column,
+                error: ValueError::NonFinite { value },
+                ..
+            } => EmError::NonFinite { row, column, value },
+            ReadError::Value {
+                origin,
+                row,
+                column,
+                label,
+                error,
+            } => io(
+                origin,
+                None,
+                Some(column + 1),
+                format!("row {}: {error} (column {label:?})", row + 1),
+            ),
+            ReadError::AllDropped { origin, dropped } => io(
+                origin,
+                None,
+                None,
+                format!("no data rows left: all {dropped} rows have missing values"),
             ),
         }
     }

@@ -1,5 +1,5 @@
-//! What a file holds, from its first bytes, and gzip-compressed input that the streamed reader
-//! can rewind.
+//! What a file holds, from its first bytes (text, gzip, binary, Parquet), and gzip-compressed
+//! input that the streamed reader can rewind.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -8,6 +8,9 @@ use flate2::read::MultiGzDecoder;
 
 /// The first two bytes of every gzip file.
 pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// The first (and last) four bytes of every Parquet file.
+pub const PARQUET_MAGIC: [u8; 4] = *b"PAR1";
 
 /// What a file holds, from its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +21,8 @@ pub enum Format {
     Gzip,
     /// The binary table format ([`binary`](crate::binary), the bytes `EMF64LE1`).
     Binary,
+    /// A Parquet file ([`parquet`](crate::parquet), the bytes `PAR1`).
+    Parquet,
 }
 
 impl Format {
@@ -27,6 +32,7 @@ impl Format {
     /// use em_io::input::Format;
     /// assert_eq!(Format::sniff(b"EMF64LE1\x02\0\0\0\0\0\0\0"), Format::Binary);
     /// assert_eq!(Format::sniff(&[0x1f, 0x8b, 8]), Format::Gzip);
+    /// assert_eq!(Format::sniff(b"PAR1\x15\x04"), Format::Parquet);
     /// assert_eq!(Format::sniff(b"a,b\n"), Format::Text);
     /// ```
     pub fn sniff(start: &[u8]) -> Format {
@@ -34,6 +40,8 @@ impl Format {
             Format::Binary
         } else if start.starts_with(&GZIP_MAGIC) {
             Format::Gzip
+        } else if start.starts_with(&PARQUET_MAGIC) {
+            Format::Parquet
         } else {
             Format::Text
         }
@@ -168,7 +176,7 @@ impl FileInput {
     pub fn new(mut file: File) -> io::Result<Self> {
         Ok(match Format::of(&mut file)? {
             Format::Gzip => FileInput::Gzip(Box::new(GzipFile::new(file)?)),
-            Format::Text | Format::Binary => FileInput::Plain(file),
+            Format::Text | Format::Binary | Format::Parquet => FileInput::Plain(file),
         })
     }
 }

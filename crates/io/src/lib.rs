@@ -14,7 +14,8 @@
 //! | [`table`] | a CSV file (or text, or standard input) whole into memory: a [`Table`] |
 //! | [`csv`] | the CSV rules, and [`CsvSource`], a CSV file read chunk by chunk (streamed) |
 //! | [`binary`] | a minimal binary table (`EMF64LE1`), much faster to stream than CSV |
-//! | [`input`] | what a file holds from its first bytes (text, gzip, binary); gzip decompression |
+//! | [`parquet`] | Parquet files' numeric columns, in memory or streamed (the `parquet` feature) |
+//! | [`input`] | what a file holds from its first bytes (text, gzip, binary, Parquet); gzip decompression |
 //!
 //! Both CSV readers read the text in blocks of whole lines cut into pieces parsed in parallel
 //! (a record is one line, so a cut never falls inside a quoted field), with an allocation-free
@@ -22,7 +23,8 @@
 //! the first error in file order are those of reading line by line.
 //!
 //! [`table::read_with`] reads any of them into memory (CSV with [`ReadOptions`]: delimiter,
-//! header, missing values); [`CsvSource::open_with`] streams CSV, plain or gzip-compressed.
+//! header, missing values); [`CsvSource::open_with`] streams CSV, plain or gzip-compressed,
+//! and `ParquetSource::open_selected` streams a Parquet file.
 //!
 //! ```
 //! use em_core::ChunkSource;
@@ -57,11 +59,15 @@ pub mod csv;
 mod error;
 mod fast;
 pub mod input;
+pub mod parquet;
 pub mod select;
 pub mod table;
 
 pub use binary::{BinarySource, BinaryWriter, csv_to_binary, is_binary_file};
 pub use csv::{CsvSource, Delimiter, Missing, ReadOptions};
-pub use error::ReadError;
+pub use error::{ReadError, ValueError};
+#[cfg(feature = "parquet")]
+pub use parquet::ParquetSource;
+pub use parquet::is_parquet_file;
 pub use select::{SelectError, Selection};
 pub use table::{LineMap, Table};

@@ -172,6 +172,7 @@ pub fn read_selected(
             no_binary_selection(selection, &origin)?;
             read_binary(file, &origin, options.missing)
         }
+        Format::Parquet => crate::parquet::read_file(file, &origin, options, selection),
         Format::Gzip => {
             let capacity = count_lines(BufReader::with_capacity(1 << 20, Gunzip::new(file)))
                 .map_err(read_error)?;
@@ -329,6 +330,7 @@ pub fn parse_bytes_selected(
             no_binary_selection(selection, source)?;
             return read_binary(std::io::Cursor::new(bytes), source, options.missing);
         }
+        Format::Parquet => return crate::parquet::read_bytes(bytes, source, options, selection),
         Format::Gzip => {
             let mut text = Vec::new();
             Gunzip::new(bytes.as_slice())

@@ -105,17 +105,33 @@ fn note_dropped(table: &Table, quiet: bool) {
 
 /// The header of FILE (its column names and whether it has a header line), read from its
 /// first line as `reader` says; the bundled data's without FILE; no header for a binary
-/// table; `None` for standard input or a file that cannot be opened (reading it then reports
-/// why).
+/// table; a Parquet file's column names, from its footer; `None` for standard input or a file
+/// that cannot be opened (reading it then reports why).
 fn header_of(file: Option<&Path>, reader: &ReaderArgs) -> Option<(Vec<String>, bool)> {
     match file {
         None => Some((vec!["eruptions".into(), "waiting".into()], true)),
         Some(p) if !p.is_file() => None,
         Some(p) if em_io::is_binary_file(p) => Some((Vec::new(), false)),
+        Some(p) if em_io::is_parquet_file(p) => parquet_header(p),
         Some(p) => em_io::CsvSource::open_with(p, &reader.options())
             .ok()
             .map(|s| (s.columns().to_vec(), s.has_header())),
     }
+}
+
+/// The column names of a Parquet file (all of them, whatever their type: a Parquet file always
+/// names its columns); `None` when it cannot be read (reading it then reports why).
+#[cfg(feature = "parquet")]
+fn parquet_header(path: &Path) -> Option<(Vec<String>, bool)> {
+    em_io::parquet::column_names(path)
+        .ok()
+        .map(|names| (names, true))
+}
+
+/// Without Parquet support: reading the file reports that it cannot be read.
+#[cfg(not(feature = "parquet"))]
+fn parquet_header(_: &Path) -> Option<(Vec<String>, bool)> {
+    None
 }
 
 /// The data for a model file's features (`em predict`, `em fit --init PARAMS.json`): FILE's

@@ -1,5 +1,6 @@
 //! `em fit --stream` (a fit that reads its file again, in chunks, on every iteration, for data
-//! larger than memory) and `em convert` (CSV to the binary format it reads fastest).
+//! larger than memory) and `em convert` (CSV or Parquet to the binary format it reads
+//! fastest).
 
 use std::io::Write;
 
@@ -23,28 +24,68 @@ use crate::summary::{self, Context};
 /// A file source of either format.
 type Source = Box<dyn ChunkSource<Chunk = DMatrix<f64>> + Send>;
 
-/// A streamed CSV file that records how many rows its last complete pass dropped for missing
-/// values (`--missing drop`), for the note after the fit.
-struct CountDropped {
-    csv: CsvSource<em_io::input::FileInput>,
+/// A streamed CSV or Parquet file that records how many rows its last complete pass dropped
+/// for missing values (`--missing drop`), for the note after the fit.
+struct CountDropped<S> {
+    source: S,
+    /// The source's count of rows dropped since its last rewind.
+    count: fn(&S) -> usize,
     dropped: Arc<AtomicUsize>,
 }
 
-impl ChunkSource for CountDropped {
+impl<S: ChunkSource<Chunk = DMatrix<f64>>> ChunkSource for CountDropped<S> {
     type Chunk = DMatrix<f64>;
 
     fn rewind(&mut self) -> Result<(), EmError> {
-        self.csv.rewind()
+        self.source.rewind()
     }
 
     fn next_chunk(&mut self, max_obs: usize) -> Result<Option<DMatrix<f64>>, EmError> {
-        let chunk = self.csv.next_chunk(max_obs)?;
+        let chunk = self.source.next_chunk(max_obs)?;
         if chunk.is_none() {
             self.dropped
-                .store(self.csv.dropped_rows(), Ordering::Relaxed);
+                .store((self.count)(&self.source), Ordering::Relaxed);
         }
         Ok(chunk)
     }
+}
+
+/// A streamed Parquet file, its column names, and that it has a header (its columns are
+/// named); errors opening it name the file and, for a column that is not numeric, how to
+/// leave it out.
+#[cfg(feature = "parquet")]
+fn parquet_source(
+    path: &std::path::Path,
+    args: &FitArgs,
+    selection: &em_io::Selection,
+    dropped: &Arc<AtomicUsize>,
+) -> Result<(Source, Vec<String>, bool), CliError> {
+    let source = em_io::ParquetSource::open_selected(path, &args.reader.options(), selection)?;
+    let columns = source.columns().to_vec();
+    let s = CountDropped {
+        source,
+        count: em_io::ParquetSource::dropped_rows,
+        dropped: Arc::clone(dropped),
+    };
+    Ok((Box::new(s), columns, true))
+}
+
+/// Without Parquet support: the error of the in-memory reader, which says so.
+#[cfg(not(feature = "parquet"))]
+fn parquet_source(
+    path: &std::path::Path,
+    args: &FitArgs,
+    selection: &em_io::Selection,
+    _: &Arc<AtomicUsize>,
+) -> Result<(Source, Vec<String>, bool), CliError> {
+    Err(
+        em_io::table::read_selected(path, &args.reader.options(), selection)
+            .err()
+            .map_or_else(
+                || CliError::bad_input("cannot stream a Parquet file"),
+                CliError::from,
+            ),
+    )
 }
 
 /// Runs `em fit --stream`.
@@ -118,8 +159,9 @@ pub fn fit(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
     let (mut source, columns, has_header): (Source, Vec<String>, bool) = if is_binary_file(path) {
         if !selection.is_all() {
             return Err(CliError::bad_input(format!(
-                "{source_name}: --columns and --drop need a CSV file; this is the binary format \
-                 of `em convert`, which keeps every column (convert the columns you want)"
+                "{source_name}: --columns and --drop need a CSV or Parquet file; this is the \
+                 binary format of `em convert`, which keeps every column (convert the columns \
+                 you want)"
             )));
         }
         let s = BinarySource::open(path)
@@ -127,13 +169,16 @@ pub fn fit(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
             .with_missing(args.reader.options().missing);
         let columns = (0..s.n_columns()).map(|j| format!("x{j}")).collect();
         (Box::new(s), columns, false)
+    } else if em_io::is_parquet_file(path) {
+        parquet_source(path, args, &selection, &dropped)?
     } else {
         let csv =
             CsvSource::open_selected(path, &args.reader.options(), &selection).map_err(bad)?;
         let columns = csv.columns().to_vec();
         let has_header = csv.has_header();
         let s = CountDropped {
-            csv,
+            source: csv,
+            count: CsvSource::dropped_rows,
             dropped: Arc::clone(&dropped),
         };
         (Box::new(s), columns, has_header)
@@ -198,6 +243,38 @@ pub fn fit(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
     output::print(out, &text)
 }
 
+/// `em convert` of a Parquet file: every column, which must be numeric (an error opening it
+/// says which is not, and writes nothing).
+#[cfg(feature = "parquet")]
+fn parquet_to_binary(
+    input: &std::path::Path,
+    output: &std::path::Path,
+    options: &em_io::ReadOptions,
+) -> Result<Result<(usize, usize), EmError>, CliError> {
+    // Open it first, so that a column that is not numeric is reported as bad input with the
+    // reader's message, before OUTPUT is created.
+    em_io::ParquetSource::open_selected(input, options, &em_io::Selection::default())?;
+    Ok(em_io::parquet::parquet_to_binary(
+        input,
+        output,
+        options,
+        &em_io::Selection::default(),
+    ))
+}
+
+/// Without Parquet support: the reader's error, which says so.
+#[cfg(not(feature = "parquet"))]
+fn parquet_to_binary(
+    input: &std::path::Path,
+    _: &std::path::Path,
+    options: &em_io::ReadOptions,
+) -> Result<Result<(usize, usize), EmError>, CliError> {
+    Err(em_io::table::read_with(input, options).err().map_or_else(
+        || CliError::bad_input("cannot convert a Parquet file"),
+        CliError::from,
+    ))
+}
+
 /// Runs `em convert`.
 pub fn convert(args: &ConvertArgs, quiet: bool) -> Result<(), CliError> {
     output::check_writable(&args.output, "OUTPUT")?;
@@ -206,12 +283,17 @@ pub fn convert(args: &ConvertArgs, quiet: bool) -> Result<(), CliError> {
             "INPUT and OUTPUT are the same file; choose another OUTPUT",
         ));
     }
-    let (rows, dropped) = csv_to_binary_with(&args.input, &args.output, &args.reader.options())
-        .map_err(|e| {
-            // Leave no partial output behind.
-            let _ = std::fs::remove_file(&args.output);
-            CliError::from_em(e, "conversion failed")
-        })?;
+    let options = args.reader.options();
+    let converted = if em_io::is_parquet_file(&args.input) {
+        parquet_to_binary(&args.input, &args.output, &options)?
+    } else {
+        csv_to_binary_with(&args.input, &args.output, &options)
+    };
+    let (rows, dropped) = converted.map_err(|e| {
+        // Leave no partial output behind.
+        let _ = std::fs::remove_file(&args.output);
+        CliError::from_em(e, "conversion failed")
+    })?;
     note(
         quiet,
         &format!(

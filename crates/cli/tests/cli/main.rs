@@ -8,6 +8,8 @@ mod fit;
 mod input;
 mod missing;
 mod model_files;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod plots;
 mod select;
 mod standardize;
