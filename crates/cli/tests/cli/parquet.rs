@@ -169,7 +169,7 @@ fn a_text_column_is_an_error_that_says_how_to_drop_it() {
 }
 
 #[test]
-fn nulls_are_an_error_naming_the_row_or_dropped() {
+fn nulls_are_modelled_refused_naming_the_row_or_dropped() {
     let scratch = Scratch::new();
     let (a, b) = groups(63);
     let mut b: Vec<Option<f64>> = b.into_iter().map(Some).collect();
@@ -179,7 +179,16 @@ fn nulls_are_an_error_naming_the_row_or_dropped() {
     let pq = scratch.path("nulls.parquet");
     write_parquet(&pq, &a, &b, 10);
     for extra in [&[][..], &["--stream"]] {
-        let mut args = vec!["fit", s(&pq), "-k", "2", "--columns", "a,b"];
+        let mut args = vec![
+            "fit",
+            s(&pq),
+            "-k",
+            "2",
+            "--columns",
+            "a,b",
+            "--missing",
+            "error",
+        ];
         args.extend_from_slice(extra);
         fails_with(
             &em(&args),
@@ -192,6 +201,21 @@ fn nulls_are_an_error_naming_the_row_or_dropped() {
             ],
         );
     }
+    // Modelled (the default): the fit of the same values in CSV, with empty fields.
+    let mut holes = String::from("a,b\n");
+    for (i, line) in two_groups(63).iter().enumerate() {
+        if [5, 40, 41].contains(&i) {
+            let a = line.split(',').next().unwrap_or_default();
+            holes.push_str(&format!("{a},\n"));
+        } else {
+            holes.push_str(line);
+            holes.push('\n');
+        }
+    }
+    let holes = scratch.file("holes.csv", &holes);
+    let modelled = fit_json(&holes, &[]);
+    assert_eq!(fit_json(&pq, &["--columns", "a,b"]), modelled);
+    assert_eq!(fit_json(&pq, &["--columns", "a,b", "--stream"]), modelled);
     // Dropped: the fit of the other rows, in CSV.
     let mut text = String::from("a,b\n");
     for (i, line) in two_groups(63).iter().enumerate() {
