@@ -31,6 +31,9 @@ impl GaussianMixture {
     ///
     /// The M-step options (`reg_covar`, the prior) are in the old units, where a ridge on
     /// every variance means something else; the result has none (`reg_covar` 0, no prior).
+    /// What a NaN means ([`missing_values`](Self::missing_values)) does not depend on the
+    /// units and is kept. (With missing values, a row's log-density moves by the log scales
+    /// of its observed coordinates only.)
     ///
     /// # Errors
     /// [`EmError::InvalidParameter`] when `scale` or `shift` does not have one value per
@@ -110,12 +113,13 @@ impl GaussianMixture {
                 Covariances::Spherical(v.map(|s| s * scale[0] * scale[0]))
             }
         };
-        GaussianMixture::new_in_context(
+        Ok(GaussianMixture::new_in_context(
             self.weights().clone(),
             means,
             covariances,
             "transformed covariances",
-        )
+        )?
+        .with_missing_values(self.missing_values()))
     }
 }
 
