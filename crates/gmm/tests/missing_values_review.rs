@@ -465,3 +465,129 @@ fn an_affine_transform_keeps_the_missing_values_setting() {
     let nan = f64::NAN;
     assert!(moved.score_samples(&dmatrix![1.0, nan, 2.0]).is_ok());
 }
+
+/// More than 64 features: the missingness masks span several words. A row missing
+/// coordinates on both sides of the word boundary scores as the marginal on the others, and
+/// rows with the same pattern in the second word only are grouped apart from those in the
+/// first.
+#[test]
+fn patterns_beyond_64_features_score_as_marginals() {
+    let d = 70;
+    let mut rng = StdRng::seed_from_u64(41);
+    let means = DMatrix::from_fn(2, d, |k, j| (k as f64) * 2.0 + 0.01 * j as f64);
+    let mut a = DMatrix::from_fn(d, d, |_, _| rng.random::<f64>() - 0.5);
+    a += DMatrix::identity(d, d) * 3.0;
+    let s0 = &a * a.transpose() / d as f64 + DMatrix::identity(d, d) * 0.5;
+    let s1 = DMatrix::identity(d, d) * 2.0 + DMatrix::from_element(d, d, 0.3);
+    let m = GaussianMixture::new(dvector![0.4, 0.6], means, Covariances::Full(vec![s0, s1]))
+        .unwrap()
+        .with_missing_values(MissingValues::Model);
+    let (complete, _) = m.sample(6, &mut rng);
+    let missing: [&[usize]; 6] = [&[3], &[66], &[3, 66], &[63, 64], &[0, 1, 69], &[66]];
+    let mut x = complete.clone();
+    for (i, miss) in missing.iter().enumerate() {
+        for &j in *miss {
+            x[(i, j)] = f64::NAN;
+        }
+    }
+    let scores = m.score_samples(&x).unwrap();
+    for (i, miss) in missing.iter().enumerate() {
+        let observed: Vec<usize> = (0..d).filter(|j| !miss.contains(j)).collect();
+        let marginal = marginal_mixture(&m, &observed);
+        let xo = DMatrix::from_fn(1, observed.len(), |_, a| x[(i, observed[a])]);
+        let s = marginal.score_samples(&xo).unwrap()[0];
+        assert!(
+            (scores[i] - s).abs() < 1e-9 * (1.0 + s.abs()),
+            "row {i}: {} vs {s}",
+            scores[i]
+        );
+    }
+}
+
+/// A model with missing values modelled scores, predicts and criticises complete data to
+/// the same bits as the same model without the setting (the whole-batch blocks of the
+/// modelled setting must not change a complete row's arithmetic).
+#[test]
+fn complete_rows_score_the_same_bits_whatever_the_setting() {
+    let (x, _) = truth().sample(10_000, &mut StdRng::seed_from_u64(43));
+    for kind in KINDS {
+        let plain = truth_as(kind);
+        let modelled = plain.clone().with_missing_values(MissingValues::Model);
+        let (a, b) = (
+            plain.score_samples(&x).unwrap(),
+            modelled.score_samples(&x).unwrap(),
+        );
+        assert!(
+            a.iter()
+                .zip(b.iter())
+                .all(|(p, q)| p.to_bits() == q.to_bits()),
+            "{kind}"
+        );
+        assert_eq!(
+            plain.predict_proba(&x).unwrap(),
+            modelled.predict_proba(&x).unwrap(),
+            "{kind}"
+        );
+        // The totals are summed over blocks of another size (whole batches when missing
+        // values are modelled), so they may differ in the last bits.
+        let (p, q) = (plain.bic(&x).unwrap(), modelled.bic(&x).unwrap());
+        assert!((p - q).abs() < 1e-13 * p.abs(), "{kind}: {p} vs {q}");
+    }
+}
+
+/// GAP (minor): the claim "complete data give the same bits whatever the setting" holds for
+/// in-memory fits (complete data are fitted with the `Error` setting), but a streamed fit
+/// keeps the `Model` setting for the whole fit (later chunks may have NaN), whose whole-batch
+/// blocks sum the log-likelihood in another order: the objectives of the same fit differ in
+/// the last bits. This test shows it; the fits agree to rounding.
+#[test]
+#[ignore = "minor gap, not fixed: run with --ignored to see the last-bit difference"]
+fn a_streamed_fit_of_complete_data_is_the_same_whatever_the_setting() {
+    let (x, _) = truth().sample(5000, &mut StdRng::seed_from_u64(53));
+    let fit = |missing: MissingValues| {
+        GaussianMixture::builder(3)
+            .missing_values(missing)
+            .chunk_size(2048)
+            .fit_stream(&mut Rows { x: &x, next: 0 })
+            .unwrap()
+    };
+    let (a, b) = (fit(MissingValues::Error), fit(MissingValues::Model));
+    let (p, q) = (a.report.objective(), b.report.objective());
+    assert!((p - q).abs() < 1e-12 * p.abs(), "{p} vs {q}");
+    assert!((a.model.means() - b.model.means()).amax() < 1e-9);
+    assert_eq!(
+        a.report
+            .trace
+            .iter()
+            .map(|v| v.to_bits())
+            .collect::<Vec<_>>(),
+        b.report
+            .trace
+            .iter()
+            .map(|v| v.to_bits())
+            .collect::<Vec<_>>(),
+        "bits of the streamed objectives differ between settings"
+    );
+}
+
+/// A streamed fit whose only missing value is far past the start sample (so the sample very
+/// likely has none) still models it rather than failing on a non-finite objective.
+#[test]
+fn a_stream_with_a_missing_value_past_the_sample_models_it() {
+    let (mut x, _) = truth().sample(2000, &mut StdRng::seed_from_u64(47));
+    x[(1999, 1)] = f64::NAN;
+    let options = GaussianMixture::builder(3)
+        .missing_values(MissingValues::Model)
+        .chunk_size(500);
+    let streamed = options
+        .fit_stream_observed(
+            &mut Rows { x: &x, next: 0 },
+            &gmm::stream::StreamOptions { init_sample: 100 },
+            &mut em_core::Silent,
+        )
+        .unwrap();
+    assert_eq!(streamed.model.missing_values(), MissingValues::Model);
+    assert!(streamed.report.objective().is_finite());
+    let ll = streamed.model.log_likelihood_total(&x).unwrap();
+    assert!((ll - streamed.report.objective()).abs() < 1e-6 * ll.abs());
+}
