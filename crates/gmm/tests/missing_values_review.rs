@@ -591,3 +591,48 @@ fn a_stream_with_a_missing_value_past_the_sample_models_it() {
     let ll = streamed.model.log_likelihood_total(&x).unwrap();
     assert!((ll - streamed.report.objective()).abs() < 1e-6 * ll.abs());
 }
+
+/// Sample weights that are 0 on every complete row: the rows that count all have missing
+/// values. The start (from the complete rows, which then weigh nothing) must not make the
+/// fit fail.
+#[test]
+fn a_weighted_fit_whose_complete_rows_weigh_nothing() {
+    let (complete, _) = truth().sample(600, &mut StdRng::seed_from_u64(59));
+    let x = knock_out(&complete, 0.2, 60);
+    let w: Vec<f64> = (0..x.nrows())
+        .map(|i| {
+            if x.row(i).iter().any(|v| v.is_nan()) {
+                1.0
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let fit = GaussianMixture::builder(3)
+        .missing_values(MissingValues::Model)
+        .fit_weighted(&x, &w);
+    let fit = fit.unwrap_or_else(|e| panic!("{e}"));
+    assert!(fit.report.objective().is_finite());
+}
+
+/// Sample weights of the wrong length are an error, not a panic, when the data have missing
+/// values (the start's data are chosen before the weights were checked).
+#[test]
+fn wrong_sample_weights_with_missing_values_are_an_error() {
+    let (complete, _) = truth().sample(600, &mut StdRng::seed_from_u64(61));
+    let x = knock_out(&complete, 0.2, 62);
+    let options = GaussianMixture::builder(3).missing_values(MissingValues::Model);
+    let short = vec![1.0; 10];
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        options.fit_weighted(&x, &short).map(|_| ())
+    }));
+    match result {
+        Ok(Err(e)) => assert!(e.to_string().contains("weight"), "{e}"),
+        Ok(Ok(())) => panic!("10 weights for 600 rows accepted"),
+        Err(_) => panic!("10 weights for 600 rows: panic instead of an error"),
+    }
+    let negative: Vec<f64> = (0..x.nrows())
+        .map(|i| if i == 7 { -1.0 } else { 1.0 })
+        .collect();
+    assert!(options.fit_weighted(&x, &negative).is_err());
+}
