@@ -309,6 +309,10 @@ impl GaussianMixtureBuilder {
         let start = if modelled {
             check_data_with_missing(x, None)?;
             check_observed_columns(x)?;
+            // The start's data are chosen by the weights: check them first.
+            if let Some(w) = sample_weight {
+                check_sample_weights(w, x.nrows())?;
+            }
             Some(match &self.init {
                 // A warm start needs no start data (only their shape): no fit for them.
                 Init::Given(_) => (mean_filled(x), sample_weight.map(<[f64]>::to_vec)),
@@ -371,8 +375,8 @@ impl GaussianMixtureBuilder {
 /// missing values to start from those rows alone.
 pub const MIN_COMPLETE_ROWS_PER_PARAMETER: usize = 5;
 
-/// The data a fit with missing values starts from, and their sample weights: the rows with no
-/// missing value when there are enough of them ([`MIN_COMPLETE_ROWS_PER_PARAMETER`]); else
+/// The data a fit with missing values starts from, and their sample weights (already checked):
+/// the rows with no missing value and a positive weight when there are enough of them ([`MIN_COMPLETE_ROWS_PER_PARAMETER`]); else
 /// every row, with each missing value drawn from its conditional distribution given the
 /// row's observed values under the one-Gaussian fit of the data ([`one_gaussian`]), by a
 /// generator seeded with `seed` (so that the start is reproducible).
@@ -383,8 +387,10 @@ pub(crate) fn start_data(
     seed: u64,
 ) -> Result<(DMatrix<f64>, Option<Vec<f64>>), EmError> {
     let (n, d) = x.shape();
+    // Complete rows that count: a row of weight 0 would start nothing.
     let complete: Vec<usize> = (0..n)
         .filter(|&i| x.row(i).iter().all(|v| !v.is_nan()))
+        .filter(|&i| sample_weight.is_none_or(|w| w[i] > 0.0))
         .collect();
     if complete.len() >= MIN_COMPLETE_ROWS_PER_PARAMETER * k * (d + 1) {
         let rows = DMatrix::from_fn(complete.len(), d, |r, j| x[(complete[r], j)]);
