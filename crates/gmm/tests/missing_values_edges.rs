@@ -1,5 +1,5 @@
-//! Review of missing values modelled by EM (`MissingValues::Model`): edge cases the first
-//! tests did not reach. Each test states the property it pins.
+//! Missing values modelled by EM (`MissingValues::Model`): edge cases the main tests
+//! (`missing_values.rs`) do not reach. Each test states the property it pins.
 
 use em_core::testing::{Tolerance, check_invariants};
 use gmm::{
@@ -108,10 +108,10 @@ fn in_child_process(name: &str, body: impl FnOnce()) {
     );
 }
 
-/// BUG: with fewer than 5·(D + 1) complete rows, `start_data` calls `one_gaussian`, whose
-/// own fit (K = 1, missing values modelled) calls `start_data` again, which calls
-/// `one_gaussian` again, and so on until the stack overflows. The documented fallback
-/// ("otherwise from every row with each missing value drawn…") is never reached.
+/// With fewer than 5·(D + 1) complete rows the start falls back to a single imputation under
+/// the one-Gaussian fit, whose own (warm-started) fit must not ask for start data again: that
+/// recursed without end once. Run in a child process, so that a stack overflow fails this
+/// test alone.
 #[test]
 fn a_fit_with_few_complete_rows_starts() {
     in_child_process("a_fit_with_few_complete_rows_starts", || {
@@ -453,10 +453,9 @@ fn a_fit_to_rescaled_data_is_the_rescaled_fit() {
     }
 }
 
-/// GAP: `affine_transform` (and so `Standardization::to_original`, `em fit --standardize`)
-/// returns a model with `MissingValues::Error`, `reg_covar` 0 and no prior: a model fitted to
-/// data with missing values, brought back to the data's units, then refuses the NaN rows it
-/// was fitted to.
+/// `affine_transform` (and so `Standardization::to_original`, `em fit --standardize`) keeps
+/// the missing-values setting: a model fitted to data with missing values, brought back to
+/// the data's units, still scores the NaN rows it was fitted to.
 #[test]
 fn an_affine_transform_keeps_the_missing_values_setting() {
     let m = truth().with_missing_values(MissingValues::Model);
@@ -528,20 +527,15 @@ fn complete_rows_score_the_same_bits_whatever_the_setting() {
             modelled.predict_proba(&x).unwrap(),
             "{kind}"
         );
-        // The totals are summed over blocks of another size (whole batches when missing
-        // values are modelled), so they may differ in the last bits.
+        // The totals are summed over the same sub-blocks whatever the setting: the same bits.
         let (p, q) = (plain.bic(&x).unwrap(), modelled.bic(&x).unwrap());
-        assert!((p - q).abs() < 1e-13 * p.abs(), "{kind}: {p} vs {q}");
+        assert_eq!(p.to_bits(), q.to_bits(), "{kind}: {p} vs {q}");
     }
 }
 
-/// GAP (minor): the claim "complete data give the same bits whatever the setting" holds for
-/// in-memory fits (complete data are fitted with the `Error` setting), but a streamed fit
-/// keeps the `Model` setting for the whole fit (later chunks may have NaN), whose whole-batch
-/// blocks sum the log-likelihood in another order: the objectives of the same fit differ in
-/// the last bits. This test shows it; the fits agree to rounding.
+/// A streamed fit keeps the `Model` setting for the whole fit (later chunks may have NaN);
+/// the sub-blocks do not depend on the setting, so complete data give the same bits.
 #[test]
-#[ignore = "minor gap, not fixed: run with --ignored to see the last-bit difference"]
 fn a_streamed_fit_of_complete_data_is_the_same_whatever_the_setting() {
     let (x, _) = truth().sample(5000, &mut StdRng::seed_from_u64(53));
     let fit = |missing: MissingValues| {

@@ -1,4 +1,4 @@
-//! Review of missing values in Gaussian HMMs: an HMM whose every transition row is its
+//! Missing values in Gaussian HMMs: an HMM whose every transition row is its
 //! initial distribution is a mixture, so with missing values its log-likelihood must be the
 //! Gaussian mixture's (the marginal densities of the observed coordinates), for every
 //! covariance structure.
