@@ -51,17 +51,17 @@ pub fn of(table: &Table) -> Result<(Standardization, DMatrix<f64>), CliError> {
 }
 
 /// A fit on z-scores in the original units: the model transformed, the trace of
-/// log-likelihoods moved by the log-Jacobian over `n_rows` rows.
+/// log-likelihoods moved by the log-Jacobian over the values observed in `x`.
 ///
 /// # Errors
 /// As [`gmm::GaussianMixture::affine_transform`] (a spherical model with unequal scales).
 pub fn to_original(
     st: &Standardization,
     mut fitted: Fitted<GaussianMixture>,
-    n_rows: usize,
+    x: &DMatrix<f64>,
 ) -> Result<Fitted<GaussianMixture>, EmError> {
     fitted.model = st.to_original(&fitted.model)?;
-    let shift = st.log_likelihood_shift(n_rows);
+    let shift = st.log_likelihood_shift_of(x);
     for v in &mut fitted.report.trace {
         *v += shift;
     }

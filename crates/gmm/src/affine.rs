@@ -310,6 +310,27 @@ impl Standardization {
         -(n_rows as f64) * self.scale.iter().map(|s| s.ln()).sum::<f64>()
     }
 
+    /// [`log_likelihood_shift`](Self::log_likelihood_shift) for data `x` with missing values
+    /// (NaN): a row's density is that of its observed values only, so the change of units
+    /// counts each observed value once, −Σ_j (values observed in column j) · log s_j. Equal
+    /// to `log_likelihood_shift(x.nrows())` for complete data.
+    ///
+    /// ```
+    /// use gmm::Standardization;
+    /// use nalgebra::dmatrix;
+    /// let x = dmatrix![1.0, 10.0; 2.0, f64::NAN; 4.0, 30.0];
+    /// let st = Standardization::of(&x)?;
+    /// let expected = -3.0 * st.scale[0].ln() - 2.0 * st.scale[1].ln();
+    /// assert!((st.log_likelihood_shift_of(&x) - expected).abs() < 1e-12);
+    /// # Ok::<(), gmm::StandardizeError>(())
+    /// ```
+    pub fn log_likelihood_shift_of(&self, x: &DMatrix<f64>) -> f64 {
+        -x.column_iter()
+            .zip(&self.scale)
+            .map(|(col, s)| col.iter().filter(|v| !v.is_nan()).count() as f64 * s.ln())
+            .sum::<f64>()
+    }
+
     /// Whether `kind` stays the same structure in the original units: every structure but
     /// `spherical`, which does only when all scales are equal.
     pub fn preserves(&self, kind: CovarianceType) -> bool {

@@ -114,7 +114,7 @@ pub fn run(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
         .map_err(|e| warnings::explain(CliError::from_em(e, "fit failed"), &before))?;
     progress.finish();
     let fitted = match &units {
-        Some((st, _)) => standardize::to_original(st, fitted, table.x.nrows()).map_err(|e| {
+        Some((st, _)) => standardize::to_original(st, fitted, &table.x).map_err(|e| {
             CliError::from_em(
                 e,
                 "--standardize: expressing the model in the original units",

@@ -130,7 +130,7 @@ pub fn run(args: &SelectArgs, quiet: bool, out: &mut dyn Write) -> Result<(), Cl
             .fit_observed(x_fit, None, &mut progress);
             let result = fit.and_then(|f| {
                 let f = match &units {
-                    Some((st, _)) => standardize::to_original(st, f, table.x.nrows())?,
+                    Some((st, _)) => standardize::to_original(st, f, &table.x)?,
                     None => f,
                 };
                 let ll = f.model.log_likelihood_total(&table.x)?;

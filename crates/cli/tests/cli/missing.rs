@@ -180,3 +180,22 @@ fn the_binary_format_keeps_missing_values() {
     };
     assert_eq!(ll(&dropped), ll(&from_csv));
 }
+
+#[test]
+fn standardize_with_missing_values_reports_the_original_units() {
+    let scratch = Scratch::new();
+    let file = scratch.file("holes.csv", &holes());
+    let ll = |extra: &[&str]| {
+        let mut args = vec!["fit", s(&file), "-k", "2", "--json", "--quiet"];
+        args.extend_from_slice(extra);
+        json(&ok(&args))["log_likelihood"]
+            .as_f64()
+            .unwrap_or(f64::NAN)
+    };
+    // z-scores of the observed values; the change of units counts each observed value once.
+    let (raw, standardized) = (ll(&[]), ll(&["--standardize"]));
+    assert!(
+        (raw - standardized).abs() < 1e-6 * raw.abs(),
+        "{raw} vs {standardized}"
+    );
+}
