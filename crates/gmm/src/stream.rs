@@ -14,7 +14,7 @@
 //! ([`em_core::stream`]), which splits every chunk into the in-memory fit's E-step batches
 //! and merges them in the same order. So, for the same builder:
 //!
-//! - with [`Init::Given`](crate::Init::Given) (a warm start), the streaming fit **is** the in-memory fit
+//! - with [`Init::Given`] (a warm start), the streaming fit **is** the in-memory fit
 //!   ([`GaussianMixtureBuilder::fit`]) bit for bit — weights, means, covariances, trace and
 //!   iterations — for any number of rows;
 //! - with a data-driven initialisation (k-means, k-means++, random), the initialiser runs on

@@ -1,28 +1,5 @@
-//! Missing values in Gaussian data, modelled rather than dropped: a NaN entry is a
-//! coordinate that was not observed, and EM treats it as one more latent variable
-//! (Ghahramani & Jordan 1994).
-//!
-//! For a row with observed coordinates o (d_o of them) and missing ones m (d_m), and a
-//! component with mean μ and covariance Σ, permuted to the order (o, m) and factored
-//! Σ = L Lᵀ with L = [L_oo 0; L_mo L_mm]:
-//!
-//! * **density**: the component's density of the row is the marginal of its observed
-//!   coordinates, N(x_o | μ_o, Σ_oo) with Σ_oo = L_oo L_ooᵀ:
-//!   log f = −(d_o/2) log 2π − log|L_oo| − ½‖u‖², u = L_oo⁻¹ (x_o − μ_o);
-//! * **the missing coordinates given the observed ones** are N(x̂_m, C) with
-//!   x̂_m = μ_m + L_mo u (which is μ_m + Σ_mo Σ_oo⁻¹ (x_o − μ_o)) and C = L_mm L_mmᵀ (the
-//!   Schur complement Σ_mm − Σ_mo Σ_oo⁻¹ Σ_om);
-//! * **statistics**: the expected complete-data statistics under that posterior. With weight
-//!   v = w γ_k, the row counts as the completed row (x_o, x̂_m) and adds v·C to the (m, m)
-//!   block of the component's scatter (its diagonal, for diagonal and spherical models); the
-//!   entropy of N(x̂_m, C), H = d_m (½ + ½ log 2π) + log|L_mm|, is summed with the same
-//!   weights into [`GaussianStats::conditional_entropy`].
-//!
-//! The M-step is the complete-data M-step on these statistics, for every covariance structure
-//! and with or without a prior. Σγ log f from the statistics (the family's
-//! `expected_log_density`, E[log N(x | μ, Σ)] + H) equals Σγ log f(x_o) at the parameters of
-//! the E-step (the inner Kullback–Leibler gap is 0) and is a lower bound elsewhere: EM with
-//! missing values is exact EM, and the invariant checker's relations hold.
+//! Missing values in Gaussian data, modelled rather than dropped: see [`MissingValues`] for
+//! the mathematics.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -39,6 +16,31 @@ use super::{GaussianStats, Gaussians, Scatter, ScatterForm};
 
 /// What a NaN entry of the data means to a Gaussian model.
 ///
+/// With [`MissingValues::Model`], a NaN entry is a coordinate that was not observed, and EM
+/// treats it as one more latent variable (Ghahramani & Jordan 1994).
+///
+/// For a row with observed coordinates o (d_o of them) and missing ones m (d_m), and a
+/// component with mean μ and covariance Σ, permuted to the order (o, m) and factored
+/// Σ = L Lᵀ with L = [L_oo 0; L_mo L_mm]:
+///
+/// * **density**: the component's density of the row is the marginal of its observed
+///   coordinates, N(x_o | μ_o, Σ_oo) with Σ_oo = L_oo L_ooᵀ:
+///   log f = −(d_o/2) log 2π − log|L_oo| − ½‖u‖², u = L_oo⁻¹ (x_o − μ_o);
+/// * **the missing coordinates given the observed ones** are N(x̂_m, C) with
+///   x̂_m = μ_m + L_mo u (which is μ_m + Σ_mo Σ_oo⁻¹ (x_o − μ_o)) and C = L_mm L_mmᵀ (the
+///   Schur complement Σ_mm − Σ_mo Σ_oo⁻¹ Σ_om);
+/// * **statistics**: the expected complete-data statistics under that posterior. With weight
+///   v = w γ_k, the row counts as the completed row (x_o, x̂_m) and adds v·C to the (m, m)
+///   block of the component's scatter (its diagonal, for diagonal and spherical models); the
+///   entropy of N(x̂_m, C), H = d_m (½ + ½ log 2π) + log|L_mm|, is summed with the same
+///   weights into [`GaussianStats::conditional_entropy`].
+///
+/// The M-step is the complete-data M-step on these statistics, for every covariance structure
+/// and with or without a prior. Σγ log f from the statistics (the family's
+/// `expected_log_density`, E[log N(x | μ, Σ)] + H) equals Σγ log f(x_o) at the parameters of
+/// the E-step (the inner Kullback–Leibler gap is 0) and is a lower bound elsewhere: EM with
+/// missing values is exact EM, and the invariant checker's relations hold.
+///
 /// ```
 /// use em_family::gaussian::MissingValues;
 /// assert_eq!(MissingValues::default(), MissingValues::Error);
@@ -52,7 +54,7 @@ pub enum MissingValues {
     Error,
     /// A NaN is a value that was not observed: the row counts through the marginal density
     /// of its observed coordinates, and EM fills the missing ones in by their conditional
-    /// distribution (see the [module documentation](self)).
+    /// distribution (see above).
     Model,
 }
 
@@ -202,7 +204,7 @@ pub(crate) fn zero_filled(x: &DMatrix<f64>, rows: &Range<usize>) -> DMatrix<f64>
 }
 
 /// One component's distribution of the missing coordinates of a pattern given the observed
-/// ones (see the [module documentation](self)).
+/// ones (see the [`MissingValues`]).
 struct Conditional {
     observed: Vec<usize>,
     missing: Vec<usize>,
@@ -385,7 +387,7 @@ pub(crate) fn incomplete_log_densities(
 
 /// The expected complete-data statistics of the rows of `patterns` with weights
 /// `gamma[k·c + i]` times the optional sample weights (see the
-/// [module documentation](self)), in the scatter form of `g`'s covariance structure.
+/// [`MissingValues`]), in the scatter form of `g`'s covariance structure.
 pub(crate) fn incomplete_statistics(
     g: &Gaussians,
     cache: &ConditionalCache,
