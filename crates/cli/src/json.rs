@@ -379,7 +379,8 @@ impl ReportFile {
 /// statistics.
 pub fn quantile_table(values: &[f64], m: usize) -> Vec<f64> {
     let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
+    // A total order: the unstable sort gives the same values, faster.
+    sorted.sort_unstable_by(f64::total_cmp);
     if sorted.len() <= m || m < 2 {
         return sorted;
     }

@@ -28,7 +28,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{Hash, Hasher};
 
 use em_core::EmError;
 use nalgebra::{DMatrix, SymmetricEigen};
@@ -305,16 +304,18 @@ pub fn check_columns(x: &DMatrix<f64>, names: Option<&[String]>) -> Vec<Warning>
             });
         }
     }
-    // Group columns by a hash of their values (one u64 each, not a copy of the data), then
-    // compare the candidates exactly.
+    // Group columns by a cheap signature of their values (one u64 each, not a copy of the
+    // data: a wrapping sum of their bits, which vectorises), then compare the candidates
+    // exactly.
     let mut seen: HashMap<u64, Vec<usize>> = HashMap::new();
     for (j, col) in x.column_iter().enumerate() {
         if constant[j] {
             continue;
         }
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        col.iter().for_each(|&v| key(v).hash(&mut h));
-        let group = seen.entry(h.finish()).or_default();
+        let signature = col
+            .iter()
+            .fold(0u64, |acc, &v| acc.wrapping_mul(31).wrapping_add(key(v)));
+        let group = seen.entry(signature).or_default();
         if let Some(&first) = group.iter().find(|&&i| x.column(i) == col) {
             warnings.push(Warning::DuplicateColumns {
                 first: Column::of(first, names),

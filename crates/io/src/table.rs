@@ -90,7 +90,7 @@ impl Table {
     /// waiting)`, with `, 3 values missing` after them when values were read as missing
     /// ([`Missing::Keep`](crate::Missing::Keep)).
     pub fn describe(&self) -> String {
-        let missing = self.x.iter().filter(|v| v.is_nan()).count();
+        let missing = self.x.as_slice().iter().filter(|v| v.is_nan()).count();
         format!(
             "{} rows × {} column{} ({}){}",
             self.x.nrows(),

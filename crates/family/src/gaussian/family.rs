@@ -140,8 +140,9 @@ impl GaussianFamily {
 pub fn check_data(x: &DMatrix<f64>, n_features: Option<usize>) -> Result<(), EmError> {
     check_shape(x, n_features)?;
     let (n, d) = x.shape();
-    // Column-major scan (fast), then report the first offending row in row order.
-    if x.iter().any(|v| !v.is_finite()) {
+    // Column-major scan of the contiguous values (fast), then report the first offending
+    // row in row order.
+    if x.as_slice().iter().any(|v| !v.is_finite()) {
         for row in 0..n {
             for column in 0..d {
                 let value = x[(row, column)];
