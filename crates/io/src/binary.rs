@@ -220,7 +220,7 @@ impl<R: Read + Seek> ChunkSource for BinarySource<R> {
         // Row-major values of the rows kept; with rows dropped, read on until `want` rows.
         let mut kept: Vec<f64> = Vec::with_capacity(want.min(self.n_rows - self.row) * d);
         let mut values = vec![0.0; d];
-        while kept.len() < want * d && self.row < self.n_rows {
+        while kept.len() / d < want && self.row < self.n_rows {
             let n = (want - kept.len() / d).min(self.n_rows - self.row);
             self.bytes.resize(n * d * 8, 0);
             self.reader.read_exact(&mut self.bytes).map_err(|e| {
