@@ -24,8 +24,8 @@ use crate::summary::{self, Context};
 /// A file source of either format.
 type Source = Box<dyn ChunkSource<Chunk = DMatrix<f64>> + Send>;
 
-/// A streamed CSV or Parquet file that records how many rows its last complete pass dropped
-/// for missing values (`--missing drop`), for the note after the fit.
+/// A streamed CSV, Parquet or binary file that records how many rows its last complete pass
+/// dropped for missing values (`--missing drop`), for the note after the fit.
 struct CountDropped<S> {
     source: S,
     /// The source's count of rows dropped since its last rewind.
@@ -168,6 +168,11 @@ pub fn fit(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
             .map_err(bad)?
             .with_missing(args.reader.options().missing);
         let columns = (0..s.n_columns()).map(|j| format!("x{j}")).collect();
+        let s = CountDropped {
+            source: s,
+            count: BinarySource::dropped_rows,
+            dropped: Arc::clone(&dropped),
+        };
         (Box::new(s), columns, false)
     } else if em_io::is_parquet_file(path) {
         parquet_source(path, args, &selection, &dropped)?

@@ -179,6 +179,19 @@ fn the_binary_format_keeps_missing_values() {
             .map(str::to_string)
     };
     assert_eq!(ll(&dropped), ll(&from_csv));
+    // Streamed, the rows dropped are counted as in memory.
+    let out = em(&["fit", s(&bin), "-k", "2", "--missing", "drop", "--stream"]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let in_memory = em(&["fit", s(&bin), "-k", "2", "--missing", "drop"]);
+    let note = |e: &[u8]| {
+        String::from_utf8_lossy(e)
+            .lines()
+            .find(|l| l.starts_with("em: dropped"))
+            .map(|l| l.split(" with ").next().unwrap_or_default().to_string())
+    };
+    assert!(note(&out.stderr).is_some(), "{stderr}");
+    assert_eq!(note(&out.stderr), note(&in_memory.stderr));
 }
 
 #[test]
