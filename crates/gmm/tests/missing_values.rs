@@ -4,35 +4,15 @@
 //! of the entries missing recovers the parameters about as well as the complete data do, and
 //! better than dropping rows or imputing means; scoring, prediction, imputation and errors.
 
-use em_core::testing::{Tolerance, check_invariants, chunking_discrepancy};
-use gmm::{CovarianceType, Covariances, GaussianMixture, Init, MissingValues, Prior};
+mod common;
+
+use common::*;
+use em_core::testing::{check_invariants, chunking_discrepancy};
+use gmm::{CovarianceType, Covariances, GaussianMixture, Init, MissingValues};
 use nalgebra::{DMatrix, DVector, dmatrix, dvector};
 use proptest::prelude::*;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-
-const TOL: Tolerance = Tolerance {
-    relative: 1e-9,
-    absolute: 1e-9,
-};
-
-/// `x` with each entry set to NaN with probability `rate` (a row keeps at least one value).
-fn knock_out(x: &DMatrix<f64>, rate: f64, seed: u64) -> DMatrix<f64> {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let mut out = x.clone();
-    for i in 0..x.nrows() {
-        for j in 0..x.ncols() {
-            if rng.random::<f64>() < rate {
-                out[(i, j)] = f64::NAN;
-            }
-        }
-        if out.row(i).iter().all(|v| v.is_nan()) {
-            let j = i % x.ncols();
-            out[(i, j)] = x[(i, j)];
-        }
-    }
-    out
-}
 
 /// A start of the given structure with means at spread rows of `x`'s complete version.
 fn start(x: &DMatrix<f64>, kind: CovarianceType, k: usize, scale: f64) -> GaussianMixture {
@@ -59,30 +39,6 @@ fn start(x: &DMatrix<f64>, kind: CovarianceType, k: usize, scale: f64) -> Gaussi
     GaussianMixture::new(DVector::from_element(k, 1.0 / k as f64), means, covariances)
         .unwrap()
         .with_missing_values(MissingValues::Model)
-}
-
-fn prior(d: usize) -> Prior {
-    Prior {
-        weight_concentration: 2.0,
-        mean: DVector::from_element(d, 0.5),
-        mean_precision: 0.5,
-        dof: d as f64 + 1.5,
-        scale: DMatrix::identity(d, d) * 2.0 + DMatrix::from_element(d, d, 0.1),
-    }
-}
-
-/// Three well-separated, correlated components in 3-D.
-fn truth() -> GaussianMixture {
-    GaussianMixture::new(
-        dvector![0.5, 0.3, 0.2],
-        dmatrix![0.0, 0.0, 0.0; 5.0, 4.0, -3.0; -4.0, 6.0, 3.0],
-        Covariances::Full(vec![
-            dmatrix![2.0, 0.9, 0.4; 0.9, 1.5, 0.6; 0.4, 0.6, 1.0],
-            dmatrix![1.0, -0.5, 0.2; -0.5, 1.2, 0.0; 0.2, 0.0, 0.8],
-            dmatrix![1.5, 0.0, -0.7; 0.0, 0.6, 0.2; -0.7, 0.2, 1.3],
-        ]),
-    )
-    .unwrap()
 }
 
 #[test]
@@ -423,29 +379,6 @@ fn every_start_method_works_with_missing_values() {
             let fit = fit.unwrap_or_else(|e| panic!("{init:?} at {rate}: {e}"));
             assert!(fit.report.objective().is_finite());
         }
-    }
-}
-
-/// The rows of a matrix, chunk by chunk, as a file would give them.
-struct Rows<'a> {
-    x: &'a DMatrix<f64>,
-    next: usize,
-}
-
-impl em_core::ChunkSource for Rows<'_> {
-    type Chunk = DMatrix<f64>;
-    fn rewind(&mut self) -> Result<(), em_core::EmError> {
-        self.next = 0;
-        Ok(())
-    }
-    fn next_chunk(&mut self, max: usize) -> Result<Option<DMatrix<f64>>, em_core::EmError> {
-        let end = (self.next + max).min(self.x.nrows());
-        if self.next == end {
-            return Ok(None);
-        }
-        let chunk = self.x.rows(self.next, end - self.next).into_owned();
-        self.next = end;
-        Ok(Some(chunk))
     }
 }
 
