@@ -349,22 +349,7 @@ pub fn parse_record_with(
     width: usize,
     out: &mut Vec<f64>,
 ) -> Result<(), RecordError> {
-    if !line.contains('"') {
-        let found = line.split(delimiter).count();
-        if found != width {
-            return Err(RecordError::Ragged { found });
-        }
-        return parse_fields(line.split(delimiter).map(str::trim), false, out);
-    }
-    let mut fields = Vec::with_capacity(width);
-    split_fields(line, delimiter, &mut fields)
-        .map_err(|column| RecordError::UnclosedQuote { column })?;
-    if fields.len() != width {
-        return Err(RecordError::Ragged {
-            found: fields.len(),
-        });
-    }
-    parse_fields(fields.iter().map(|f| f.as_ref()), false, out)
+    parse_record_keeping(line, delimiter, width, false, out)
 }
 
 /// [`parse_record_with`], but with `keep` a missing value is read as `f64::NAN`
@@ -376,15 +361,26 @@ pub(crate) fn parse_record_keeping(
     keep: bool,
     out: &mut Vec<f64>,
 ) -> Result<(), RecordError> {
-    if !keep {
-        return parse_record_with(line, delimiter, width, out);
-    }
+    with_fields(line, delimiter, width, |fields| {
+        parse_values(fields, None, keep, out)
+    })
+}
+
+/// Splits one data line of `width` fields separated by `delimiter` (quoted as
+/// [`split_fields`] reads them) and hands the cleaned fields to `parse`: the one place that
+/// splits a record and checks its width, for every record parser.
+fn with_fields(
+    line: &str,
+    delimiter: char,
+    width: usize,
+    parse: impl FnOnce(&mut dyn Iterator<Item = &str>) -> Result<(), RecordError>,
+) -> Result<(), RecordError> {
     if !line.contains('"') {
         let found = line.split(delimiter).count();
         if found != width {
             return Err(RecordError::Ragged { found });
         }
-        return parse_fields(line.split(delimiter).map(str::trim), true, out);
+        return parse(&mut line.split(delimiter).map(str::trim));
     }
     let mut fields = Vec::with_capacity(width);
     split_fields(line, delimiter, &mut fields)
@@ -394,30 +390,47 @@ pub(crate) fn parse_record_keeping(
             found: fields.len(),
         });
     }
-    parse_fields(fields.iter().map(|f| f.as_ref()), true, out)
+    parse(&mut fields.iter().map(|f| f.as_ref()))
 }
 
-/// Parses cleaned fields onto `out` (left unchanged on error); with `keep`, a missing value
-/// is NaN.
-#[inline]
-fn parse_fields<'a>(
-    fields: impl Iterator<Item = &'a str>,
+/// Parses cleaned fields onto `out` (left unchanged on error): all of them in order, or with
+/// `slots` those it selects (`slots[j]` is the output position of field `j`, or `None` to
+/// skip it unparsed). With `keep`, a missing value is NaN; otherwise it is a
+/// [`RecordError::Missing`], reported only when no field has another error.
+fn parse_values(
+    fields: &mut dyn Iterator<Item = &str>,
+    slots: Option<&[Option<usize>]>,
     keep: bool,
     out: &mut Vec<f64>,
 ) -> Result<(), RecordError> {
     let start = out.len();
+    if let Some(slots) = slots {
+        out.resize(start + slots.iter().flatten().count(), 0.0);
+    }
     let mut missing = None;
     for (j, field) in fields.enumerate() {
-        match parse_field(j, field) {
-            Ok(Some(v)) => out.push(v),
-            Ok(None) if keep => out.push(f64::NAN),
+        let slot = match slots {
+            None => None,
+            Some(slots) => match slots.get(j).copied().flatten() {
+                Some(slot) => Some(slot),
+                None => continue,
+            },
+        };
+        let value = match parse_field(j, field) {
+            Ok(Some(v)) => v,
+            Ok(None) if keep => f64::NAN,
             Ok(None) => {
                 missing.get_or_insert((j, field));
+                continue;
             }
             Err(error) => {
                 out.truncate(start);
                 return Err(error);
             }
+        };
+        match slot {
+            Some(slot) => out[start + slot] = value,
+            None => out.push(value),
         }
     }
     if let Some((column, field)) = missing {
@@ -463,67 +476,9 @@ pub(crate) fn parse_selected(
     keep: bool,
     out: &mut Vec<f64>,
 ) -> Result<(), RecordError> {
-    let n_out = slots.iter().flatten().count();
-    if !line.contains('"') {
-        let found = line.split(delimiter).count();
-        if found != width {
-            return Err(RecordError::Ragged { found });
-        }
-        return parse_slots(
-            line.split(delimiter).map(str::trim),
-            slots,
-            n_out,
-            keep,
-            out,
-        );
-    }
-    let mut fields = Vec::with_capacity(width);
-    split_fields(line, delimiter, &mut fields)
-        .map_err(|column| RecordError::UnclosedQuote { column })?;
-    if fields.len() != width {
-        return Err(RecordError::Ragged {
-            found: fields.len(),
-        });
-    }
-    parse_slots(fields.iter().map(|f| f.as_ref()), slots, n_out, keep, out)
-}
-
-/// Parses the cleaned fields that `slots` selects onto `out` in output order (left unchanged
-/// on error); with `keep`, a missing value is NaN.
-fn parse_slots<'a>(
-    fields: impl Iterator<Item = &'a str>,
-    slots: &[Option<usize>],
-    n_out: usize,
-    keep: bool,
-    out: &mut Vec<f64>,
-) -> Result<(), RecordError> {
-    let start = out.len();
-    out.resize(start + n_out, 0.0);
-    let mut missing = None;
-    for (j, field) in fields.enumerate() {
-        let Some(slot) = slots.get(j).copied().flatten() else {
-            continue;
-        };
-        match parse_field(j, field) {
-            Ok(Some(v)) => out[start + slot] = v,
-            Ok(None) if keep => out[start + slot] = f64::NAN,
-            Ok(None) => {
-                missing.get_or_insert((j, field));
-            }
-            Err(error) => {
-                out.truncate(start);
-                return Err(error);
-            }
-        }
-    }
-    if let Some((column, field)) = missing {
-        out.truncate(start);
-        return Err(RecordError::Missing {
-            column,
-            field: field.to_string(),
-        });
-    }
-    Ok(())
+    with_fields(line, delimiter, width, |fields| {
+        parse_values(fields, Some(slots), keep, out)
+    })
 }
 
 impl std::fmt::Display for RecordError {
