@@ -406,17 +406,22 @@ pub(crate) fn start_data(
 /// `x` with each missing value replaced by its column's observed mean (every column has
 /// one: the data passed [`check_observed_columns`]).
 pub(crate) fn mean_filled(x: &DMatrix<f64>) -> DMatrix<f64> {
-    let means: Vec<f64> = x
-        .column_iter()
-        .map(|col| {
-            let (sum, count) = col
-                .iter()
-                .filter(|v| !v.is_nan())
-                .fold((0.0, 0usize), |(s, c), v| (s + v, c + 1));
-            sum / count.max(1) as f64
-        })
-        .collect();
+    let (means, _) = observed_moments(x);
     x.map_with_location(|_, j, v| if v.is_nan() { means[j] } else { v })
+}
+
+/// The mean and variance (divisor n) of the observed (non-NaN) values of each column; a
+/// column with none gets mean 0 and variance 0.
+fn observed_moments(x: &DMatrix<f64>) -> (Vec<f64>, Vec<f64>) {
+    x.column_iter()
+        .map(|col| {
+            let observed: Vec<f64> = col.iter().copied().filter(|v| !v.is_nan()).collect();
+            let n = observed.len().max(1) as f64;
+            let mean = observed.iter().sum::<f64>() / n;
+            let var = observed.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / n;
+            (mean, var)
+        })
+        .unzip()
 }
 
 /// The maximum-likelihood Gaussian of data with missing values (full covariance, or diagonal
@@ -426,23 +431,16 @@ fn one_gaussian(
     x: &DMatrix<f64>,
     sample_weight: Option<&[f64]>,
 ) -> Result<GaussianMixture, EmError> {
-    let d = x.ncols();
-    let observed = |j: usize| {
-        x.column(j)
-            .iter()
-            .copied()
-            .filter(|v| !v.is_nan())
-            .collect::<Vec<f64>>()
-    };
-    let (mut means, mut variances) = (DMatrix::zeros(1, d), DMatrix::zeros(1, d));
-    for j in 0..d {
-        let v = observed(j);
-        let mean = v.iter().sum::<f64>() / v.len() as f64;
-        means[(0, j)] = mean;
-        // A column observed once (or constant) gets unit variance to start from.
-        let var = v.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / v.len() as f64;
-        variances[(0, j)] = if var > 0.0 { var } else { 1.0 };
-    }
+    let (column_means, column_variances) = observed_moments(x);
+    let means = DMatrix::from_row_slice(1, x.ncols(), &column_means);
+    // A column observed once (or constant) gets unit variance to start from.
+    let variances = DMatrix::from_fn(1, x.ncols(), |_, j| {
+        if column_variances[j] > 0.0 {
+            column_variances[j]
+        } else {
+            1.0
+        }
+    });
     let weights = nalgebra::DVector::from_element(1, 1.0);
     let mut last = None;
     for kind in [CovarianceType::Full, CovarianceType::Diag] {
