@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Side-by-side: scikit-learn's GaussianMixture vs em's (examples/bench_gmm.rs), per EM iteration.
 
+With ``--armadillo``, Armadillo's ``gmm_full`` / ``gmm_diag`` (bench/armadillo/bench_arma.cpp)
+is a third column.
+
 For each case (N, D, K) this script, in one run on one machine:
 
 1. draws N rows of a known K-component mixture in D dimensions with NumPy (seeded), and the
@@ -10,16 +13,23 @@ For each case (N, D, K) this script, in one run on one machine:
    ``means_init``, ``precisions_init`` = the inverse covariances, ``tol=0``, ``reg_covar=1e-6``)
    with 1 and with 2 BLAS threads (threadpoolctl);
 4. runs ``target/release/examples/bench_gmm`` on the same files with ``--threads 1`` and 2;
-5. checks both reach the same final log-likelihood (relative 1e-6) and the same means;
-6. prints one table: seconds per iteration, ratios, em's GFLOP/s against a measured dgemm peak.
+5. with ``--armadillo``, builds bench/armadillo/bench_arma.cpp (g++, OpenMP, libarmadillo-dev)
+   and runs it on the same files with ``OMP_NUM_THREADS`` = 1 and 2 (``OPENBLAS_NUM_THREADS=1``);
+6. checks scikit-learn and em reach the same final log-likelihood (relative 1e-6) and the same
+   means; Armadillo's M-step differs slightly (a variance floor instead of reg_covar), so
+   against it the relative differences are reported and only a gross one (> 1e-3) fails;
+7. prints one table: seconds per iteration, ratios, em's GFLOP/s against a measured dgemm peak.
 
-Per-iteration time, for both sides: ``(t(n) - t(1)) / (n - 1)`` where ``t(m)`` is the fastest
-of ``--repeat`` runs of a fit with ``max_iter = m`` from the same start. Both sides do one more
-E-step than M-steps per fit (scikit-learn a final E-step for labels, em an E-step at the
-starting parameters) and fixed costs (validation, scikit-learn's initialisation, which is
-``init_params="random_from_data"`` here and then overridden by the given parameters, thread
-pool start-up); the difference cancels them, leaving exactly (n - 1) x (one E-step + one
-M-step). em times only its EM loop (not reading files); scikit-learn's ``fit`` is timed whole.
+Per-iteration time, for every side: ``(t(n) - t(1)) / (n - 1)`` where ``t(m)`` is the fastest
+of ``--repeat`` runs of a fit with ``max_iter = m`` (Armadillo: ``learn`` with ``em_iter = m``)
+from the same start. scikit-learn and em do one more E-step than M-steps per fit
+(scikit-learn a final E-step for labels, em an E-step at the starting parameters) and fixed
+costs (validation, scikit-learn's initialisation, which is ``init_params="random_from_data"``
+here and then overridden by the given parameters, thread pool start-up); the difference
+cancels them, leaving exactly (n - 1) x (one E-step + one M-step). em times only its EM loop
+(not reading files); scikit-learn's ``fit`` is timed whole. Armadillo's harness times
+``learn`` only: one pass over the data per iteration (E-step and M-step sums fused), plus fixed
+costs (a finiteness scan, a copy of the model, the final inverses) that cancel the same way.
 
 OpenBLAS: on some machines here OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are set (for older
 OpenBLAS builds); they slow a current NumPy. Run this with both unset in that command only:
@@ -64,6 +74,10 @@ DEFAULT_CASES = [
     (200_000, 50, 10),
 ]
 REG_COVAR = 1e-6
+ARMA_SOURCE = REPO / "bench" / "armadillo" / "bench_arma.cpp"
+# Armadillo's M-step is not scikit-learn's (see bench/README.md): only a larger relative
+# difference than this, in the log-likelihood or the means, counts as a different computation.
+ARMA_GROSS = 1e-3
 
 
 def parse_case(text: str) -> tuple[int, int, int]:
@@ -72,6 +86,18 @@ def parse_case(text: str) -> tuple[int, int, int]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"case {text!r}: expected N,D,K") from None
     return n, d, k
+
+
+def default_iters(n: int, d: int, k: int) -> int:
+    """EM iterations per fit when --iters is not given: 20, 10 when N*K*D^2 >= 5e7, and 5 when
+    N*K*D >= 1e9 (e.g. the 1,000,000 x 64, K = 64 diagonal grid), where one iteration takes
+    seconds on every side and each side runs --repeat x (iters + 1) iterations per thread count
+    (Armadillo iters more: its untimed check run). The per-iteration figure is a difference of
+    two fits, so fewer, longer iterations cost it little resolution. The six default cases
+    keep 20 or 10, as before."""
+    if n * k * d >= 1_000_000_000:
+        return 5
+    return 20 if n * k * d * d < 50_000_000 else 10
 
 
 def flops_full(n: int, d: int, k: int) -> float:
@@ -127,8 +153,9 @@ def write_case(directory: Path, x, weights, means, covs, covariance):
     (directory / "meta.txt").write_text(
         f"n {n}\nd {d}\nk {k}\ncovariance {covariance}\nreg_covar {REG_COVAR!r}\n"
     )
-    # Column-major (x.T in C order), little-endian: nalgebra's layout.
-    x.T.astype("<f8").tofile(directory / "x.f64")
+    # Column-major (x.T in C order), little-endian: nalgebra's layout. One contiguous copy, so
+    # tofile writes it in one go (a strided array is written element by element).
+    np.ascontiguousarray(x.T, dtype="<f8").tofile(directory / "x.f64")
     np.concatenate([weights, means.ravel(), covs.ravel()]).astype("<f8").tofile(
         directory / "init.f64"
     )
@@ -187,6 +214,71 @@ def run_em(binary, directory, iters, repeat, threads):
     return json.loads(out.stdout)
 
 
+def build_armadillo(out_dir: Path) -> Path:
+    """Compiles bench/armadillo/bench_arma.cpp into out_dir (target/bench_arma) with $CXX or
+    g++, OpenMP and Armadillo's headers calling BLAS/LAPACK directly (no libarmadillo wrapper);
+    exits with the apt-get command for libarmadillo-dev if it does not compile."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    binary = out_dir / "bench_arma"
+    cmd = [os.environ.get("CXX", "g++"), "-O3", "-march=native", "-fopenmp",
+           "-DARMA_DONT_USE_WRAPPER", str(ARMA_SOURCE), "-o", str(binary),
+           "-llapack", "-lblas"]
+    print("# " + " ".join(cmd), flush=True)
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True)
+        error = out.stderr if out.returncode != 0 else None
+    except OSError as e:
+        error = f"{cmd[0]}: {e}"
+    if error is not None:
+        missing = "armadillo: No such file" in error or "armadillo': No such file" in error
+        sys.exit(f"{error.strip()[-2000:]}\n"
+                 + ("Armadillo's headers are not installed. " if missing else "")
+                 + "Building the Armadillo harness needs g++ with OpenMP and libarmadillo-dev "
+                 "(which pulls in BLAS and LAPACK): apt-get install -y libarmadillo-dev")
+    return binary
+
+
+def armadillo_env(threads: int) -> dict:
+    """The harness's environment: OMP_NUM_THREADS = threads (Armadillo's gmm splits the data
+    into omp_get_max_threads() chunks) and one BLAS thread, so that only OpenMP's count."""
+    env = dict(os.environ)
+    env.update(OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               BLIS_NUM_THREADS="1")
+    return env
+
+
+def run_armadillo(binary, directory, iters, repeat, threads):
+    """Runs the Armadillo harness on a case directory; its JSON line as a dict. Raises if
+    learn() did fewer EM iterations than asked (its stopping rule, see bench/README.md) or
+    used another thread count."""
+    out = subprocess.run(
+        [str(binary), "--dir", str(directory), "--iters", str(iters), "--repeat", str(repeat)],
+        check=True, capture_output=True, text=True, env=armadillo_env(threads),
+    )
+    report = json.loads(out.stdout)
+    if report["iterations"] != iters:
+        raise RuntimeError(f"Armadillo's learn() ran {report['iterations']} EM iterations, "
+                           f"not {iters} (it stops when avg_log_p changes by <= DBL_EPSILON)")
+    if report["threads"] != threads:
+        raise RuntimeError(f"Armadillo ran with {report['threads']} OpenMP threads, not {threads}")
+    return report
+
+
+def shared_libraries(binary, names=("blas", "lapack", "gomp")):
+    """{library: resolved path} of the shared libraries `binary` loads whose name contains one
+    of `names` (ldd, then symlinks such as Debian's alternatives resolved); {} without ldd."""
+    try:
+        out = subprocess.run(["ldd", str(binary)], capture_output=True, text=True).stdout
+    except OSError:
+        return {}
+    found = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[1] == "=>" and any(n in parts[0] for n in names):
+            found[parts[0]] = os.path.realpath(parts[2])
+    return found
+
+
 def dgemm_peak(threads, size=2000, repeat=5):
     """GFLOP/s of numpy.dot on two size x size float64 matrices (best of `repeat`)."""
     rng = np.random.default_rng(0)
@@ -240,10 +332,10 @@ def fmt_s(s):
     return f"{s * 1e6:.3g} µs"
 
 
-def compare(args, binary):
+def compare(args, binary, arma_binary=None):
     results = []
     for n, d, k in args.case:
-        iters = args.iters or (20 if n * k * d * d < 50_000_000 else 10)
+        iters = args.iters or default_iters(n, d, k)
         directory = Path(tempfile.mkdtemp(prefix="em-bench-"))
         try:
             x, weights, means, covs, precisions = make_case(n, d, k, args.covariance, args.seed)
@@ -257,47 +349,79 @@ def compare(args, binary):
                 )
                 busy.append(wait_idle(args))
                 row[f"em_{t}"] = run_em(binary, directory, iters, args.repeat, t)
+                if arma_binary is not None:
+                    busy.append(wait_idle(args))
+                    row[f"armadillo_{t}"] = run_armadillo(
+                        arma_binary, directory, iters, args.repeat, t
+                    )
             row["cpu_busy_before"] = busy
             results.append(row)
             seen = ", ".join("-" if b is None else f"{100 * b:.0f}%" for b in busy)
+            sides = "sklearn, em, armadillo" if arma_binary is not None else "sklearn, em"
             print(f"#   done ({n}, {d}, {k}) x {iters} iterations; CPU busy before each "
-                  f"measurement (sklearn, em per thread count): {seen}; {load()}", flush=True)
+                  f"measurement ({sides} per thread count): {seen}; {load()}", flush=True)
         finally:
             del x
             shutil.rmtree(directory, ignore_errors=True)
     return results
 
 
-def agreement(row, t):
-    sk, em = row[f"sklearn_{t}"], row[f"em_{t}"]
-    ll_sk, ll_em = sk["final_log_likelihood"], em["final_log_likelihood"]
-    rel_ll = abs(ll_sk - ll_em) / abs(ll_sk)
-    mu_sk, mu_em = np.array(sk["final_means"]), np.array(em["final_means"])
-    rel_mu = float(np.max(np.abs(mu_sk - mu_em)) / np.max(np.abs(mu_sk)))
+def agreement(row, t, other="sklearn"):
+    """Relative differences between `other`'s (sklearn or armadillo) and em's results with T
+    threads: |Δ log-likelihood| / |log-likelihood of other|, max |Δμ| / max |μ of other|."""
+    ref, em = row[f"{other}_{t}"], row[f"em_{t}"]
+    ll_ref, ll_em = ref["final_log_likelihood"], em["final_log_likelihood"]
+    rel_ll = abs(ll_ref - ll_em) / abs(ll_ref)
+    mu_ref, mu_em = np.array(ref["final_means"]), np.array(em["final_means"])
+    rel_mu = float(np.max(np.abs(mu_ref - mu_em)) / np.max(np.abs(mu_ref)))
     return rel_ll, rel_mu
 
 
-def print_table(results, peaks, threads):
+def worst_agreement(row, threads, other="sklearn"):
+    """The larger relative differences (log-likelihood, means) over the thread counts."""
+    worst_ll, worst_mu = 0.0, 0.0
+    for t in threads:
+        rel_ll, rel_mu = agreement(row, t, other)
+        worst_ll, worst_mu = max(worst_ll, rel_ll), max(worst_mu, rel_mu)
+    return worst_ll, worst_mu
+
+
+def print_table(results, peaks, threads, armadillo=False):
+    """Prints the markdown table; returns (scikit-learn and em agree within 1e-6, Armadillo
+    and em within ARMA_GROSS (True without armadillo))."""
     t1, t2 = threads[0], threads[-1]
     head = ["case (N, D, K)", "iters"]
     head += [f"sklearn {t}T" for t in threads] + [f"em {t}T" for t in threads]
+    if armadillo:
+        head += [f"armadillo {t}T" for t in threads]
     head += [f"ratio {t}T" for t in threads]
+    if armadillo:
+        head += [f"em vs armadillo {t}T" for t in threads]
     if len(threads) > 1:
         head += [f"em {t2}T/{t1}T speed-up"]
     head += [f"em GFLOP/s {t}T (% of dgemm {t}T)" for t in threads]
     head += ["rel. diff log-lik / means", "agree"]
+    if armadillo:
+        head += ["armadillo rel. diff log-lik / means", "armadillo agree"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
-    all_agree = True
+    all_agree, arma_agree = True, True
+
+    def ratio(row, other, t):
+        """`other`'s (sklearn or armadillo) seconds per iteration over em's, with T threads."""
+        per_it = row[f"{other}_{t}"]["seconds_per_iteration"]
+        return f"{per_it / row[f'em_{t}']['seconds_per_iteration']:.2f}x"
+
     for row in results:
         n, d, k = row["n"], row["d"], row["k"]
         cells = [f"{n}, {d}, {k}", str(row["iters"])]
         cells += [fmt_s(row[f"sklearn_{t}"]["seconds_per_iteration"]) for t in threads]
         cells += [fmt_s(row[f"em_{t}"]["seconds_per_iteration"]) for t in threads]
-        cells += [
-            f"{row[f'sklearn_{t}']['seconds_per_iteration'] / row[f'em_{t}']['seconds_per_iteration']:.2f}x"
-            for t in threads
-        ]
+        if armadillo:
+            cells += [fmt_s(row[f"armadillo_{t}"]["seconds_per_iteration"]) for t in threads]
+        cells += [ratio(row, "sklearn", t) for t in threads]
+        if armadillo:
+            cells += [ratio(row, "armadillo", t) for t in threads]
         if len(threads) > 1:
             cells.append(
                 f"{row[f'em_{t1}']['seconds_per_iteration'] / row[f'em_{t2}']['seconds_per_iteration']:.2f}x"
@@ -308,15 +432,19 @@ def print_table(results, peaks, threads):
                 cells.append(f"{g:.2f} ({100 * g / peaks[t]:.1f}%)")
             else:
                 cells.append("n/a (diag)")
-        worst_ll, worst_mu = 0.0, 0.0
-        for t in threads:
-            rel_ll, rel_mu = agreement(row, t)
-            worst_ll, worst_mu = max(worst_ll, rel_ll), max(worst_mu, rel_mu)
+        worst_ll, worst_mu = worst_agreement(row, threads)
         ok = worst_ll <= 1e-6 and worst_mu <= 1e-6
         all_agree &= ok
         cells += [f"{worst_ll:.1e} / {worst_mu:.1e}", "yes" if ok else "NO"]
+        if armadillo:
+            worst_ll, worst_mu = worst_agreement(row, threads, "armadillo")
+            ok = worst_ll <= ARMA_GROSS and worst_mu <= ARMA_GROSS
+            arma_agree &= ok
+            close = worst_ll <= 1e-6 and worst_mu <= 1e-6
+            cells += [f"{worst_ll:.1e} / {worst_mu:.1e}",
+                      ("yes" if close else "close") if ok else "NO"]
         print("| " + " | ".join(cells) + " |")
-    return all_agree
+    return all_agree, arma_agree
 
 
 def rss_check(binary, n, d, k, iters, threads, seed):
@@ -351,10 +479,13 @@ def rss_check(binary, n, d, k, iters, threads, seed):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--case", type=parse_case, action="append",
-                   help="N,D,K (repeatable); default: the six sizes of issue 7")
+                   help="N,D,K (repeatable); default: six sizes from 10000,2,3 to 1000000,2,3 "
+                        "and 20000,200,5 (DEFAULT_CASES); larger published grids: "
+                        "100000,32,16 (full), 1000000,64,64 (--covariance diag)")
     p.add_argument("--covariance", choices=["full", "diag"], default="full")
     p.add_argument("--iters", type=int, default=0,
-                   help="EM iterations per fit (>= 2); default 20, or 10 when N*K*D^2 >= 5e7")
+                   help="EM iterations per fit (>= 2); default 20, 10 when N*K*D^2 >= 5e7, "
+                        "5 when N*K*D >= 1e9")
     p.add_argument("--repeat", type=int, default=1,
                    help="runs of each fit; the fastest is kept (default 1)")
     p.add_argument("--threads", type=lambda s: [int(v) for v in s.split(",")], default=[1, 2],
@@ -368,6 +499,12 @@ def main():
     p.add_argument("--em-bin", type=Path,
                    help="bench_gmm binary; default: cargo build --release --example bench_gmm "
                         "and use target/release/examples/bench_gmm")
+    p.add_argument("--armadillo", action="store_true",
+                   help="also time Armadillo's gmm_full / gmm_diag (bench/armadillo/bench_arma.cpp,"
+                        " built with g++ -fopenmp; needs apt-get install -y libarmadillo-dev)")
+    p.add_argument("--arma-bin", type=Path,
+                   help="prebuilt Armadillo harness (implies --armadillo); default: build it "
+                        "into target/bench_arma/")
     p.add_argument("--rss", action="store_true",
                    help="also measure peak RSS of a 10,000,000 x 2, K = 3 fit (5 iterations)")
     p.add_argument("--no-compare", action="store_true", help="skip the timing table")
@@ -383,6 +520,11 @@ def main():
         binary = REPO / "target" / "release" / "examples" / "bench_gmm"
     else:
         binary = args.em_bin.resolve()
+    arma_binary = None
+    if args.arma_bin is not None:
+        arma_binary = args.arma_bin.resolve()
+    elif args.armadillo:
+        arma_binary = build_armadillo(REPO / "target" / "bench_arma")
 
     blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
     env = {v: os.environ.get(v, "(unset)") for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
@@ -394,6 +536,11 @@ def main():
               f"kernel {i.get('architecture')}, threading {i.get('threading_layer')}, "
               f"default threads {i.get('num_threads')}")
     print(f"# env: " + ", ".join(f"{k}={v}" for k, v in env.items()))
+    if arma_binary is not None:
+        libs = shared_libraries(arma_binary)
+        print(f"# Armadillo harness {arma_binary}: OMP_NUM_THREADS = threads, "
+              f"OPENBLAS_NUM_THREADS=1; links "
+              + (", ".join(f"{name} -> {path}" for name, path in libs.items()) or "(ldd failed)"))
     print(f"# start: {load()}")
     sys.stdout.flush()
 
@@ -404,15 +551,18 @@ def main():
     print("# dgemm peak (numpy.dot 2000x2000, best of 5): "
           + ", ".join(f"{t} thread{'s' if t > 1 else ''} {g:.1f} GFLOP/s" for t, g in peaks.items()))
     out = {"peaks_gflops": peaks, "env": env, "blas": blas, "load_start": os.getloadavg()}
+    if arma_binary is not None:
+        out["armadillo_libraries"] = shared_libraries(arma_binary)
 
-    ok = True
+    ok, arma_ok = True, True
     if not args.no_compare:
-        results = compare(args, binary)
+        results = compare(args, binary, arma_binary)
         out["results"] = results
         print(f"# per-iteration time = (t(iters) - t(1)) / (iters - 1), fastest of "
-              f"{args.repeat} run(s); {args.covariance} covariance; ratio = sklearn / em; "
-              f"GFLOP/s from the approximation 4*N*K*D^2 flops per iteration")
-        ok = print_table(results, peaks, args.threads)
+              f"{args.repeat} run(s); {args.covariance} covariance; ratio = sklearn / em"
+              + ("; em vs armadillo = armadillo / em" if arma_binary is not None else "")
+              + "; GFLOP/s from the approximation 4*N*K*D^2 flops per iteration")
+        ok, arma_ok = print_table(results, peaks, args.threads, arma_binary is not None)
         ident = all(
             r[f"em_{args.threads[0]}"]["final_log_likelihood"]
             == r[f"em_{t}"]["final_log_likelihood"]
@@ -420,6 +570,10 @@ def main():
         )
         print(f"# em's final log-likelihood identical across thread counts: "
               f"{'yes' if ident else 'NO'}")
+        if arma_binary is not None:
+            print("# armadillo agree: yes = within 1e-6 of em, close = within "
+                  f"{ARMA_GROSS:g} (its M-step differs: variance floor instead of reg_covar, "
+                  "see bench/README.md), NO = a different computation")
     if args.rss:
         wait_idle(args)
         rss = rss_check(binary, 10_000_000, 2, 3, 5, args.threads[-1], args.seed)
@@ -434,6 +588,9 @@ def main():
         args.json.write_text(json.dumps(out, indent=1))
     if not ok:
         sys.exit("scikit-learn and em disagree (relative difference > 1e-6): not the same computation")
+    if not arma_ok:
+        sys.exit(f"Armadillo and em disagree (relative difference > {ARMA_GROSS:g}): "
+                 "not the same computation")
 
 
 if __name__ == "__main__":
