@@ -13,13 +13,15 @@
 //! vectors.
 //!
 //! Large dimensions go through GEMM (nalgebra's, i.e. matrixmultiply): the triangular solve
-//! is blocked — forward substitution within a block of [`SOLVE_BLOCK`] features, one GEMM to update
-//! the features after it — and the scatter Σ γ (x − m)(x − m)ᵀ is computed block by block on
+//! is blocked recursively — halves solved in turn, the first half's contribution to the
+//! second subtracted by one GEMM, forward substitution only within blocks of [`SOLVE_BLOCK`]
+//! features — and the scatter Σ γ (x − m)(x − m)ᵀ is computed block by block on
 //! and below the diagonal only.
 
+use std::cell::RefCell;
 use std::ops::Range;
 
-use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut, Dyn};
+use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut, Dyn, U1};
 use rayon::prelude::*;
 
 use super::covariance::{Factor, Factored};
@@ -34,8 +36,8 @@ use super::stats::{GaussianStats, Scatter};
 /// that all three dimensions exceed it.
 const NALGEBRA_SMALL_DIM: usize = 5;
 
-/// Features per block of the blocked triangular solve: forward substitution within a block,
-/// GEMM for the features after it.
+/// Features per leaf of the recursively blocked triangular solve (forward substitution within
+/// a leaf; GEMMs between the parts of every split, which are multiples of this width).
 const SOLVE_BLOCK: usize = 16;
 
 /// Features per block of the blocked scatter (one GEMM per block on or below the diagonal).
@@ -72,6 +74,14 @@ pub fn block_rows(d: usize) -> usize {
 /// Rows per block of [`normalise`], so that its per-block buffers stay in the L1 cache.
 const NORMALISE_ROWS: usize = 512;
 
+/// Below this log-ratio to a row's largest term, a component's share of the row is set to
+/// exactly zero: e^−672 ≈ 2.4·10⁻²⁹² (2^−969.5). Such a responsibility cannot change any sum it
+/// enters unless that sum is itself below about 10⁻²⁷⁶ (it is under the last bit), while
+/// keeping it lets the products that follow (γ·(x − m), and their scatter) reach subnormal
+/// numbers, which x86 cores handle in microcode: at D = 50 that made the whole E-step twice as
+/// slow (`bench/README.md`, "Subnormal responsibilities").
+const LOG_NEGLIGIBLE_SHARE: f64 = -672.0;
+
 /// ½ log 2π: a Gaussian's log-density is −(D · ½ log 2π) − ½ log|Σ| − ½ (x − μ)ᵀ Σ⁻¹ (x − μ).
 pub const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
 
@@ -103,16 +113,31 @@ pub(crate) fn log_joint(
     }
     let log_weight = |k: usize| log_weights.map_or(0.0, |w| w[k]);
     if parallel_components(x.ncols()) {
-        out.par_chunks_mut(c)
-            .enumerate()
-            .for_each_init(Vec::new, |scratch, (k, out)| {
+        out.par_chunks_mut(c).enumerate().for_each(|(k, out)| {
+            with_thread_scratch(|scratch| {
                 log_joint_component(x, rows, log_weight(k), means, factored, k, out, scratch)
-            });
+            })
+        });
     } else {
         for (k, out) in out.chunks_mut(c).enumerate() {
             log_joint_component(x, rows, log_weight(k), means, factored, k, out, scratch);
         }
     }
+}
+
+thread_local! {
+    /// Scratch of the component-parallel kernels, one per thread and kept across batches and
+    /// iterations: a GEMM-sized component needs megabytes (2·D·c doubles), which would
+    /// otherwise be allocated and zeroed again for every component of every batch.
+    static THREAD_SCRATCH: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's scratch buffer (a fresh one if it is already in use).
+fn with_thread_scratch<R>(f: impl FnOnce(&mut Vec<f64>) -> R) -> R {
+    THREAD_SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => f(&mut scratch),
+        Err(_) => f(&mut Vec::new()),
+    })
 }
 
 /// Whether a batch's components are worth spreading over threads: only where each one is a
@@ -181,7 +206,7 @@ pub(crate) fn accumulate(
         gamma
             .par_chunks(c)
             .enumerate()
-            .map_init(Vec::new, |scratch, item| one(item, scratch))
+            .map(|item| with_thread_scratch(|scratch| one(item, scratch)))
             .collect()
     } else {
         gamma
@@ -242,6 +267,21 @@ fn log_joint_component_body(
 ) {
     let d = x.ncols();
     let log_norm = d as f64 * HALF_LN_2PI;
+    let log_det = match &factored.factor {
+        Factor::Tied(_) => factored.log_det[0],
+        _ => factored.log_det[k],
+    };
+    let constant = log_weight - log_norm - 0.5 * log_det;
+    let l = match &factored.factor {
+        Factor::Full(ls) => Some(&ls[k]),
+        Factor::Tied(l) => Some(l),
+        _ => None,
+    };
+    if let Some(l) = l
+        && fused_triangular_log_joint(x, rows, means, k, l, constant, maha)
+    {
+        return;
+    }
     maha.fill(0.0);
     match &factored.factor {
         Factor::Full(ls) => triangular_maha(x, rows, means, k, &ls[k], maha, scratch),
@@ -266,12 +306,112 @@ fn log_joint_component_body(
             maha.iter_mut().for_each(|m| *m *= prec[k]);
         }
     }
-    let log_det = match &factored.factor {
-        Factor::Tied(_) => factored.log_det[0],
-        _ => factored.log_det[k],
-    };
-    let constant = log_weight - log_norm - 0.5 * log_det;
     maha.iter_mut().for_each(|m| *m = constant - 0.5 * *m);
+}
+
+/// Rows per tile of [`fused_rows`]: four AVX-512 vectors, so that four independent chains of
+/// subtractions hide each other's latency (with one, the solve ran at one step per four cycles).
+const FUSED_TILE: usize = 32;
+
+/// `constant − ½ ‖L⁻¹(x_i − μ_k)‖²` for every row of the batch into `out`, in one pass over the
+/// rows when D ≤ [`SOLVE_BLOCK`] (returns `false`, writing nothing, for larger D): the
+/// centred values of a tile of rows, their forward substitution and the sum of squares stay
+/// in registers instead of going through the feature-major scratch buffer three times. The
+/// operations and their order are those of [`triangular_maha`] — y_j = x_j − μ_j, then
+/// y_j −= L_jp y_p for the nonzero L_jp in order of p, y_j ·= 1/L_jj, then 0 + y_0² + y_1² + … —
+/// so both give the same bits.
+#[inline(always)]
+fn fused_triangular_log_joint(
+    x: &DMatrix<f64>,
+    rows: &Range<usize>,
+    means: &DMatrix<f64>,
+    k: usize,
+    l: &DMatrix<f64>,
+    constant: f64,
+    out: &mut [f64],
+) -> bool {
+    macro_rules! by_dimension {
+        ($($d:literal)*) => {
+            match x.ncols() {
+                $($d => fused_rows::<$d>(x, rows, means, k, l, constant, out),)*
+                _ => return false,
+            }
+        };
+    }
+    by_dimension!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
+    true
+}
+
+/// [`fused_triangular_log_joint`] for D features, known at compile time so that the loops over
+/// features unroll and the tile's values live in registers.
+#[inline(always)]
+fn fused_rows<const D: usize>(
+    x: &DMatrix<f64>,
+    rows: &Range<usize>,
+    means: &DMatrix<f64>,
+    k: usize,
+    l: &DMatrix<f64>,
+    constant: f64,
+    out: &mut [f64],
+) {
+    let mu: [f64; D] = std::array::from_fn(|j| means[(k, j)]);
+    let inv: [f64; D] = std::array::from_fn(|j| 1.0 / l[(j, j)]);
+    let lower: [[f64; D]; D] = std::array::from_fn(|j| std::array::from_fn(|p| l[(j, p)]));
+    let cols: [&[f64]; D] = std::array::from_fn(|j| column(x, j, rows));
+    let c = rows.len();
+    let whole = c - c % FUSED_TILE;
+    let (tiles, _) = out[..whole].as_chunks_mut::<FUSED_TILE>();
+    for (t, out) in tiles.iter_mut().enumerate() {
+        let i = t * FUSED_TILE;
+        let xs: [&[f64; FUSED_TILE]; D] =
+            std::array::from_fn(|j| &cols[j][i..i + FUSED_TILE].as_chunks::<FUSED_TILE>().0[0]);
+        fused_tile::<D, FUSED_TILE>(xs, &mu, &inv, &lower, constant, out);
+    }
+    for i in whole..c {
+        let xs: [&[f64; 1]; D] = std::array::from_fn(|j| &cols[j][i..=i].as_chunks::<1>().0[0]);
+        let mut last = [0.0];
+        fused_tile::<D, 1>(xs, &mu, &inv, &lower, constant, &mut last);
+        out[i] = last[0];
+    }
+}
+
+/// [`fused_rows`] for one tile of R rows: `xs[j]` holds feature j of the tile.
+#[inline(always)]
+fn fused_tile<const D: usize, const R: usize>(
+    xs: [&[f64; R]; D],
+    mu: &[f64; D],
+    inv: &[f64; D],
+    lower: &[[f64; D]; D],
+    constant: f64,
+    out: &mut [f64; R],
+) {
+    let mut y = [[0.0; R]; D];
+    for j in 0..D {
+        let mut acc = [0.0; R];
+        for r in 0..R {
+            acc[r] = xs[j][r] - mu[j];
+        }
+        for p in 0..j {
+            let ljp = lower[j][p];
+            if ljp != 0.0 {
+                for r in 0..R {
+                    acc[r] -= ljp * y[p][r];
+                }
+            }
+        }
+        for r in 0..R {
+            y[j][r] = acc[r] * inv[j];
+        }
+    }
+    let mut m = [0.0; R];
+    for yj in &y {
+        for r in 0..R {
+            m[r] += yj[r] * yj[r];
+        }
+    }
+    for r in 0..R {
+        out[r] = constant - 0.5 * m[r];
+    }
 }
 
 /// Adds ‖L⁻¹(x_i − μ_k)‖² to `maha[i]`: Y = X − μ_k (feature-major in `scratch`), then
@@ -287,29 +427,41 @@ fn triangular_maha(
     scratch: &mut Vec<f64>,
 ) {
     let c = rows.len();
+    let ld = leading_dimension(c);
     let d = x.ncols();
-    scratch.resize(d * c, 0.0);
-    let y = &mut scratch[..d * c];
+    scratch.resize(d * ld, 0.0);
+    let y = &mut scratch[..d * ld];
     for j in 0..d {
         let mu = means[(k, j)];
-        for (yv, &xi) in y[j * c..(j + 1) * c].iter_mut().zip(column(x, j, rows)) {
+        for (yv, &xi) in y[j * ld..j * ld + c].iter_mut().zip(column(x, j, rows)) {
             *yv = xi - mu;
         }
     }
-    let mut start = 0;
-    while start < d {
-        let end = (start + SOLVE_BLOCK).min(d);
-        forward_substitute(y, c, l, start..end);
-        if end < d {
-            subtract_block(y, c, l, start..end);
-        }
-        start = end;
-    }
-    for yj in y.chunks_exact(c) {
-        for (m, &v) in maha.iter_mut().zip(yj) {
+    solve_lower(y, c, ld, l, 0..d);
+    for yj in y.chunks_exact(ld) {
+        for (m, &v) in maha.iter_mut().zip(&yj[..c]) {
             *m += v * v;
         }
     }
+}
+
+/// Distance, in doubles, between consecutive features in the per-batch feature-major buffers
+/// of c rows: c plus one cache line. Batches are often a power of two long (the driver's 4096
+/// rows), and features exactly a power of two apart fall into the same cache sets — the GEMMs
+/// that read several features at a time then evict their own operands (7 % of the E-step at
+/// D = 50 and 200).
+fn leading_dimension(c: usize) -> usize {
+    c + 8
+}
+
+/// The c×n column-major matrix whose columns start `ld` apart in `data`.
+fn column_major(data: &[f64], c: usize, n: usize, ld: usize) -> DMatrixView<'_, f64> {
+    DMatrixView::from_slice_with_strides_generic(data, Dyn(c), Dyn(n), U1, Dyn(ld))
+}
+
+/// [`column_major`], mutable.
+fn column_major_mut(data: &mut [f64], c: usize, n: usize, ld: usize) -> DMatrixViewMut<'_, f64> {
+    DMatrixViewMut::from_slice_with_strides_generic(data, Dyn(c), Dyn(n), U1, Dyn(ld))
 }
 
 /// Rows handled together by [`forward_substitute`]: eight AVX2 vectors of partial results that
@@ -317,10 +469,11 @@ fn triangular_maha(
 /// hide the latency of the subtractions (with two, the loop ran at one per four cycles).
 const SUBSTITUTION_ROWS: usize = 32;
 
-/// Within the features `block` of the feature-major `y` (D rows of length c), whose earlier
-/// features are already solved: y_j ← (y_j − Σ_{p ∈ block, p<j} L_jp y_p) / L_jj, j in order.
+/// Within the features `block` of the feature-major `y` (D rows of length c, `ld` apart), whose
+/// earlier features are already solved: y_j ← (y_j − Σ_{p ∈ block, p<j} L_jp y_p) / L_jj, j in
+/// order.
 #[inline(always)]
-fn forward_substitute(y: &mut [f64], c: usize, l: &DMatrix<f64>, block: Range<usize>) {
+fn forward_substitute(y: &mut [f64], c: usize, ld: usize, l: &DMatrix<f64>, block: Range<usize>) {
     let mut l_row = [0.0; SOLVE_BLOCK];
     for j in block.clone() {
         let first = block.start;
@@ -329,8 +482,8 @@ fn forward_substitute(y: &mut [f64], c: usize, l: &DMatrix<f64>, block: Range<us
             *v = l[(j, first + p)];
         }
         let inv = 1.0 / l[(j, j)];
-        let (done, rest) = y.split_at_mut(j * c);
-        let done = &done[first * c..];
+        let (done, rest) = y.split_at_mut(j * ld);
+        let done = &done[first * ld..];
         let yj = &mut rest[..c];
         let whole = c - c % SUBSTITUTION_ROWS;
         for i in (0..whole).step_by(SUBSTITUTION_ROWS) {
@@ -338,7 +491,7 @@ fn forward_substitute(y: &mut [f64], c: usize, l: &DMatrix<f64>, block: Range<us
             acc.copy_from_slice(&yj[i..i + SUBSTITUTION_ROWS]);
             for (p, &ljp) in l_row[..terms].iter().enumerate() {
                 if ljp != 0.0 {
-                    let yp = &done[p * c + i..p * c + i + SUBSTITUTION_ROWS];
+                    let yp = &done[p * ld + i..p * ld + i + SUBSTITUTION_ROWS];
                     for r in 0..SUBSTITUTION_ROWS {
                         acc[r] -= ljp * yp[r];
                     }
@@ -352,7 +505,7 @@ fn forward_substitute(y: &mut [f64], c: usize, l: &DMatrix<f64>, block: Range<us
             let mut acc = yj[i];
             for (p, &ljp) in l_row[..terms].iter().enumerate() {
                 if ljp != 0.0 {
-                    acc -= ljp * done[p * c + i];
+                    acc -= ljp * done[p * ld + i];
                 }
             }
             yj[i] = acc * inv;
@@ -360,25 +513,62 @@ fn forward_substitute(y: &mut [f64], c: usize, l: &DMatrix<f64>, block: Range<us
     }
 }
 
-/// Y[:, after] −= Y[:, block] · L[after, block]ᵀ for the features `after` = block.end..D: the
-/// contribution of a solved block to every later feature, as one GEMM when the sizes allow.
+/// Solves L_ff y_f = y_f for the features f = `features` of the feature-major `y` (D rows of
+/// length c, `ld` apart), whose earlier features are already solved and subtracted. Recursive blocking:
+/// solve the first part, subtract its contribution from the second with one GEMM whose inner
+/// dimension is the first part's width, solve the second. The parts are multiples of
+/// [`SOLVE_BLOCK`] wide, so most of the D²/2 multiply-adds per row happen in GEMMs with long
+/// inner dimensions (at D = 200: 112, then 64 and 48, …) rather than in the forward
+/// substitution of the blocks at the leaves. (The recursion runs on an explicit stack so that
+/// the whole solve is inlined into the caller's AVX-512/AVX2 build.)
 #[inline(always)]
-fn subtract_block(y: &mut [f64], c: usize, l: &DMatrix<f64>, block: Range<usize>) {
-    let d = l.nrows();
-    let (b, after) = (block.len(), d - block.end);
-    let (solved, rest) = y.split_at_mut(block.end * c);
-    let solved = &solved[block.start * c..];
-    if c > NALGEBRA_SMALL_DIM && b > NALGEBRA_SMALL_DIM && after > NALGEBRA_SMALL_DIM {
-        let y_block = DMatrixView::from_slice(solved, c, b);
-        let mut y_after = DMatrixViewMut::from_slice(rest, c, after);
-        let l_t = l.view((block.end, block.start), (after, b)).transpose();
-        y_after.gemm(-1.0, &y_block, &l_t, 1.0);
+fn solve_lower(y: &mut [f64], c: usize, ld: usize, l: &DMatrix<f64>, features: Range<usize>) {
+    enum Task {
+        Solve(Range<usize>),
+        Subtract(Range<usize>, Range<usize>),
+    }
+    let mut tasks = vec![Task::Solve(features)];
+    while let Some(task) = tasks.pop() {
+        match task {
+            Task::Subtract(block, target) => subtract_block(y, c, ld, l, block, target),
+            Task::Solve(f) if f.len() <= SOLVE_BLOCK => forward_substitute(y, c, ld, l, f),
+            Task::Solve(f) => {
+                let split = f.start + f.len().div_ceil(2).div_ceil(SOLVE_BLOCK) * SOLVE_BLOCK;
+                // Last in, first out: the first part is solved first.
+                tasks.push(Task::Solve(split..f.end));
+                tasks.push(Task::Subtract(f.start..split, split..f.end));
+                tasks.push(Task::Solve(f.start..split));
+            }
+        }
+    }
+}
+
+/// Y[:, target] −= Y[:, block] · L[target, block]ᵀ, for `target` after `block`: the
+/// contribution of a solved block to later features, as one GEMM when the sizes allow.
+#[inline(always)]
+fn subtract_block(
+    y: &mut [f64],
+    c: usize,
+    ld: usize,
+    l: &DMatrix<f64>,
+    block: Range<usize>,
+    target: Range<usize>,
+) {
+    let (b, t) = (block.len(), target.len());
+    let (solved, rest) = y.split_at_mut(target.start * ld);
+    let solved = &solved[block.start * ld..block.end * ld];
+    let rest = &mut rest[..t * ld];
+    if c > NALGEBRA_SMALL_DIM && b > NALGEBRA_SMALL_DIM && t > NALGEBRA_SMALL_DIM {
+        let y_block = column_major(solved, c, b, ld);
+        let mut y_target = column_major_mut(rest, c, t, ld);
+        let l_t = l.view((target.start, block.start), (t, b)).transpose();
+        y_target.gemm(-1.0, &y_block, &l_t, 1.0);
     } else {
-        for (a, ya) in rest.chunks_exact_mut(c).enumerate() {
+        for (a, ya) in rest.chunks_exact_mut(ld).enumerate() {
             for p in 0..b {
-                let lap = l[(block.end + a, block.start + p)];
+                let lap = l[(target.start + a, block.start + p)];
                 if lap != 0.0 {
-                    for (v, &yp) in ya.iter_mut().zip(&solved[p * c..(p + 1) * c]) {
+                    for (v, &yp) in ya[..c].iter_mut().zip(&solved[p * ld..p * ld + c]) {
                         *v -= lap * yp;
                     }
                 }
@@ -418,7 +608,12 @@ fn normalise_body(
             let ek = &mut e[k * b..(k + 1) * b];
             let vk = &lj[k * c + start..k * c + start + b];
             for (((ev, &v), &m), s) in ek.iter_mut().zip(vk).zip(max.iter()).zip(sums.iter_mut()) {
-                *ev = exp(v - m);
+                let t = v - m;
+                *ev = if t < LOG_NEGLIGIBLE_SHARE {
+                    0.0
+                } else {
+                    exp(t)
+                };
                 *s += *ev;
             }
         }
@@ -471,7 +666,8 @@ fn accumulate_component_body(
     // scratch: c weights g, then D rows of g-weighted centred values, then D rows of centred
     // values (the last two only for full scatter).
     let extra = if full_scatter { 2 * d } else { 0 };
-    scratch.resize(c * (1 + extra), 0.0);
+    let ld = leading_dimension(c);
+    scratch.resize(c + ld * extra, 0.0);
     let (weighted, rest) = scratch.split_at_mut(c);
     // The row weights γ_i·w_i: γ itself when there are no sample weights (no copy).
     let g: &[f64] = match weights {
@@ -488,7 +684,7 @@ fn accumulate_component_body(
         return;
     }
     part.n = nk;
-    let (wdx, dx) = rest.split_at_mut(extra / 2 * c);
+    let (wdx, dx) = rest.split_at_mut(extra / 2 * ld);
     for j in 0..d {
         let xj = column(x, j, rows);
         // Shift by the batch's first value so that a constant feature has a mean equal to
@@ -497,8 +693,8 @@ fn accumulate_component_body(
         let mean = shift + shifted_dot(g, xj, shift) / nk;
         part.mean[j] = mean;
         if full_scatter {
-            let dxj = &mut dx[j * c..(j + 1) * c];
-            let wdxj = &mut wdx[j * c..(j + 1) * c];
+            let dxj = &mut dx[j * ld..j * ld + c];
+            let wdxj = &mut wdx[j * ld..j * ld + c];
             for (((o, w), &xi), &gi) in dxj.iter_mut().zip(wdxj.iter_mut()).zip(xj).zip(g.iter()) {
                 *o = xi - mean;
                 *w = gi * *o;
@@ -508,16 +704,16 @@ fn accumulate_component_body(
         }
     }
     if full_scatter {
-        scatter_full(wdx, dx, c, d, &mut part.scatter);
+        scatter_full(wdx, dx, c, ld, d, &mut part.scatter);
     }
 }
 
 /// M2 = Σ_i w_i (x_i − m)(x_i − m)ᵀ from the feature-major buffers `wdx` (weighted, centred)
-/// and `dx` (centred), each D rows of length c: the lower triangle of WDX · DXᵀ, mirrored.
+/// and `dx` (centred), each D rows of length c, `ld` apart: the lower triangle of WDX · DXᵀ, mirrored.
 /// Small D takes D(D+1)/2 dot products; large D blocks of [`SCATTER_BLOCK`] features, each block on
 /// or below the diagonal one GEMM (matrixmultiply, through strided views, no copies).
 #[inline(always)]
-fn scatter_full(wdx: &[f64], dx: &[f64], c: usize, d: usize, out: &mut DMatrix<f64>) {
+fn scatter_full(wdx: &[f64], dx: &[f64], c: usize, ld: usize, d: usize, out: &mut DMatrix<f64>) {
     if d >= GEMM_SCATTER_MIN_FEATURES && c > NALGEBRA_SMALL_DIM {
         let blocks: Vec<Range<usize>> = (0..d)
             .step_by(SCATTER_BLOCK)
@@ -527,23 +723,18 @@ fn scatter_full(wdx: &[f64], dx: &[f64], c: usize, d: usize, out: &mut DMatrix<f
             for rows_b in &blocks[..=bi] {
                 let (na, nb) = (rows_a.len(), rows_b.len());
                 if na > NALGEBRA_SMALL_DIM && nb > NALGEBRA_SMALL_DIM {
-                    // WDX[rows_a] as an na×c view (element (j, i) at j·c + i) times
+                    // WDX[rows_a] as an na×c view (element (j, i) at j·ld + i) times
                     // DX[rows_b]ᵀ as a c×nb view.
-                    let a = DMatrixView::from_slice_with_strides_generic(
-                        &wdx[rows_a.start * c..rows_a.end * c],
-                        Dyn(na),
-                        Dyn(c),
-                        Dyn(c),
-                        Dyn(1),
-                    );
-                    let b = DMatrixView::from_slice(&dx[rows_b.start * c..rows_b.end * c], c, nb);
+                    let a = column_major(&wdx[rows_a.start * ld..rows_a.end * ld], c, na, ld)
+                        .transpose();
+                    let b = column_major(&dx[rows_b.start * ld..rows_b.end * ld], c, nb, ld);
                     let mut o = out.view_mut((rows_a.start, rows_b.start), (na, nb));
                     o.gemm(1.0, &a, &b, 0.0);
                 } else {
                     for p in rows_a.clone() {
-                        let wp = &wdx[p * c..(p + 1) * c];
+                        let wp = &wdx[p * ld..p * ld + c];
                         for q in rows_b.clone() {
-                            out[(p, q)] = dot(wp, &dx[q * c..(q + 1) * c]);
+                            out[(p, q)] = dot(wp, &dx[q * ld..q * ld + c]);
                         }
                     }
                 }
@@ -551,9 +742,9 @@ fn scatter_full(wdx: &[f64], dx: &[f64], c: usize, d: usize, out: &mut DMatrix<f
         }
     } else {
         for a in 0..d {
-            let wa = &wdx[a * c..(a + 1) * c];
+            let wa = &wdx[a * ld..a * ld + c];
             for b in 0..=a {
-                out[(a, b)] = dot(wa, &dx[b * c..(b + 1) * c]);
+                out[(a, b)] = dot(wa, &dx[b * ld..b * ld + c]);
             }
         }
     }
