@@ -4,7 +4,7 @@
   plus sample weights, a conjugate prior, SQUAREM, stopping rules, missing values, threads,
   and E-step statistics that merge across processes (``e_step_stats`` / ``m_step``).
 - ``em.ZeroInflatedPoisson``: the zero-inflated Poisson by EM.
-- ``em.GaussianHMM``: hmmlearn's ``GaussianHMM`` (same parameters and attributes).
+- ``em.GaussianHMM``, ``em.CategoricalHMM``: hmmlearn's HMMs (same parameters and attributes).
 - ``em.dask.fit``: a Gaussian mixture fitted by map-reduce over a Dask array's row blocks
   (import ``em.dask``; needs ``dask[distributed]``).
 
@@ -14,11 +14,12 @@ fit raise ``em.FitError``, a ``RuntimeError``.
 
 from ._core import FitError
 from ._gmm import GaussianMixture
-from ._hmm import GaussianHMM
+from ._hmm import CategoricalHMM, GaussianHMM
 from ._stats import SufficientStats
 from ._zip import ZeroInflatedPoisson
 
 __all__ = [
+    "CategoricalHMM",
     "FitError",
     "GaussianHMM",
     "GaussianMixture",

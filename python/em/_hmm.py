@@ -209,3 +209,150 @@ class GaussianHMM(BaseEstimator):
         seed = _seed(self.random_state if random_state is None else random_state)
         x, states = _core.hmm_sample(self._model(), int(n_samples), seed)
         return x, np.asarray(states, dtype=np.int64)
+
+
+class CategoricalHMM(BaseEstimator):
+    """A hidden Markov model with categorical emissions (symbols 0 … n_features − 1), fitted
+    by Baum–Welch in Rust, with hmmlearn's ``CategoricalHMM`` names and iteration semantics.
+
+    ``X`` is a column of integer symbols (n × 1), the sequences one after another, with their
+    ``lengths``. hmmlearn's Dirichlet priors are not supported (its defaults, 1.0, are flat, so
+    the default fits agree). ``init_params`` letters: ``s``, ``t``, ``e``; the emission start
+    is random (the crate's draw, not hmmlearn's).
+    """
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        n_features=None,
+        algorithm="viterbi",
+        random_state=None,
+        n_iter=10,
+        tol=1e-2,
+        verbose=False,
+        params="ste",
+        init_params="ste",
+    ):
+        self.n_components = n_components
+        self.n_features = n_features
+        self.algorithm = algorithm
+        self.random_state = random_state
+        self.n_iter = n_iter
+        self.tol = tol
+        self.verbose = verbose
+        self.params = params
+        self.init_params = init_params
+
+    @staticmethod
+    def _symbols(X):
+        X = check_array(X, dtype=None, ensure_2d=False)
+        if X.ndim == 2:
+            if X.shape[1] != 1:
+                raise ValueError(f"X must be one column of symbols, got {X.shape[1]} columns")
+            X = X[:, 0]
+        if X.ndim != 1:
+            raise ValueError("X must be one column of symbols")
+        as_int = X.astype(np.int64)
+        bad = np.flatnonzero((as_int != X) | (as_int < 0))
+        if bad.size:
+            raise ValueError(
+                f"symbol {X[bad[0]]} at row {bad[0]} is not a non-negative integer"
+            )
+        return [int(v) for v in as_int]
+
+    def _model(self):
+        return {
+            "startprob": np.asarray(self.startprob_, dtype=np.float64),
+            "transmat": np.asarray(self.transmat_, dtype=np.float64),
+            "emissionprob": np.asarray(self.emissionprob_, dtype=np.float64),
+        }
+
+    def fit(self, X, lengths=None):
+        """Estimates the parameters by Baum–Welch (at most ``n_iter`` iterations)."""
+        if set(self.params) != set("ste"):
+            raise ValueError(
+                "params other than 'ste' (keeping some parameters fixed) are not supported"
+            )
+        if set(self.init_params) - set("ste"):
+            raise ValueError(f"init_params must be letters of 'ste', got {self.init_params!r}")
+        symbols = self._symbols(X)
+        n_features = self.n_features
+        if n_features is None:
+            given = getattr(self, "emissionprob_", None)
+            n_features = (
+                np.asarray(given).shape[1]
+                if given is not None and "e" not in self.init_params
+                else max(symbols, default=0) + 1
+            )
+        given = {
+            k: (None if getattr(self, k + "_", None) is None else np.asarray(getattr(self, k + "_"), dtype=np.float64))
+            for k in ("startprob", "transmat", "emissionprob")
+        }
+        out = _core.chmm_fit(
+            symbols,
+            GaussianHMM._lengths(X, lengths),
+            int(self.n_components),
+            int(n_features),
+            self.init_params,
+            given,
+            max(float(self.tol), 0.0),
+            int(self.n_iter),
+            _seed(self.random_state),
+        )
+        self.startprob_ = out["startprob"]
+        self.transmat_ = out["transmat"]
+        self.emissionprob_ = out["emissionprob"]
+        self.n_features_ = int(n_features)
+        self.converged_ = bool(out["converged"])
+        self.n_iter_ = int(out["n_iter"])
+        self.monitor_ = ConvergenceMonitor(
+            self.tol,
+            self.n_iter,
+            self.n_iter_,
+            self.converged_ or self.n_iter_ == self.n_iter,
+            out["lower_bound"],
+        )
+        if self.verbose:
+            print(self.monitor_)
+        return self
+
+    def score(self, X, lengths=None):
+        """log p(X): the sum over the sequences."""
+        check_is_fitted(self, "emissionprob_")
+        return _core.chmm_score(self._model(), self._symbols(X), GaussianHMM._lengths(X, lengths))
+
+    def predict_proba(self, X, lengths=None):
+        """Posterior state probabilities of every step."""
+        check_is_fitted(self, "emissionprob_")
+        return _core.chmm_predict_proba(
+            self._model(), self._symbols(X), GaussianHMM._lengths(X, lengths)
+        )
+
+    def score_samples(self, X, lengths=None):
+        """``(log p(X), posteriors)``."""
+        return self.score(X, lengths), self.predict_proba(X, lengths)
+
+    def decode(self, X, lengths=None, algorithm=None):
+        """``(log-probability, states)`` of the most likely state path."""
+        check_is_fitted(self, "emissionprob_")
+        algorithm = algorithm or self.algorithm
+        if algorithm == "viterbi":
+            logprob, states = _core.chmm_viterbi(
+                self._model(), self._symbols(X), GaussianHMM._lengths(X, lengths)
+            )
+            return logprob, np.asarray(states, dtype=np.int64)
+        if algorithm == "map":
+            return self.score(X, lengths), self.predict_proba(X, lengths).argmax(axis=1)
+        raise ValueError(f"algorithm must be 'viterbi' or 'map', got {algorithm!r}")
+
+    def predict(self, X, lengths=None):
+        """The most likely states (by ``algorithm``)."""
+        return self.decode(X, lengths)[1]
+
+    def sample(self, n_samples=1, random_state=None):
+        """``(X, states)``: one sequence of ``n_samples`` symbols (a column) and its states."""
+        check_is_fitted(self, "emissionprob_")
+        seed = _seed(self.random_state if random_state is None else random_state)
+        x, states = _core.chmm_sample(self._model(), int(n_samples), seed)
+        return np.asarray(x, dtype=np.int64)[:, None], np.asarray(states, dtype=np.int64)

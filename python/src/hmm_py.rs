@@ -1,8 +1,8 @@
 //! Gaussian HMMs: Baum–Welch fits, the forward–backward posteriors, Viterbi and sampling, on
 //! sequences given hmmlearn's way (the rows of one matrix and their `lengths`).
 
-use em_core::{Em, StdRng, Stopping};
-use hmm::{CovarianceType, Covariances, Gaussian, GaussianHmm};
+use em_core::{Em, EmError, StdRng, Stopping};
+use hmm::{CovarianceType, Covariances, Family, Gaussian, GaussianHmm, Hmm};
 use nalgebra::{DMatrix, DVector};
 use numpy::{PyReadonlyArray2, PyReadonlyArrayDyn};
 use pyo3::prelude::*;
@@ -23,11 +23,11 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-/// The rows of `x` cut into sequences of `lengths` rows (all of `x` when `lengths` is `None`).
-fn sequences(x: &DMatrix<f64>, lengths: Option<&[usize]>) -> PyResult<Vec<DMatrix<f64>>> {
-    let n = x.nrows();
+/// The elements of `items` cut into consecutive runs of `lengths` (all of them when `lengths`
+/// is `None`), checking that the lengths add up.
+pub(crate) fn split_lengths(n: usize, lengths: Option<&[usize]>) -> PyResult<Vec<(usize, usize)>> {
     let Some(lengths) = lengths else {
-        return Ok(vec![x.clone()]);
+        return Ok(vec![(0, n)]);
     };
     let total: usize = lengths.iter().sum();
     if total != n {
@@ -43,10 +43,18 @@ fn sequences(x: &DMatrix<f64>, lengths: Option<&[usize]>) -> PyResult<Vec<DMatri
     Ok(lengths
         .iter()
         .map(|&l| {
-            let s = x.rows(start, l).into_owned();
+            let run = (start, l);
             start += l;
-            s
+            run
         })
+        .collect())
+}
+
+/// The rows of `x` cut into sequences of `lengths` rows (all of `x` when `lengths` is `None`).
+fn sequences(x: &DMatrix<f64>, lengths: Option<&[usize]>) -> PyResult<Vec<DMatrix<f64>>> {
+    Ok(split_lengths(x.nrows(), lengths)?
+        .into_iter()
+        .map(|(start, l)| x.rows(start, l).into_owned())
         .collect())
 }
 
@@ -169,11 +177,10 @@ fn hmm_fit<'py>(
     let view = x.as_array();
     let (model, converged, iterations, lower_bound) = guarded(py, || {
         let x = matrix(view);
-        let seqs =
-            sequences(&x, lengths.as_deref()).map_err(|e| em_core::EmError::InvalidParameter {
-                name: "lengths",
-                reason: e.to_string(),
-            })?;
+        let seqs = sequences(&x, lengths.as_deref()).map_err(|e| EmError::InvalidParameter {
+            name: "lengths",
+            reason: e.to_string(),
+        })?;
         let s = n_components;
         let (means, covs) = match (means_given, covs_given) {
             (Some(m), Some(c)) => (m, c),
@@ -193,28 +200,73 @@ fn hmm_fit<'py>(
             trans_given.unwrap_or_else(|| DMatrix::from_element(s, s, uniform)),
             Gaussian::new(means, covs)?.with_reg_covar(reg_covar)?,
         )?;
-        let n_steps = x.nrows().max(1) as f64;
-        // em-core's objective-change rule is per observation; hmmlearn's `tol` is on the total.
-        let report = Em::new()
-            .stopping(Stopping::ObjectiveChange { tol: tol / n_steps })
-            .max_iter(n_iter)
-            .fit(&mut model, &seqs[..])?;
-        let t = report.iterations;
-        if report.converged && t < n_iter {
-            let last = report.trace.last().copied().unwrap_or(f64::NAN);
-            Em::new()
-                .stopping(Stopping::ObjectiveChange { tol: 0.0 })
-                .max_iter(1)
-                .fit(&mut model, &seqs[..])?;
-            return Ok((model, true, t + 1, last));
-        }
-        Ok((model, false, t, report.trace[t.saturating_sub(1)]))
+        let (converged, iterations, lower_bound) =
+            baum_welch(&mut model, &seqs, x.nrows(), tol, n_iter)?;
+        Ok((model, converged, iterations, lower_bound))
     })?;
     let out = model_dict(py, &model)?;
     out.set_item("converged", converged)?;
     out.set_item("n_iter", iterations)?;
     out.set_item("lower_bound", lower_bound)?;
     Ok(out)
+}
+
+/// Baum–Welch with hmmlearn's iteration semantics (see [`hmm_fit`]): returns whether the rule
+/// held, the iterations (M-steps) and the total log-likelihood of the parameters before the
+/// last M-step.
+pub(crate) fn baum_welch<F: Family>(
+    model: &mut Hmm<F>,
+    seqs: &[F::Owned],
+    n_steps: usize,
+    tol: f64,
+    n_iter: usize,
+) -> Result<(bool, usize, f64), EmError> {
+    // em-core's objective-change rule is per observation; hmmlearn's `tol` is on the total.
+    let report = Em::new()
+        .stopping(Stopping::ObjectiveChange {
+            tol: tol / n_steps.max(1) as f64,
+        })
+        .max_iter(n_iter)
+        .fit(model, seqs)?;
+    let t = report.iterations;
+    if report.converged && t < n_iter {
+        let last = report.trace.last().copied().unwrap_or(f64::NAN);
+        Em::new()
+            .stopping(Stopping::ObjectiveChange { tol: 0.0 })
+            .max_iter(1)
+            .fit(model, seqs)?;
+        return Ok((true, t + 1, last));
+    }
+    Ok((false, t, report.trace[t.saturating_sub(1)]))
+}
+
+/// p(z_t = s | x) of every step of every sequence, one sequence after another.
+pub(crate) fn posteriors<F: Family>(
+    model: &Hmm<F>,
+    seqs: &[F::Owned],
+) -> Result<DMatrix<f64>, EmError> {
+    let s = model.n_states();
+    let mut rows: Vec<f64> = Vec::new();
+    for (i, seq) in seqs.iter().enumerate() {
+        let p = model.predict_proba(seq).map_err(|e| name_sequence(i, e))?;
+        rows.extend(p.transpose().iter().copied());
+    }
+    Ok(DMatrix::from_row_slice(rows.len() / s.max(1), s, &rows))
+}
+
+/// The Viterbi paths of the sequences, one after another, and their summed log-probability.
+pub(crate) fn viterbi_all<F: Family>(
+    model: &Hmm<F>,
+    seqs: &[F::Owned],
+) -> Result<(f64, Vec<usize>), EmError> {
+    let mut total = 0.0;
+    let mut states = Vec::new();
+    for (i, seq) in seqs.iter().enumerate() {
+        let (path, logp) = model.viterbi(seq).map_err(|e| name_sequence(i, e))?;
+        total += logp;
+        states.extend(path);
+    }
+    Ok((total, states))
 }
 
 /// Σ log p(x) over the sequences (the forward algorithm).
@@ -242,15 +294,7 @@ fn hmm_predict_proba<'py>(
 ) -> PyResult<Bound<'py, numpy::PyArray2<f64>>> {
     let model = params.to_model()?;
     let seqs = sequences(&matrix(x.as_array()), lengths.as_deref())?;
-    let s = model.n_states();
-    let proba = guarded(py, || {
-        let mut rows: Vec<f64> = Vec::new();
-        for (i, seq) in seqs.iter().enumerate() {
-            let p = model.predict_proba(seq).map_err(|e| name_sequence(i, e))?;
-            rows.extend(p.transpose().iter().copied());
-        }
-        Ok(DMatrix::from_row_slice(rows.len() / s.max(1), s, &rows))
-    })?;
+    let proba = guarded(py, || posteriors(&model, &seqs))?;
     Ok(to_numpy2(py, &proba))
 }
 
@@ -265,16 +309,7 @@ fn hmm_viterbi<'py>(
 ) -> PyResult<(f64, Vec<usize>)> {
     let model = params.to_model()?;
     let seqs = sequences(&matrix(x.as_array()), lengths.as_deref())?;
-    guarded(py, || {
-        let mut total = 0.0;
-        let mut states = Vec::new();
-        for (i, seq) in seqs.iter().enumerate() {
-            let (path, logp) = model.viterbi(seq).map_err(|e| name_sequence(i, e))?;
-            total += logp;
-            states.extend(path);
-        }
-        Ok((total, states))
-    })
+    guarded(py, || viterbi_all(&model, &seqs))
 }
 
 /// `n` steps of one sequence and their states.
@@ -294,14 +329,14 @@ fn hmm_sample<'py>(
 }
 
 /// The per-sequence functions name the sequence as sequence 0: name the real one.
-fn name_sequence(i: usize, e: em_core::EmError) -> em_core::EmError {
+pub(crate) fn name_sequence(i: usize, e: EmError) -> EmError {
     match e {
-        em_core::EmError::InvalidInput {
+        EmError::InvalidInput {
             row,
             column,
             reason,
             ..
-        } => em_core::EmError::InvalidInput {
+        } => EmError::InvalidInput {
             row,
             column,
             reason: format!("sequence {i}: {reason}"),

@@ -10,6 +10,7 @@
 //! panic crosses into Python ([`guarded`] turns one into `em.FitError`). The GIL is released
 //! while Rust computes ([`Python::detach`]), so fits in Python threads run in parallel.
 
+mod chmm_py;
 mod convert;
 mod gmm_py;
 mod hmm_py;
@@ -79,5 +80,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     gmm_py::register(m)?;
     zip_py::register(m)?;
     hmm_py::register(m)?;
+    chmm_py::register(m)?;
     Ok(())
 }

@@ -95,3 +95,50 @@ def test_bad_lengths_and_missing_start_are_value_errors(sequences):
         em.GaussianHMM(2, init_params="").fit(X, lengths)
     with pytest.raises(ValueError, match="params"):
         em.GaussianHMM(2, params="st").fit(X, lengths)
+
+
+@pytest.fixture(scope="module")
+def symbols():
+    true = hmmlearn.CategoricalHMM(2, init_params="")
+    true.startprob_ = np.array([0.7, 0.3])
+    true.transmat_ = np.array([[0.9, 0.1], [0.2, 0.8]])
+    true.emissionprob_ = np.array([[0.6, 0.3, 0.1, 0.0], [0.1, 0.2, 0.3, 0.4]])
+    seqs = [true.sample(n, random_state=i)[0] for i, n in enumerate([80, 1, 50])]
+    return np.vstack(seqs), [len(s) for s in seqs]
+
+
+@pytest.mark.parametrize("stop", [dict(n_iter=5, tol=-np.inf), dict(n_iter=300, tol=1e-2), dict(n_iter=500, tol=1e-8)])
+def test_categorical_same_fit_as_hmmlearn_from_the_same_start(symbols, stop):
+    X, lengths = symbols
+    start = dict(
+        startprob_=np.array([0.5, 0.5]),
+        transmat_=np.array([[0.6, 0.4], [0.3, 0.7]]),
+        emissionprob_=np.array([[0.3, 0.3, 0.2, 0.2], [0.1, 0.3, 0.3, 0.3]]),
+    )
+    want = _set(hmmlearn.CategoricalHMM(2, init_params="", **stop), start)
+    got = _set(em.CategoricalHMM(2, init_params="", **stop), start)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want.fit(X, lengths)
+    got.fit(X, lengths)
+    assert got.monitor_.iter == want.monitor_.iter
+    assert got.monitor_.converged == want.monitor_.converged
+    for name in ["startprob_", "transmat_", "emissionprob_"]:
+        assert rel(getattr(got, name), getattr(want, name)) < 1e-8, name
+    assert rel(got.monitor_.history[-1], want.monitor_.history[-1]) < 1e-8
+    assert rel(got.score(X, lengths), want.score(X, lengths)) < 1e-8
+    assert rel(got.predict_proba(X, lengths), want.predict_proba(X, lengths)) < 1e-8
+    assert rel(got.decode(X, lengths)[0], want.decode(X, lengths)[0]) < 1e-8
+    assert (got.predict(X, lengths) == want.predict(X, lengths)).all()
+
+
+def test_categorical_errors_name_the_row(symbols):
+    X, lengths = symbols
+    with pytest.raises(ValueError, match="row 2"):
+        em.CategoricalHMM(2).fit(np.array([[0], [1], [-1]]))
+    model = em.CategoricalHMM(2, n_iter=20, random_state=0).fit(X, lengths)
+    assert model.emissionprob_.shape == (2, 4)
+    with pytest.raises(ValueError, match="symbol 7 is out of range"):
+        model.score(np.array([[0], [7]]))
+    x, z = model.sample(30)
+    assert x.shape == (30, 1) and z.shape == (30,)
