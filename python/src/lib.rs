@@ -14,6 +14,7 @@ mod chmm_py;
 mod convert;
 mod gmm_py;
 mod hmm_py;
+mod mix_py;
 mod zip_py;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -81,5 +82,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     zip_py::register(m)?;
     hmm_py::register(m)?;
     chmm_py::register(m)?;
+    mix_py::register(m)?;
     Ok(())
 }
