@@ -109,16 +109,16 @@ impl ModelArgs<'_> {
     fn to_model(&self) -> PyResult<GaussianMixture> {
         let kind = covariance_type(&self.covariance_type)?;
         let prior = self.prior.as_ref().map(PriorArgs::to_prior).transpose()?;
-        GaussianMixture::new(
+        let missing = missing_values(&self.missing_values)?;
+        let model = GaussianMixture::new(
             vector_dyn("weights", &self.weights.as_array())?,
             matrix_dyn("means", &self.means.as_array())?,
             covariances(kind, &self.covariances)?,
         )
         .and_then(|m| m.with_reg_covar(self.reg_covar))
         .and_then(|m| m.with_prior(prior))
-        .map(|m| m.with_missing_values(MissingValues::Error))
-        .map_err(to_py_err)
-        .and_then(|m| Ok(m.with_missing_values(missing_values(&self.missing_values)?)))
+        .map_err(to_py_err)?;
+        Ok(model.with_missing_values(missing))
     }
 }
 
@@ -243,7 +243,7 @@ fn gmm_fit<'py>(
     threads: Option<usize>,
     accelerate: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let kind = covariance_type_arg(covariance_type)?;
+    let kind = self::covariance_type(covariance_type)?;
     let rule = stopping_rule(stopping, tol)?;
     let mut options = GaussianMixture::builder(n_components)
         .covariance_type(kind)
@@ -349,10 +349,6 @@ fn gmm_fit<'py>(
     out.set_item("e_steps", e_steps)?;
     out.set_item("best_restart", best_restart)?;
     Ok(out)
-}
-
-fn covariance_type_arg(s: &str) -> PyResult<CovarianceType> {
-    covariance_type(s)
 }
 
 /// log p(x_i) of every row.
