@@ -51,6 +51,7 @@ def test_same_fit_as_scikit_learn_from_the_same_start(blobs, covariance_type, st
     for name in ["weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_"]:
         assert rel(getattr(got, name), getattr(want, name)) < 1e-8, name
     assert rel(got.lower_bound_, want.lower_bound_) < 1e-8
+    assert rel(got.lower_bounds_, want.lower_bounds_) < 1e-8
     assert rel(got.predict_proba(blobs), want.predict_proba(blobs)) < 1e-8
     assert rel(got.score_samples(blobs), want.score_samples(blobs)) < 1e-8
     assert rel(got.bic(blobs), want.bic(blobs)) < 1e-8
@@ -103,3 +104,16 @@ def test_sample_draws_from_the_model(blobs):
     assert abs(np.bincount(y, minlength=3) / 4000 - gm.weights_).max() < 0.05
     with pytest.raises(ValueError):
         gm.sample(0)
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_means_init_alone_starts_from_the_nearest_rows(blobs, covariance_type):
+    rs = np.random.RandomState(2)
+    X = np.vstack([rs.randn(100, 2) + c for c in ([0, 0], [10, 0], [0, 10])])
+    gm = em.GaussianMixture(3, covariance_type=covariance_type, means_init=X[[0, 100, 200]]).fit(X)
+    assert gm.converged_
+    # Component k starts at (and stays with) the cluster of given mean k.
+    assert (gm.predict(X) == np.repeat([0, 1, 2], 100)).all()
+    assert np.allclose(gm.weights_, 1 / 3, atol=1e-3)
+    with pytest.raises(ValueError, match="means_init"):
+        em.GaussianMixture(3, weights_init=[0.2, 0.3, 0.5]).fit(blobs)
