@@ -306,7 +306,12 @@ fn gmm_fit<'py>(
             ));
         }
         // scikit-learn's semantics (see above).
-        let lower_bound = report.trace[t.saturating_sub(1)] / n;
+        let lower_bound = report
+            .trace
+            .get(t.saturating_sub(1))
+            .copied()
+            .unwrap_or(f64::NAN)
+            / n;
         if report.converged && t < max_iter {
             let one_more = options
                 .clone()

@@ -237,7 +237,8 @@ pub(crate) fn baum_welch<F: Family>(
             .fit(model, seqs)?;
         return Ok((true, t + 1, last));
     }
-    Ok((false, t, report.trace[t.saturating_sub(1)]))
+    let before = report.trace.get(t.saturating_sub(1)).copied();
+    Ok((false, t, before.unwrap_or(f64::NAN)))
 }
 
 /// p(z_t = s | x) of every step of every sequence, one sequence after another.
