@@ -204,6 +204,8 @@ impl GaussianMixtureBuilder {
     }
 
     /// Number of restarts; the highest final objective wins (default [`DEFAULT_N_INIT`]).
+    /// A fit from given parameters ([`Init::Given`], [`warm_start`](Self::warm_start)) runs
+    /// once: its restarts would all repeat the same fit.
     pub fn n_init(mut self, n_init: usize) -> Self {
         self.em = self.em.n_init(n_init);
         self
@@ -274,6 +276,21 @@ impl GaussianMixtureBuilder {
     /// The EM driver these options configure.
     pub fn em(&self) -> &Em<Acceleration> {
         &self.em
+    }
+
+    /// The number of restarts a fit runs: `n_init`, or 1 from given parameters (see
+    /// [`n_init`](Self::n_init)).
+    pub fn restarts(&self) -> usize {
+        if self.init.same_for_every_restart() {
+            1
+        } else {
+            self.em.options().n_init
+        }
+    }
+
+    /// The driver the restarts run on: [`restarts`](Self::restarts) of them.
+    pub(crate) fn restart_driver(&self) -> Em<Acceleration> {
+        self.em.clone().n_init(self.restarts())
     }
 
     /// Fits the mixture to `x` (one observation per row).
@@ -360,7 +377,10 @@ impl GaussianMixtureBuilder {
                 sample_weight,
             },
         };
-        let fitted = self.em.clone().observer(observer).fit_restarts(&init, x)?;
+        let fitted = self
+            .restart_driver()
+            .observer(observer)
+            .fit_restarts(&init, x)?;
         Ok(Fitted {
             model: fitted.model.model.with_missing_values(self.missing_values),
             report: fitted.report,

@@ -185,8 +185,7 @@ impl GaussianMixtureBuilder {
             ctx: &ctx,
             wrap: |model: GaussianMixture| model.with_missing_values(missing),
         };
-        self.em
-            .clone()
+        self.restart_driver()
             .observer(observer)
             .fit_stream_restarts(&init, &sample, source)
     }

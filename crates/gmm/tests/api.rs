@@ -379,6 +379,35 @@ fn warm_start_continues_from_the_fit_without_lowering_the_objective() {
     }
 }
 
+/// Restarts from given parameters would all repeat one fit: however many are asked for, one
+/// runs, and its result is the single run's.
+#[test]
+fn a_given_start_runs_once_whatever_n_init_says() {
+    let x = data(800, 12);
+    let start = truth();
+    let fit = |n_init: usize| {
+        let options = GaussianMixture::builder(3)
+            .warm_start(start.clone())
+            .n_init(n_init)
+            .max_iter(5);
+        assert_eq!(options.restarts(), 1);
+        options.fit(&x).unwrap()
+    };
+    let (once, thrice) = (fit(1), fit(3));
+    assert_eq!(thrice.restarts.len(), 1);
+    assert_eq!(thrice.best_restart, 0);
+    assert_eq!(thrice.report.trace, once.report.trace);
+    assert_eq!(thrice.model.means(), once.model.means());
+    // Without a given start, every restart asked for runs.
+    assert_eq!(GaussianMixture::builder(3).n_init(4).restarts(), 4);
+    let random = GaussianMixture::builder(3)
+        .n_init(2)
+        .max_iter(5)
+        .fit(&x)
+        .unwrap();
+    assert_eq!(random.restarts.len(), 2);
+}
+
 #[test]
 fn from_precisions_is_new_with_inverted_matrices() {
     let x = data(200, 7);

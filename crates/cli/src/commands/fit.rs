@@ -108,8 +108,10 @@ pub fn run(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
     };
     let x_fit = units.as_ref().map_or(&table.x, |(_, z)| z);
 
-    let mut progress = Progress::on_stderr(quiet, args.em.n_init as u64);
-    let fitted = builder(k, kind, &args.em, init, args.reader.missing_values())
+    let options = builder(k, kind, &args.em, init, args.reader.missing_values());
+    let restarts = options.restarts();
+    let mut progress = Progress::on_stderr(quiet, restarts as u64);
+    let fitted = options
         .fit_observed(x_fit, None, &mut progress)
         .map_err(|e| warnings::explain(CliError::from_em(e, "fit failed"), &before))?;
     progress.finish();
@@ -171,11 +173,8 @@ pub fn run(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
         };
         plot::render(&figure, p)?;
         let trace_path = plot::trace_path(p);
-        let restart = if args.em.n_init > 1 {
-            format!(
-                " (best restart: {} of {})",
-                fitted.best_restart, args.em.n_init
-            )
+        let restart = if restarts > 1 {
+            format!(" (best restart: {} of {restarts})", fitted.best_restart)
         } else {
             String::new()
         };
@@ -204,7 +203,7 @@ pub fn run(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
             model_note,
             stopping: fitted.report.stopping,
             max_iter: args.em.stop.max_iter,
-            n_init: args.em.n_init,
+            n_init: restarts,
             failed_restarts: failed,
             squarem: args.em.accelerate.then_some((
                 fitted.report.e_steps,

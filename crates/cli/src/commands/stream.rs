@@ -196,7 +196,8 @@ pub fn fit(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
     let options = StreamOptions {
         init_sample: args.init_sample,
     };
-    let mut progress = Progress::on_stderr(quiet, args.em.n_init as u64);
+    let restarts = b.restarts();
+    let mut progress = Progress::on_stderr(quiet, restarts as u64);
     let fitted = b
         .fit_stream_observed(&mut *source, &options, &mut progress)
         .map_err(bad)?;
@@ -239,7 +240,7 @@ pub fn fit(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
             model_note,
             stopping: fitted.report.stopping,
             max_iter: args.em.stop.max_iter,
-            n_init: args.em.n_init,
+            n_init: restarts,
             failed_restarts: failed,
             squarem: None,
         };

@@ -60,8 +60,18 @@ pub enum Init {
     /// few EM iterations; the one with the highest log-likelihood is the start. Above
     /// [`SHORT_EM_MAX_ROWS`] rows the short runs compete on a random subset of that many.
     ShortEm(ShortEm),
-    /// Start from these parameters (warm start); their shape must match the fit's.
+    /// Start from these parameters (warm start); their shape must match the fit's. Every
+    /// restart would repeat the same fit from the same point, so a fit with a given start runs
+    /// once, whatever `n_init` says.
     Given(Box<GaussianMixture>),
+}
+
+impl Init {
+    /// Whether every restart starts from the same parameters (a given start), so that one
+    /// run is all `n_init` restarts would compute.
+    pub fn same_for_every_restart(&self) -> bool {
+        matches!(self, Init::Given(_))
+    }
 }
 
 /// The settings of [`Init::ShortEm`].
