@@ -49,11 +49,20 @@ impl Progress {
         }
     }
 
-    /// Starts a group of runs (one fit with its restarts) whose first run is number `base`;
-    /// `label` prefixes the message (`K = 3, tied: `).
-    pub fn group(&mut self, base: u64, label: impl Into<String>) {
-        self.base = base;
-        self.label = label.into();
+    /// Sets the message's prefix, for the next iteration seen.
+    pub fn relabel(&mut self, label: &str) {
+        if self.label != label {
+            self.label = label.to_owned();
+        }
+    }
+
+    /// Counts `runs` more runs as done.
+    pub fn advance(&mut self, runs: u64) {
+        self.base += runs;
+        let done = self.base;
+        if let Some(bar) = self.bar() {
+            bar.set_position(done);
+        }
     }
 
     /// Whether a bar is on screen (or would be, on a hidden target).
@@ -143,7 +152,8 @@ mod tests {
     #[test]
     fn bar_appears_after_the_delay_and_tracks_runs() {
         let mut p = Progress::new(true, 8, Duration::ZERO, ProgressDrawTarget::hidden);
-        p.group(4, "K = 2, full: ");
+        p.advance(4);
+        p.relabel("K = 2, full: ");
         assert_eq!(p.observe(&iteration()), Control::Continue);
         assert!(p.is_shown());
         let bar = p.bar.as_ref().unwrap();

@@ -2,12 +2,14 @@
 //! fit with the lowest `--criterion` among those that converged.
 
 use std::io::Write;
+use std::sync::{Mutex, PoisonError};
 
-use em_core::{EmError, FitReport};
+use em_core::{Control, EmError, FitReport, Iteration, Observer};
 use gmm::{CovarianceType, GaussianMixture, diagnostics};
+use rayon::prelude::*;
 use serde_json::json;
 
-use crate::args::{CovarianceChoice, SelectArgs};
+use crate::args::{CovarianceChoice, EmArgs, SelectArgs};
 use crate::commands::{builder, check_k, init_method, load_data};
 use crate::error::CliError;
 use crate::json::ReportFile;
@@ -62,6 +64,44 @@ fn fit_json(r: &SelectRow, f: &SelectFit) -> serde_json::Value {
     })
 }
 
+/// The progress bar of fits running side by side: each fit's iterations update the one bar
+/// (under its lock), and a finished fit moves it on by its runs.
+struct SharedProgress<'a> {
+    progress: &'a Mutex<Progress>,
+    label: String,
+}
+
+impl SharedProgress<'_> {
+    /// Counts the `runs` of a finished fit as done.
+    fn finished(&self, runs: u64) {
+        let mut p = self.progress.lock().unwrap_or_else(PoisonError::into_inner);
+        p.advance(runs);
+    }
+}
+
+impl Observer for SharedProgress<'_> {
+    fn observe(&mut self, it: &Iteration) -> Control {
+        let mut p = self.progress.lock().unwrap_or_else(PoisonError::into_inner);
+        p.relabel(&self.label);
+        p.observe(it)
+    }
+}
+
+/// Runs `f` on a pool of `threads` workers, or on rayon's global pool (one per core).
+fn on_threads<T: Send>(
+    threads: Option<usize>,
+    f: impl FnOnce() -> T + Send,
+) -> Result<T, CliError> {
+    match threads {
+        None => Ok(f()),
+        Some(t) => rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build()
+            .map(|pool| pool.install(f))
+            .map_err(|e| CliError::failed(format!("could not start {t} worker threads: {e}"))),
+    }
+}
+
 /// `K = 5, full`.
 fn name(r: &SelectRow) -> String {
     format!("K = {}, {}", r.k, r.covariance_type)
@@ -111,61 +151,92 @@ pub fn run(args: &SelectArgs, quiet: bool, out: &mut dyn Write) -> Result<(), Cl
     // The data's own problems, the same for every fit; with the selected fit's after it.
     let column_warnings = diagnostics::check_columns(&table.x, Some(&table.columns));
 
-    let n_init = args.em.n_init as u64;
-    let mut progress = Progress::on_stderr(quiet, (args.k.0.len() * kinds.len()) as u64 * n_init);
+    let jobs: Vec<(usize, CovarianceType)> = args
+        .k
+        .0
+        .iter()
+        .flat_map(|&k| kinds.iter().map(move |&kind| (k, kind)))
+        .collect();
+    // The fits' E-steps run on the threads the fits run on (no pool of their own each).
+    let fit_args = EmArgs {
+        threads: None,
+        ..args.em.clone()
+    };
+    let runs_per_fit = builder(
+        1,
+        CovarianceType::Full,
+        &fit_args,
+        init.clone(),
+        args.reader.missing_values(),
+    )
+    .restarts() as u64;
+    let progress = Mutex::new(Progress::on_stderr(quiet, jobs.len() as u64 * runs_per_fit));
+    // Every fit, each with its log-likelihood and ICL in the data's units, in the order of
+    // `jobs`. The fits run side by side on the threads of `--threads` (or one per core), and
+    // each fit's E-steps share the same threads: a fit's result does not depend on the
+    // threads it ran on, so the table is the one a serial loop would print.
+    let fit_one = |&(k, kind): &(usize, CovarianceType)| {
+        let mut observer = SharedProgress {
+            progress: &progress,
+            label: format!("K = {k}, {kind}: "),
+        };
+        let fit = builder(
+            k,
+            kind,
+            &fit_args,
+            init.clone(),
+            args.reader.missing_values(),
+        )
+        .fit_observed(x_fit, None, &mut observer);
+        let result = fit.and_then(|f| {
+            let f = match &units {
+                Some((st, _)) => standardize::to_original(st, f, &table.x)?,
+                None => f,
+            };
+            let ll = f.model.log_likelihood_total(&table.x)?;
+            let icl = f.model.icl(&table.x)?;
+            Ok((f, ll, icl))
+        });
+        observer.finished(runs_per_fit);
+        result
+    };
+    let outcomes: Vec<_> = on_threads(args.em.threads, || jobs.par_iter().map(fit_one).collect())?;
     let mut rows = Vec::new();
     let mut full_errors = Vec::new();
-    // The selected model so far: the first converged fit with the lowest criterion.
+    // The selected model: the first converged fit with the lowest criterion.
     let mut best: Option<(f64, GaussianMixture, FitReport)> = None;
-    for &k in &args.k.0 {
-        for &kind in &kinds {
-            progress.group(rows.len() as u64 * n_init, format!("K = {k}, {kind}: "));
-            let fit = builder(
-                k,
-                kind,
-                &args.em,
-                init.clone(),
-                args.reader.missing_values(),
-            )
-            .fit_observed(x_fit, None, &mut progress);
-            let result = fit.and_then(|f| {
-                let f = match &units {
-                    Some((st, _)) => standardize::to_original(st, f, &table.x)?,
-                    None => f,
+    for (&(k, kind), outcome) in jobs.iter().zip(outcomes) {
+        let (result, error) = match outcome {
+            Ok((f, ll, icl)) => {
+                let p = f.model.n_parameters();
+                let row = SelectFit {
+                    log_likelihood: ll,
+                    n_parameters: p,
+                    bic: em_core::criteria::bic(ll, p, table.x.nrows()),
+                    aic: em_core::criteria::aic(ll, p),
+                    icl,
+                    converged: f.report.converged,
+                    n_iter: f.report.iterations,
                 };
-                let ll = f.model.log_likelihood_total(&table.x)?;
-                let icl = f.model.icl(&table.x)?;
-                Ok((f, ll, icl))
-            });
-            let (result, error) = match result {
-                Ok((f, ll, icl)) => {
-                    let p = f.model.n_parameters();
-                    let row = SelectFit {
-                        log_likelihood: ll,
-                        n_parameters: p,
-                        bic: em_core::criteria::bic(ll, p, table.x.nrows()),
-                        aic: em_core::criteria::aic(ll, p),
-                        icl,
-                        converged: f.report.converged,
-                        n_iter: f.report.iterations,
-                    };
-                    let v = row.value(criterion);
-                    if row.converged && best.as_ref().is_none_or(|b| v.total_cmp(&b.0).is_lt()) {
-                        best = Some((v, f.model, f.report));
-                    }
-                    (Ok(row), None)
+                let v = row.value(criterion);
+                if row.converged && best.as_ref().is_none_or(|b| v.total_cmp(&b.0).is_lt()) {
+                    best = Some((v, f.model, f.report));
                 }
-                Err(e) => (Err(short_reason(&e)), Some(e.to_string())),
-            };
-            rows.push(SelectRow {
-                k,
-                covariance_type: kind,
-                result,
-            });
-            full_errors.push(error);
-        }
+                (Ok(row), None)
+            }
+            Err(e) => (Err(short_reason(&e)), Some(e.to_string())),
+        };
+        rows.push(SelectRow {
+            k,
+            covariance_type: kind,
+            result,
+        });
+        full_errors.push(error);
     }
-    progress.finish();
+    progress
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
+        .finish();
 
     let sel = Selection::of(&rows, criterion);
     let mut found = column_warnings.clone();

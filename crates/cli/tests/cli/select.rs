@@ -56,6 +56,36 @@ fn covariance_list_and_json_output() {
     }
 }
 
+/// The fits run side by side, but each one's result does not depend on the threads: the
+/// table is the same bytes on one thread and on three, in the serial order of K and structure.
+#[test]
+fn the_table_does_not_depend_on_the_threads_the_fits_run_on() {
+    let run = |threads: &str| {
+        ok(&[
+            "select",
+            "--k",
+            "1..4",
+            "--n-init",
+            "2",
+            "--json",
+            "--threads",
+            threads,
+        ])
+    };
+    let one = run("1");
+    assert_eq!(run("3"), one);
+    let rows = json(&one)["rows"].as_array().unwrap().clone();
+    let order: Vec<(u64, String)> = rows
+        .iter()
+        .map(|r| (r["k"].as_u64().unwrap(), r["covariance_type"].to_string()))
+        .collect();
+    let kinds = ["\"full\"", "\"diag\"", "\"spherical\"", "\"tied\""];
+    let serial: Vec<(u64, String)> = (1..=4)
+        .flat_map(|k| kinds.iter().map(move |t| (k, t.to_string())))
+        .collect();
+    assert_eq!(order, serial);
+}
+
 #[test]
 fn output_writes_the_best_model() {
     let dir = Scratch::new();
