@@ -21,7 +21,7 @@
 use std::cell::RefCell;
 use std::ops::Range;
 
-use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut, Dyn, U1};
+use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut, Dyn, MatrixView, U1};
 use rayon::prelude::*;
 
 use super::covariance::{Factor, Factored};
@@ -459,6 +459,18 @@ fn column_major(data: &[f64], c: usize, n: usize, ld: usize) -> DMatrixView<'_, 
     DMatrixView::from_slice_with_strides_generic(data, Dyn(c), Dyn(n), U1, Dyn(ld))
 }
 
+/// The n×c matrix whose rows start `ld` apart in `data`: [`column_major`] transposed, as a
+/// view. (`Matrix::transpose` makes a copy, and that copy — strided reads, which compiled for
+/// AVX-512 become gathers — cost more than the GEMM it fed: `bench/README.md`, "Gathers".)
+fn row_major(
+    data: &[f64],
+    n: usize,
+    c: usize,
+    ld: usize,
+) -> MatrixView<'_, f64, Dyn, Dyn, Dyn, U1> {
+    MatrixView::from_slice_with_strides_generic(data, Dyn(n), Dyn(c), Dyn(ld), U1)
+}
+
 /// [`column_major`], mutable.
 fn column_major_mut(data: &mut [f64], c: usize, n: usize, ld: usize) -> DMatrixViewMut<'_, f64> {
     DMatrixViewMut::from_slice_with_strides_generic(data, Dyn(c), Dyn(n), U1, Dyn(ld))
@@ -561,7 +573,13 @@ fn subtract_block(
     if c > NALGEBRA_SMALL_DIM && b > NALGEBRA_SMALL_DIM && t > NALGEBRA_SMALL_DIM {
         let y_block = column_major(solved, c, b, ld);
         let mut y_target = column_major_mut(rest, c, t, ld);
-        let l_t = l.view((target.start, block.start), (t, b)).transpose();
+        // L[target, block]ᵀ, b×t: element (p, a) is L[target.start + a, block.start + p].
+        let l_t = row_major(
+            &l.as_slice()[target.start + block.start * l.nrows()..],
+            b,
+            t,
+            l.nrows(),
+        );
         y_target.gemm(-1.0, &y_block, &l_t, 1.0);
     } else {
         for (a, ya) in rest.chunks_exact_mut(ld).enumerate() {
@@ -725,8 +743,7 @@ fn scatter_full(wdx: &[f64], dx: &[f64], c: usize, ld: usize, d: usize, out: &mu
                 if na > NALGEBRA_SMALL_DIM && nb > NALGEBRA_SMALL_DIM {
                     // WDX[rows_a] as an na×c view (element (j, i) at j·ld + i) times
                     // DX[rows_b]ᵀ as a c×nb view.
-                    let a = column_major(&wdx[rows_a.start * ld..rows_a.end * ld], c, na, ld)
-                        .transpose();
+                    let a = row_major(&wdx[rows_a.start * ld..rows_a.end * ld], na, c, ld);
                     let b = column_major(&dx[rows_b.start * ld..rows_b.end * ld], c, nb, ld);
                     let mut o = out.view_mut((rows_a.start, rows_b.start), (na, nb));
                     o.gemm(1.0, &a, &b, 0.0);
@@ -748,12 +765,16 @@ fn scatter_full(wdx: &[f64], dx: &[f64], c: usize, ld: usize, d: usize, out: &mu
             }
         }
     }
-    // Mirror the lower triangle: the scatter is exactly symmetric.
-    for j in 0..d {
-        for i in 0..j {
-            out[(i, j)] = out[(j, i)];
-        }
-    }
+    mirror_lower(out);
+}
+
+/// Copies the lower triangle of the square `out` onto its upper one, so that the scatter is
+/// exactly symmetric. Not inlined into the kernels on purpose: compiled for AVX-512 the strided
+/// reads become gather instructions, which AMD cores run slowly enough that the mirror of a
+/// 200×200 scatter took an eighth of the whole E-step (`bench/README.md`, "Gathers").
+#[inline(never)]
+fn mirror_lower(out: &mut DMatrix<f64>) {
+    out.fill_upper_triangle_with_lower_triangle();
 }
 
 #[cfg(test)]
