@@ -249,7 +249,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.weights_ = out["weights"]
         self.means_ = out["means"]
         self.covariances_ = out["covariances"]
-        self.precisions_cholesky_ = _precision_cholesky(self.covariances_, self.covariance_type)
+        # From the Rust side when it sent them (no BLAS call from Python after a fit: see
+        # docs/python.md, "Threads"); computed here for parameters set by hand.
+        prec_chol = out.get("precisions_cholesky")
+        if prec_chol is None:
+            prec_chol = _precision_cholesky(self.covariances_, self.covariance_type)
+        self.precisions_cholesky_ = prec_chol
         self.precisions_ = _precisions(self.precisions_cholesky_, self.covariance_type)
 
     # -- fitting ------------------------------------------------------------------------------

@@ -122,7 +122,25 @@ impl ModelArgs<'_> {
     }
 }
 
-/// The fitted parameters as a dict (covariances in scikit-learn's shape for their type).
+/// scikit-learn's `precisions_cholesky_` of one covariance Σ = L Lᵀ: the upper-triangular
+/// U = L⁻ᵀ, with Σ⁻¹ = U Uᵀ. Computed here rather than with SciPy so that a fit makes no BLAS
+/// call from Python: OpenBLAS's threads, once woken, spin for a while and take the cores the
+/// next fit's threads need (`docs/python.md`, "Threads").
+fn precision_cholesky(covariance: &DMatrix<f64>, component: usize) -> PyResult<DMatrix<f64>> {
+    let d = covariance.nrows();
+    nalgebra::Cholesky::new(covariance.clone())
+        .and_then(|c| c.l().solve_lower_triangular(&DMatrix::identity(d, d)))
+        .map(|inverse| inverse.transpose())
+        .ok_or_else(|| {
+            invalid(
+                "covariances",
+                format!("the covariance of component {component} is not positive definite"),
+            )
+        })
+}
+
+/// The fitted parameters as a dict (covariances in scikit-learn's shape for their type, and
+/// their `precisions_cholesky`).
 fn model_dict<'py>(py: Python<'py>, model: &GaussianMixture) -> PyResult<Bound<'py, PyDict>> {
     let out = PyDict::new(py);
     out.set_item("weights", to_numpy1(py, model.weights().as_slice()))?;
@@ -134,6 +152,28 @@ fn model_dict<'py>(py: Python<'py>, model: &GaussianMixture) -> PyResult<Bound<'
             out.set_item("covariances", to_numpy2(py, m))?
         }
         Covariances::Spherical(v) => out.set_item("covariances", to_numpy1(py, v.as_slice()))?,
+    }
+    match model.covariances() {
+        Covariances::Full(ms) => {
+            let us = ms
+                .iter()
+                .enumerate()
+                .map(|(k, m)| precision_cholesky(m, k))
+                .collect::<PyResult<Vec<_>>>()?;
+            out.set_item("precisions_cholesky", to_numpy3(py, &us, d))?
+        }
+        Covariances::Tied(m) => out.set_item(
+            "precisions_cholesky",
+            to_numpy2(py, &precision_cholesky(m, 0)?),
+        )?,
+        Covariances::Diag(m) => out.set_item(
+            "precisions_cholesky",
+            to_numpy2(py, &m.map(|v| 1.0 / v.sqrt())),
+        )?,
+        Covariances::Spherical(v) => {
+            let u: Vec<f64> = v.iter().map(|v| 1.0 / v.sqrt()).collect();
+            out.set_item("precisions_cholesky", to_numpy1(py, &u))?
+        }
     }
     out.set_item("covariance_type", model.covariance_type().as_str())?;
     out.set_item("reg_covar", model.reg_covar())?;

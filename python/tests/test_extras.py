@@ -105,6 +105,8 @@ def test_the_gil_is_released_during_a_fit():
         last = now
     elapsed = time.perf_counter() - t0
     worker.join()
-    # Were the GIL held during the Rust call, this thread would stall for the whole fit.
+    # Were the GIL held during the Rust call, this thread would stall for the whole fit (a gap
+    # of nearly all of `elapsed`); the margin allows for a loaded machine, where the other
+    # threads of the suite (BLAS, Dask) can delay this one's wake-ups.
     assert elapsed > 0.1, elapsed
-    assert longest_gap < 0.5 * elapsed, (longest_gap, elapsed)
+    assert longest_gap < 0.75 * elapsed, (longest_gap, elapsed)
