@@ -460,8 +460,8 @@ fn column_major(data: &[f64], c: usize, n: usize, ld: usize) -> DMatrixView<'_, 
 }
 
 /// The n×c matrix whose rows start `ld` apart in `data`: [`column_major`] transposed, as a
-/// view. (`Matrix::transpose` makes a copy, and that copy — strided reads, which compiled for
-/// AVX-512 become gathers — cost more than the GEMM it fed: `bench/README.md`, "Gathers".)
+/// view. (`Matrix::transpose` makes a copy, whose strided reads, compiled for AVX-512, become
+/// slow gathers: `bench/README.md`, "Gathers".)
 fn row_major(
     data: &[f64],
     n: usize,
@@ -769,9 +769,8 @@ fn scatter_full(wdx: &[f64], dx: &[f64], c: usize, ld: usize, d: usize, out: &mu
 }
 
 /// Copies the lower triangle of the square `out` onto its upper one, so that the scatter is
-/// exactly symmetric. Not inlined into the kernels on purpose: compiled for AVX-512 the strided
-/// reads become gather instructions, which AMD cores run slowly enough that the mirror of a
-/// 200×200 scatter took an eighth of the whole E-step (`bench/README.md`, "Gathers").
+/// exactly symmetric. Not inlined into the kernels on purpose: compiled for AVX-512 its strided
+/// reads become gather instructions, which AMD cores run slowly (`bench/README.md`, "Gathers").
 #[inline(never)]
 fn mirror_lower(out: &mut DMatrix<f64>) {
     out.fill_upper_triangle_with_lower_triangle();
