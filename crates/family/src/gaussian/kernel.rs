@@ -26,7 +26,7 @@ use rayon::prelude::*;
 
 use super::covariance::{Factor, Factored};
 use super::fastmath::{
-    dot, exp, ln_in_place, shifted_dot, sum, weighted_square_deviation, with_avx2,
+    dot, dot4, exp, ln_in_place, shifted_dot, sum, weighted_square_deviation, with_avx2,
 };
 use super::stats::{GaussianStats, Scatter};
 
@@ -758,10 +758,19 @@ fn scatter_full(wdx: &[f64], dx: &[f64], c: usize, ld: usize, d: usize, out: &mu
             }
         }
     } else {
+        let dx_row = |b: usize| &dx[b * ld..b * ld + c];
         for a in 0..d {
             let wa = &wdx[a * ld..a * ld + c];
-            for b in 0..=a {
-                out[(a, b)] = dot(wa, &dx[b * ld..b * ld + c]);
+            let mut b = 0;
+            while b + 4 <= a + 1 {
+                let four = dot4(wa, [dx_row(b), dx_row(b + 1), dx_row(b + 2), dx_row(b + 3)]);
+                for (q, v) in four.into_iter().enumerate() {
+                    out[(a, b + q)] = v;
+                }
+                b += 4;
+            }
+            for b in b..=a {
+                out[(a, b)] = dot(wa, dx_row(b));
             }
         }
     }
