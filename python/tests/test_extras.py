@@ -87,7 +87,9 @@ def test_threads_do_not_change_the_result(blobs):
 def test_the_gil_is_released_during_a_fit():
     rs = np.random.RandomState(0)
     X = np.vstack([rs.randn(100_000, 4), rs.randn(100_000, 4) + 1.0])
-    gm = em.GaussianMixture(2, random_state=0, n_threads=1, tol=0, max_iter=40)
+    # Long enough (about 0.35 s on the 2-core build machine) that the check below has a margin
+    # over `elapsed > 0.1` (40 iterations once took 0.0998 s there).
+    gm = em.GaussianMixture(2, random_state=0, n_threads=1, tol=0, max_iter=150)
 
     def fit():
         with warnings.catch_warnings():
