@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::convert::{
     matrices_dyn, matrix, matrix_dyn, to_numpy1, to_numpy2, to_numpy3, vector_dyn,
 };
-use crate::{guarded, invalid, to_py_err};
+use crate::{FitError, guarded, invalid, to_py_err};
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(gmm_fit, m)?)?;
@@ -122,23 +122,6 @@ impl ModelArgs<'_> {
     }
 }
 
-/// scikit-learn's `precisions_cholesky_` of one covariance Σ = L Lᵀ: the upper-triangular
-/// U = L⁻ᵀ, with Σ⁻¹ = U Uᵀ. Computed here rather than with SciPy so that a fit makes no BLAS
-/// call from Python: OpenBLAS's threads, once woken, spin for a while and take the cores the
-/// next fit's threads need (`docs/python.md`, "Threads").
-fn precision_cholesky(covariance: &DMatrix<f64>, component: usize) -> PyResult<DMatrix<f64>> {
-    let d = covariance.nrows();
-    nalgebra::Cholesky::new(covariance.clone())
-        .and_then(|c| c.l().solve_lower_triangular(&DMatrix::identity(d, d)))
-        .map(|inverse| inverse.transpose())
-        .ok_or_else(|| {
-            invalid(
-                "covariances",
-                format!("the covariance of component {component} is not positive definite"),
-            )
-        })
-}
-
 /// The fitted parameters as a dict (covariances in scikit-learn's shape for their type, and
 /// their `precisions_cholesky`).
 fn model_dict<'py>(py: Python<'py>, model: &GaussianMixture) -> PyResult<Bound<'py, PyDict>> {
@@ -146,33 +129,37 @@ fn model_dict<'py>(py: Python<'py>, model: &GaussianMixture) -> PyResult<Bound<'
     out.set_item("weights", to_numpy1(py, model.weights().as_slice()))?;
     out.set_item("means", to_numpy2(py, model.means()))?;
     let d = model.n_features();
-    match model.covariances() {
-        Covariances::Full(ms) => out.set_item("covariances", to_numpy3(py, ms, d))?,
-        Covariances::Tied(m) | Covariances::Diag(m) => {
-            out.set_item("covariances", to_numpy2(py, m))?
-        }
-        Covariances::Spherical(v) => out.set_item("covariances", to_numpy1(py, v.as_slice()))?,
-    }
+    // precisions_cholesky_ from the model's cached factors, so that a fit makes no BLAS call
+    // from Python: OpenBLAS's threads, once woken, spin for a while and take the cores the
+    // next fit's threads need (`docs/python.md`, "Threads").
+    let factor = |k: usize| {
+        model.precision_cholesky(k).ok_or_else(|| {
+            FitError::new_err(format!(
+                "the covariance of component {k} cannot be inverted"
+            ))
+        })
+    };
     match model.covariances() {
         Covariances::Full(ms) => {
-            let us = ms
-                .iter()
-                .enumerate()
-                .map(|(k, m)| precision_cholesky(m, k))
-                .collect::<PyResult<Vec<_>>>()?;
-            out.set_item("precisions_cholesky", to_numpy3(py, &us, d))?
+            out.set_item("covariances", to_numpy3(py, ms, d))?;
+            let us = (0..ms.len()).map(factor).collect::<PyResult<Vec<_>>>()?;
+            out.set_item("precisions_cholesky", to_numpy3(py, &us, d))?;
         }
-        Covariances::Tied(m) => out.set_item(
-            "precisions_cholesky",
-            to_numpy2(py, &precision_cholesky(m, 0)?),
-        )?,
-        Covariances::Diag(m) => out.set_item(
-            "precisions_cholesky",
-            to_numpy2(py, &m.map(|v| 1.0 / v.sqrt())),
-        )?,
+        Covariances::Tied(m) => {
+            out.set_item("covariances", to_numpy2(py, m))?;
+            out.set_item("precisions_cholesky", to_numpy2(py, &factor(0)?))?;
+        }
+        Covariances::Diag(m) => {
+            out.set_item("covariances", to_numpy2(py, m))?;
+            out.set_item(
+                "precisions_cholesky",
+                to_numpy2(py, &m.map(|v| 1.0 / v.sqrt())),
+            )?;
+        }
         Covariances::Spherical(v) => {
+            out.set_item("covariances", to_numpy1(py, v.as_slice()))?;
             let u: Vec<f64> = v.iter().map(|v| 1.0 / v.sqrt()).collect();
-            out.set_item("precisions_cholesky", to_numpy1(py, &u))?
+            out.set_item("precisions_cholesky", to_numpy1(py, &u))?;
         }
     }
     out.set_item("covariance_type", model.covariance_type().as_str())?;

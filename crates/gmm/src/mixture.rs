@@ -348,13 +348,22 @@ impl GaussianMixture {
         self.components().cholesky(k)
     }
 
+    /// The upper-triangular U = L⁻ᵀ of component `k`, with Σ_k⁻¹ = U Uᵀ (scikit-learn's
+    /// `precisions_cholesky_`), from the cached factor L, or `None` if `k ≥ K`.
+    pub fn precision_cholesky(&self, k: usize) -> Option<DMatrix<f64>> {
+        let l = self.covariance_cholesky(k)?;
+        let d = self.n_features();
+        Some(
+            l.solve_lower_triangular(&DMatrix::identity(d, d))?
+                .transpose(),
+        )
+    }
+
     /// The precision matrix Σ_k⁻¹ of component `k`, computed from its Cholesky factor on
     /// request (the model itself never forms it), or `None` if `k ≥ K`.
     pub fn precision(&self, k: usize) -> Option<DMatrix<f64>> {
-        let l = self.covariance_cholesky(k)?;
-        let d = self.n_features();
-        let l_inv = l.solve_lower_triangular(&DMatrix::identity(d, d))?;
-        Some(l_inv.transpose() * l_inv)
+        let u = self.precision_cholesky(k)?;
+        Some(&u * u.transpose())
     }
 
     /// The `reg_covar` ridge used by the M-step.
