@@ -168,9 +168,7 @@ fn lane_sum(a: &[f64], b: &[f64], term: impl Fn(f64, f64) -> f64) -> f64 {
             acc[l] += term(x[l], y[l]);
         }
     }
-    let (mut x, mut y) = ([0.0; LANES], [0.0; LANES]);
-    x[..a_rest.len()].copy_from_slice(a_rest);
-    y[..b_rest.len()].copy_from_slice(b_rest);
+    let (x, y) = (zero_padded(a_rest), zero_padded(b_rest));
     for l in 0..LANES {
         acc[l] += term(x[l], y[l]);
     }
