@@ -62,6 +62,7 @@ impl CliError {
             | EmError::DegenerateComponent { .. }
             | EmError::EmptyComponent { .. }
             | EmError::NonFiniteObjective { .. }
+            | EmError::NotAvailable { .. }
             | EmError::ThreadPool { .. } => CliError::failed(format!("{context}: {e}")),
             _ => CliError::bad_input(e.to_string()),
         }

@@ -122,6 +122,18 @@ pub enum EmError {
         reason: String,
     },
 
+    /// An analysis of a model that is not defined for it, or not at its parameters: a score
+    /// under a prior whose gradient the model does not provide, standard errors at a parameter
+    /// on the boundary of its space (a weight or probability of 0), an information matrix that
+    /// is not positive definite (not a maximum, or parameters the data do not identify).
+    #[error("{analysis} is not available: {reason}")]
+    NotAvailable {
+        /// What was asked for ("the score", "standard errors" …).
+        analysis: &'static str,
+        /// Why not, and what to do.
+        reason: String,
+    },
+
     /// The worker thread pool could not be built.
     #[error("could not build a thread pool with {threads} threads: {reason}")]
     ThreadPool {

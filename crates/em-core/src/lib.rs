@@ -80,6 +80,9 @@ mod chunked;
 pub mod criteria;
 mod driver;
 mod error;
+pub mod gradient;
+#[cfg(feature = "nalgebra")]
+pub mod information;
 mod model;
 mod observer;
 mod report;
@@ -92,6 +95,7 @@ pub mod testing;
 pub use chunked::{DEFAULT_CHUNK_SIZE, batches, chunked_e_step, chunked_log_likelihood};
 pub use driver::{DEFAULT_MAX_ITER, Em, EmOptions, Initializer, restart_seed};
 pub use error::{EmError, check_finite};
+pub use gradient::{Differentiable, GradientAscent, Score, StepSize};
 pub use model::{Dataset, EStep, LatentModel, Statistics};
 pub use observer::{Control, Iteration, Observer, Silent};
 pub use report::{FitReport, Fitted, RestartOutcome, StopReason};

@@ -95,6 +95,20 @@ impl<'a, M: LatentModel> Evaluator<'a, M> {
     /// [`Evaluator::m_steps_left`] first; an M-step past the budget is an
     /// [`EmError::InvalidParameter`] naming `max_iter`.
     pub fn m_step(&mut self, model: &mut M, stats: &M::Stats) -> Result<(), EmError> {
+        self.update(model, |m| m.m_step(stats))
+    }
+
+    /// Moves the model's parameters by another rule than its M-step (a gradient step,
+    /// [`crate::GradientAscent`]), counted against the same budget as an M-step and recorded
+    /// for the parameter stopping rule as an M-step is.
+    ///
+    /// # Errors
+    /// `apply`'s error; an [`EmError::InvalidParameter`] naming `max_iter` past the budget.
+    pub fn update(
+        &mut self,
+        model: &mut M,
+        apply: impl FnOnce(&mut M) -> Result<(), EmError>,
+    ) -> Result<(), EmError> {
         if self.m_steps >= self.max_m_steps {
             return Err(EmError::InvalidParameter {
                 name: "max_iter",
@@ -106,10 +120,10 @@ impl<'a, M: LatentModel> Evaluator<'a, M> {
         }
         self.m_steps += 1;
         let Some(track) = self.track.as_mut() else {
-            return model.m_step(stats);
+            return apply(model);
         };
         let before = model.scaled_parameters();
-        model.m_step(stats)?;
+        apply(model)?;
         if let (Some(before), Some(after)) = (before, model.scaled_parameters()) {
             track.record(before, after);
         }
@@ -156,7 +170,8 @@ pub struct Stepped<S> {
 ///
 /// * use the evaluator for every E- and M-step over the data (so that work is counted and
 ///   the data source — memory or a stream — is the driver's business);
-/// * take at least one M-step, and no more than [`Evaluator::m_steps_left`];
+/// * take at least one M-step (or [`Evaluator::update`]), and no more than
+///   [`Evaluator::m_steps_left`];
 /// * leave the model at the parameters whose E-step it returns, with a finite objective
 ///   ([`Evaluator::checked_e_step`]).
 ///

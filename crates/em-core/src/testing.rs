@@ -239,3 +239,6 @@ pub fn chunking_discrepancy<M: LatentModel>(
 
 #[cfg(feature = "proptest")]
 pub mod prop;
+
+mod score;
+pub use score::{ScoreCheck, check_score};

@@ -44,6 +44,7 @@
 pub mod accelerate;
 mod affine;
 pub mod diagnostics;
+pub mod gradient;
 mod fit;
 mod init;
 mod mixture;

@@ -237,6 +237,11 @@ impl Gaussian {
     pub fn family(&self) -> &GaussianFamily {
         &self.family
     }
+
+    /// The emissions of `family`'s Gaussians, keeping its settings.
+    pub(crate) fn from_family(family: GaussianFamily) -> Self {
+        Gaussian { family }
+    }
 }
 
 /// [`GaussianFamily`]'s, with the states named in the M-step's errors.

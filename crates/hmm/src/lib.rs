@@ -130,6 +130,7 @@
 mod categorical;
 mod forward_backward;
 mod gaussian;
+pub mod gradient;
 mod kmeans_start;
 mod model;
 mod sequence;

@@ -96,6 +96,7 @@
 #![warn(missing_docs)]
 
 pub mod accelerate;
+pub mod gradient;
 mod init;
 mod mixture;
 pub mod zip;

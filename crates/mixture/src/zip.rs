@@ -78,10 +78,12 @@ use std::fmt;
 use std::ops::Range;
 
 use em_core::{
+    Differentiable,
     EStep, Em, EmError, Fitted, LatentModel, Observer, ParameterVector, RestartOutcome,
     ScaledParameters, Statistics, Step,
 };
 use em_family::families::{Poisson, PoissonStats, ZeroInflated, ZeroInflatedStats};
+use em_family::gradient::logistic;
 use em_family::{Component, ComponentParameters, Family};
 use serde::{Deserialize, Serialize};
 
@@ -652,5 +654,58 @@ impl ParameterVector for ZeroInflatedPoisson {
                 reason: format!("expected 2 values (π, λ), got {}", theta.len()),
             }),
         }
+    }
+}
+
+/// The score and standard errors of the ZIP in statsmodels' coordinates (logit π, log λ),
+/// those of its `ZeroInflatedPoisson` with constant-only regressions: the one-component
+/// mixture's ([`crate::gradient`]).
+///
+/// ```
+/// use em_core::information::{standard_errors, InformationMethod};
+/// use mixture::ZeroInflatedPoisson;
+/// use rand::SeedableRng;
+///
+/// let truth = ZeroInflatedPoisson::new(0.3, 2.5)?;
+/// let (counts, _) = truth.sample(5_000, &mut rand::rngs::StdRng::seed_from_u64(1));
+/// let fit = ZeroInflatedPoisson::fit(&counts, &em_core::Em::new())?;
+/// let se = standard_errors(&fit.model, &counts, InformationMethod::Observed)?;
+/// assert_eq!(se.names, ["π", "λ"]);
+/// assert!((fit.model.pi() - 0.3).abs() < 3.0 * se.standard_errors[0]);
+/// # Ok::<(), em_core::EmError>(())
+/// ```
+impl Differentiable for ZeroInflatedPoisson {
+    /// (logit π, log λ); π = 0 is on the boundary ([`EmError::NotAvailable`]).
+    fn coordinates(&self) -> Result<Vec<f64>, EmError> {
+        self.to_mixture().coordinates()
+    }
+
+    fn set_coordinates(&mut self, eta: &[f64]) -> Result<(), EmError> {
+        match eta {
+            [t, log_lambda] if t.is_finite() && log_lambda.is_finite() => {
+                *self = ZeroInflatedPoisson::new(logistic(*t), log_lambda.exp())?;
+                Ok(())
+            }
+            _ => Err(EmError::InvalidParameter {
+                name: "coordinates",
+                reason: format!("expected 2 finite values (logit π, log λ), got {eta:?}"),
+            }),
+        }
+    }
+
+    fn coordinate_names(&self) -> Vec<String> {
+        vec!["logit π".into(), "log λ".into()]
+    }
+
+    fn complete_gradient(&self, stats: &ZipStats) -> Result<Vec<f64>, EmError> {
+        self.to_mixture().complete_gradient(&stats.stats)
+    }
+
+    fn natural_parameters(&self) -> Vec<f64> {
+        vec![self.pi(), self.lambda()]
+    }
+
+    fn natural_parameter_names(&self) -> Vec<String> {
+        vec!["π".into(), "λ".into()]
     }
 }

@@ -179,7 +179,7 @@ impl GaussianStats {
     }
 
     /// m − c, computed without rounding m first.
-    fn mean_minus(&self, c: f64) -> f64 {
+    pub(crate) fn mean_minus(&self, c: f64) -> f64 {
         (self.shift - c) + self.offset
     }
 }

@@ -64,6 +64,7 @@ use nalgebra::{DMatrix, DVector};
 mod covariance;
 mod family;
 mod fastmath;
+pub mod gradient;
 mod kernel;
 mod missing;
 mod mstep;
