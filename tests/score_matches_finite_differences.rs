@@ -13,9 +13,11 @@
 //!
 //! Cases per model: 24, or `PROPTEST_CASES`.
 
-use em::core::testing::check_score;
 use em::core::Differentiable;
-use em::gmm::{Covariances, GaussianMixture, MissingValues, TwoComponentMixture, ZeroInflatedPoisson};
+use em::core::testing::check_score;
+use em::gmm::{
+    Covariances, GaussianMixture, MissingValues, TwoComponentMixture, ZeroInflatedPoisson,
+};
 use em::hmm::{Categorical, Hmm};
 use em::mixture::{Bernoulli, Exponential, Gaussian, Geometric, Mixture, Poisson, ZeroInflated};
 use nalgebra::{DMatrix, DVector};
@@ -31,7 +33,11 @@ const STEP: f64 = 1e-5;
 
 fn runner() -> TestRunner {
     let config = Config::default();
-    let cases = if std::env::var("PROPTEST_CASES").is_ok() { config.cases } else { 24 };
+    let cases = if std::env::var("PROPTEST_CASES").is_ok() {
+        config.cases
+    } else {
+        24
+    };
     let rng_seed = match config.rng_seed {
         RngSeed::Random => RngSeed::Fixed(0x5c0e_0001),
         chosen => chosen,
@@ -85,13 +91,19 @@ fn mixture_case<C: em::family::ComponentGradient>(
 
 #[test]
 fn poisson_mixture() {
-    for_seeds(|rng| mixture_case(rng, 200, |r| Poisson::new(r.random_range(0.5..12.0)).unwrap()));
+    for_seeds(|rng| {
+        mixture_case(rng, 200, |r| {
+            Poisson::new(r.random_range(0.5..12.0)).unwrap()
+        })
+    });
 }
 
 #[test]
 fn exponential_mixture() {
     for_seeds(|rng| {
-        mixture_case(rng, 200, |r| Exponential::new(r.random_range(0.2..5.0)).unwrap())
+        mixture_case(rng, 200, |r| {
+            Exponential::new(r.random_range(0.2..5.0)).unwrap()
+        })
     });
 }
 
@@ -106,7 +118,11 @@ fn gaussian_mixture_in_one_dimension() {
 
 #[test]
 fn geometric_mixture() {
-    for_seeds(|rng| mixture_case(rng, 200, |r| Geometric::new(r.random_range(0.1..0.9)).unwrap()));
+    for_seeds(|rng| {
+        mixture_case(rng, 200, |r| {
+            Geometric::new(r.random_range(0.1..0.9)).unwrap()
+        })
+    });
 }
 
 #[test]
@@ -208,8 +224,7 @@ fn gaussian_mixture_with_missing_values() {
                 x[(i, j)] = f64::NAN;
             }
         }
-        let model =
-            gaussian_mixture(rng, kind, k, d).with_missing_values(MissingValues::Model);
+        let model = gaussian_mixture(rng, kind, k, d).with_missing_values(MissingValues::Model);
         (model, x)
     });
 }
@@ -238,17 +253,15 @@ fn hmm_case<F: em::family::FamilyGradient>(
     emission: impl Fn(&mut StdRng, usize) -> F,
 ) -> (Hmm<F>, Vec<F::Owned>) {
     let s = rng.random_range(1..4);
-    let chain = |rng: &mut StdRng| {
-        (
-            DVector::from_vec(weights(rng, s)),
-            stochastic(rng, s, s),
-        )
-    };
+    let chain = |rng: &mut StdRng| (DVector::from_vec(weights(rng, s)), stochastic(rng, s, s));
     let (start, transitions) = chain(rng);
     let truth = Hmm::new(start, transitions, emission(rng, s)).unwrap();
     let sequences = (0..4).map(|_| truth.sample(40, rng).0).collect();
     let (start, transitions) = chain(rng);
-    (Hmm::new(start, transitions, emission(rng, s)).unwrap(), sequences)
+    (
+        Hmm::new(start, transitions, emission(rng, s)).unwrap(),
+        sequences,
+    )
 }
 
 #[test]

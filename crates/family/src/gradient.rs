@@ -244,10 +244,7 @@ impl ComponentGradient for Gaussian {
     fn gradient(&self, s: &Self::Stats) -> Vec<f64> {
         let v = self.variance();
         let d = s.mean_minus(self.mean());
-        vec![
-            s.n * d / v,
-            -0.5 * s.n + 0.5 * (s.m2 + s.n * d * d) / v,
-        ]
+        vec![s.n * d / v, -0.5 * s.n + 0.5 * (s.m2 + s.n * d * d) / v]
     }
     fn parameter_names(&self) -> Vec<String> {
         vec!["μ".into(), "σ²".into()]
@@ -409,7 +406,9 @@ impl<C: ComponentGradient> FamilyGradient for Vec<C> {
     }
 
     fn natural_parameters(&self) -> Vec<f64> {
-        self.iter().flat_map(ComponentParameters::parameters).collect()
+        self.iter()
+            .flat_map(ComponentParameters::parameters)
+            .collect()
     }
 
     fn natural_parameter_names(&self) -> Vec<String> {

@@ -69,7 +69,7 @@ mod parameters;
 pub use binary::BinaryMatrix;
 pub use component::{Component, Obs, OwnedData};
 pub use family::{ComponentStats, Family, mixture_weights, symmetric_dirichlet_log_density};
-pub use gradient::{ComponentGradient, FamilyGradient};
 pub use gaussian::{CovarianceType, Covariances, Gaussians};
+pub use gradient::{ComponentGradient, FamilyGradient};
 pub use observations::Observations;
 pub use parameters::ComponentParameters;

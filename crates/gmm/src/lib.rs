@@ -44,8 +44,8 @@
 pub mod accelerate;
 mod affine;
 pub mod diagnostics;
-pub mod gradient;
 mod fit;
+pub mod gradient;
 mod init;
 mod mixture;
 pub mod stream;

@@ -56,7 +56,10 @@ fn rows_from_log_ratios(eta: &[f64], s: usize, m: usize) -> DMatrix<f64> {
 
 fn row_names(name: &str, s: usize, m: usize) -> Vec<String> {
     (0..s)
-        .flat_map(|i| (0..m.saturating_sub(1)).map(move |j| format!("log({name}[{i},{j}]/{name}[{i},{}])", m - 1)))
+        .flat_map(|i| {
+            (0..m.saturating_sub(1))
+                .map(move |j| format!("log({name}[{i},{j}]/{name}[{i},{}])", m - 1))
+        })
         .collect()
 }
 
@@ -71,7 +74,8 @@ fn row_gradient(counts: &DMatrix<f64>, p: &DMatrix<f64>) -> Vec<f64> {
 }
 
 fn entries_row_major(m: &DMatrix<f64>) -> impl Iterator<Item = f64> + '_ {
-    m.row_iter().flat_map(|r| r.iter().copied().collect::<Vec<_>>())
+    m.row_iter()
+        .flat_map(|r| r.iter().copied().collect::<Vec<_>>())
 }
 
 fn entry_names(name: &str, s: usize, m: usize) -> Vec<String> {
@@ -100,7 +104,10 @@ impl<F: FamilyGradient> Differentiable for Hmm<F> {
         let s = self.n_states();
         let chain = (s - 1) * (s + 1);
         if eta.len() < chain || eta.iter().any(|v| !v.is_finite()) {
-            return Err(wrong_length(chain + self.emission().coordinate_names().len(), eta.len()));
+            return Err(wrong_length(
+                chain + self.emission().coordinate_names().len(),
+                eta.len(),
+            ));
         }
         let start = DVector::from_vec(from_log_ratios(&eta[..s - 1]));
         let transitions = rows_from_log_ratios(&eta[s - 1..chain], s, s);

@@ -25,8 +25,8 @@
 //! ```
 
 use em_core::{Differentiable, EmError};
-use em_family::gradient::{from_log_ratios, log_ratio_names, log_ratios, simplex_gradient};
 use em_family::FamilyGradient;
+use em_family::gradient::{from_log_ratios, log_ratio_names, log_ratios, simplex_gradient};
 
 use crate::mixture::Mixture;
 

@@ -78,9 +78,8 @@ use std::fmt;
 use std::ops::Range;
 
 use em_core::{
-    Differentiable,
-    EStep, Em, EmError, Fitted, LatentModel, Observer, ParameterVector, RestartOutcome,
-    ScaledParameters, Statistics, Step,
+    Differentiable, EStep, Em, EmError, Fitted, LatentModel, Observer, ParameterVector,
+    RestartOutcome, ScaledParameters, Statistics, Step,
 };
 use em_family::families::{Poisson, PoissonStats, ZeroInflated, ZeroInflatedStats};
 use em_family::gradient::logistic;

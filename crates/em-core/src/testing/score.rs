@@ -3,9 +3,9 @@
 
 use std::fmt;
 
+use crate::EmError;
 use crate::chunked::{DEFAULT_CHUNK_SIZE, chunked_log_likelihood};
 use crate::gradient::{Differentiable, score};
-use crate::EmError;
 
 /// What [`check_score`] saw: per coordinate, the analytic score and the central difference of
 /// the objective (log-likelihood + log-prior).

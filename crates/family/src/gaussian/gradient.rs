@@ -20,10 +20,10 @@
 use em_core::EmError;
 use nalgebra::{DMatrix, DVector};
 
+use super::Gaussians;
 use super::covariance::{CovarianceType, Covariances};
 use super::family::GaussianFamily;
 use super::stats::{GaussianStats, Scatter};
-use super::Gaussians;
 use crate::gradient::FamilyGradient;
 
 fn stats_mismatch() -> EmError {
@@ -34,7 +34,11 @@ fn stats_mismatch() -> EmError {
 }
 
 /// The scatter S_k about μ_k: M2_k + N_k δ δᵀ (full form), or its diagonal.
-fn scatter_about_mean(g: &Gaussians, stats: &GaussianStats, k: usize) -> (DVector<f64>, DMatrix<f64>) {
+fn scatter_about_mean(
+    g: &Gaussians,
+    stats: &GaussianStats,
+    k: usize,
+) -> (DVector<f64>, DMatrix<f64>) {
     let n = stats.n[k];
     let delta: DVector<f64> = (stats.means.row(k) - g.means().row(k)).transpose();
     let s = match &stats.scatter {
@@ -58,7 +62,11 @@ fn factor_gradient(l: &DMatrix<f64>, s: &DMatrix<f64>, n: f64, out: &mut Vec<f64
     let g = l.tr_solve_lower_triangular(&a)?; // L⁻ᵀ (A − N I)
     for i in 0..d {
         for j in 0..=i {
-            out.push(if i == j { g[(i, i)] * l[(i, i)] } else { g[(i, j)] });
+            out.push(if i == j {
+                g[(i, i)] * l[(i, i)]
+            } else {
+                g[(i, j)]
+            });
         }
     }
     Some(())
@@ -148,9 +156,9 @@ impl Gaussians {
                     .collect(),
             ),
             CovarianceType::Tied => Covariances::Tied(covariance_from(&mut rest, d)),
-            CovarianceType::Diag => {
-                Covariances::Diag(DMatrix::from_iterator(d, k_count, rest.map(f64::exp)).transpose())
-            }
+            CovarianceType::Diag => Covariances::Diag(
+                DMatrix::from_iterator(d, k_count, rest.map(f64::exp)).transpose(),
+            ),
             CovarianceType::Spherical => {
                 Covariances::Spherical(DVector::from_iterator(k_count, rest.map(f64::exp)))
             }
@@ -169,9 +177,8 @@ impl Gaussians {
                 (0..k_count).for_each(|k| factor_names(&format!("component {k}: "), d, &mut out))
             }
             CovarianceType::Tied => factor_names("tied: ", d, &mut out),
-            CovarianceType::Diag => out.extend(
-                (0..k_count).flat_map(|k| (0..d).map(move |j| format!("log σ²_{k}[{j}]"))),
-            ),
+            CovarianceType::Diag => out
+                .extend((0..k_count).flat_map(|k| (0..d).map(move |j| format!("log σ²_{k}[{j}]")))),
             CovarianceType::Spherical => out.extend((0..k_count).map(|k| format!("log σ²_{k}"))),
         }
         out
@@ -213,9 +220,7 @@ impl Gaussians {
             }
             Covariances::Diag(v) => {
                 for (k, (_, s)) in scatters.iter().enumerate() {
-                    out.extend(
-                        (0..d).map(|j| -0.5 * stats.n[k] + 0.5 * s[(j, j)] / v[(k, j)]),
-                    );
+                    out.extend((0..d).map(|j| -0.5 * stats.n[k] + 0.5 * s[(j, j)] / v[(k, j)]));
                 }
             }
             Covariances::Spherical(v) => {
@@ -261,9 +266,9 @@ impl Gaussians {
         match self.covariance_type() {
             CovarianceType::Full => (0..k_count).for_each(|k| lower(format!("Σ_{k}"), &mut out)),
             CovarianceType::Tied => lower("Σ".into(), &mut out),
-            CovarianceType::Diag => out.extend(
-                (0..k_count).flat_map(|k| (0..d).map(move |j| format!("σ²_{k}[{j}]"))),
-            ),
+            CovarianceType::Diag => {
+                out.extend((0..k_count).flat_map(|k| (0..d).map(move |j| format!("σ²_{k}[{j}]"))))
+            }
             CovarianceType::Spherical => out.extend((0..k_count).map(|k| format!("σ²_{k}"))),
         }
         out
