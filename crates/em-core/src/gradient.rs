@@ -237,3 +237,68 @@ impl<M: Differentiable> Step<M> for GradientAscent {
         }
     }
 }
+
+/// One point of [`bound_profile`]: the objective and EM's lower bound at a value of one
+/// coordinate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BoundPoint {
+    /// The coordinate's value.
+    pub value: f64,
+    /// ℓ(θ) + log p(θ) there.
+    pub objective: f64,
+    /// The bound Q(θ | θ_t) + H(q_t) + log p(θ) there: at most `objective`, equal to it at θ_t.
+    pub bound: f64,
+}
+
+/// The picture of EM's lower bound along one coordinate: with q_t the E-step's posterior at the
+/// model's parameters θ_t, the objective ℓ(θ) + log p(θ) and the bound
+/// Q(θ | θ_t) + H(q_t) + log p(θ) = ℓ(θ) + log p(θ) − KL(q_t ‖ p(z | x, θ)) at θ_t with
+/// coordinate `coordinate` ([`Differentiable::coordinates`]) set to each of `values`, the
+/// others held. The bound touches the objective at θ_t and lies below it elsewhere; its
+/// maximiser along the coordinate is where an M-step that moved only this coordinate would go.
+///
+/// ```
+/// use em_core::gradient::{bound_profile, Differentiable};
+/// # fn run<M: Differentiable>(model: &M, data: &M::Data) -> Result<(), em_core::EmError> {
+/// let here = model.coordinates()?[0];
+/// let profile = bound_profile(model, data, 0, &[here - 1.0, here, here + 1.0])?;
+/// assert!(profile.iter().all(|p| p.bound <= p.objective + 1e-9 * p.objective.abs()));
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// [`EmError::InvalidParameter`] naming `coordinate` when it is out of range; the model's
+/// E-step, likelihood and coordinate errors.
+pub fn bound_profile<M: Differentiable>(
+    model: &M,
+    data: &M::Data,
+    coordinate: usize,
+    values: &[f64],
+) -> Result<Vec<BoundPoint>, EmError> {
+    let eta = model.coordinates()?;
+    if coordinate >= eta.len() {
+        return Err(EmError::InvalidParameter {
+            name: "coordinate",
+            reason: format!(
+                "coordinate {coordinate} does not exist: the model has {}",
+                eta.len()
+            ),
+        });
+    }
+    let e = chunked_e_step(model, data, DEFAULT_CHUNK_SIZE)?;
+    values
+        .iter()
+        .map(|&value| {
+            let mut moved = eta.clone();
+            moved[coordinate] = value;
+            let mut m = model.clone();
+            m.set_coordinates(&moved)?;
+            let prior = m.log_prior();
+            Ok(BoundPoint {
+                value,
+                objective: crate::chunked_log_likelihood(&m, data, DEFAULT_CHUNK_SIZE)? + prior,
+                bound: m.expected_complete_log_likelihood(&e.stats) + e.entropy + prior,
+            })
+        })
+        .collect()
+}
