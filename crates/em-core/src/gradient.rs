@@ -112,9 +112,13 @@ pub enum StepSize {
     /// η_{t+1} = η_t + rate · ∇ℓ(η_t), whatever happens to the objective: the textbook
     /// method, which diverges when the rate is too large for the curvature.
     Fixed(f64),
-    /// Backtracking (Armijo) line search: from the step length of the previous iteration
-    /// times two (`initial` at the first), halve until the objective rises by at least
-    /// 10⁻⁴ · rate · ‖∇ℓ‖²; the objective never decreases.
+    /// Backtracking line search: from the step length of the previous iteration times two
+    /// (`initial` at the first), halve until the objective rises by at least
+    /// 10⁻⁴ · rate · ‖∇ℓ‖² (Armijo), or, once rises are below the objective's rounding
+    /// (10⁻¹² relative), until the step stops short of the maximum along the gradient (the
+    /// directional derivative at the trial point, free from its E-step, is still ≥ 0). The
+    /// objective never decreases by more than its rounding. An iteration in which no step of
+    /// 60 halvings is accepted keeps the parameters and counts as a fallback in the report.
     Backtracking {
         /// The first step length tried.
         initial: f64,
@@ -156,6 +160,34 @@ impl GradientAscent {
 const ARMIJO: f64 = 1e-4;
 /// Halvings before a line search gives up (the step length has then shrunk by 2⁻⁶⁰).
 const MAX_HALVINGS: usize = 60;
+
+/// The objective's rounding allowance, relative: below it two objectives cannot be told apart.
+const ROUNDING: f64 = 1e-12;
+
+/// Whether the line search accepts the trial point `next` of a step from `current` along the
+/// gradient `g`, which predicts the rise `predicted` = rate · ‖g‖²: Armijo's sufficient rise,
+/// or — near the optimum, where the rise is below the objective's rounding — an objective
+/// equal to rounding and a directional derivative gᵀ∇ℓ(trial) still ≥ 0, so that the step has
+/// not passed the maximum along the line (the approximate Wolfe condition of Hager & Zhang
+/// 2005, which lets a line search converge past the resolution of the objective).
+fn accepted<M: Differentiable>(
+    trial: &M,
+    next: &Evaluated<M::Stats>,
+    current: &Evaluated<M::Stats>,
+    g: &[f64],
+    predicted: f64,
+) -> bool {
+    let rise = next.objective - current.objective;
+    if rise >= ARMIJO * predicted {
+        return true;
+    }
+    if rise < -ROUNDING * current.objective.abs() {
+        return false;
+    }
+    trial
+        .complete_gradient(&next.e.stats)
+        .is_ok_and(|h| h.iter().zip(g).map(|(a, b)| a * b).sum::<f64>() >= 0.0)
+}
 
 /// What gradient ascent with a line search remembers: the last accepted step length.
 #[derive(Debug, Default)]
@@ -211,7 +243,7 @@ impl<M: Differentiable> Step<M> for GradientAscent {
                     if trial.set_coordinates(&moved(rate)).is_ok()
                         && let Ok(next) = evaluator.e_step(&trial)
                         && next.objective.is_finite()
-                        && next.objective >= current.objective + ARMIJO * rate * squared
+                        && accepted(&trial, &next, &current, &gradient, rate * squared)
                     {
                         state.rate = Some(rate);
                         evaluator.update(model, |m| {
