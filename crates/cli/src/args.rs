@@ -8,7 +8,8 @@ use em_core::Stopping;
 use gmm::{CovarianceType, Init, ShortEm};
 
 /// Fit Gaussian mixtures by EM on CSV or Parquet files: fit, select, predict, sample, convert;
-/// and a zero-inflated Poisson to counts (zip).
+/// a zero-inflated Poisson to counts (zip); and draw EM's lower bound along one parameter of a
+/// fitted mixture (bound).
 ///
 /// CSV input: numbers separated by commas, tabs or semicolons (detected, or --delimiter), one
 /// observation per line, with or without a header line (a first line with any non-numeric
@@ -79,6 +80,17 @@ pub enum Command {
     /// FILE, fits the bundled RAND Health Insurance Experiment doctor-visit counts (20,190
     /// rows).
     Zip(ZipArgs),
+    /// Draw EM's lower bound along one parameter: the log-likelihood ℓ(θ) and Q(θ | θ_t) +
+    /// H(q_t), which touch at the model's parameters θ_t and nowhere else (the lecture notes'
+    /// figure).
+    ///
+    /// θ_t is the model of --model; q_t is the E-step's posterior of the components at θ_t,
+    /// Q(θ | θ_t) the expected complete-data log-likelihood under it and H(q_t) its entropy.
+    /// Along --parameter, with every other coordinate held at θ_t, the bound lies below ℓ and
+    /// touches it at θ_t; an M-step that moved only this coordinate would go to the bound's
+    /// maximum. Prints CSV to standard output: `value,log_likelihood,bound,gap` (gap =
+    /// log_likelihood − bound ≥ 0, 0 at θ_t). With no FILE, uses the bundled Old Faithful data.
+    Bound(BoundArgs),
 }
 
 /// `em zip`.
@@ -96,6 +108,108 @@ pub struct ZipArgs {
     /// Also write the JSON report to this file, atomically.
     #[arg(long, value_name = "REPORT.json")]
     pub output: Option<PathBuf>,
+    /// Standard errors and the rate of convergence.
+    #[command(flatten)]
+    pub inference: InferenceArgs,
+}
+
+/// What `fit` and `zip` can report about the fitted parameters besides the estimates:
+/// `--std-errors` and `--rate`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct InferenceArgs {
+    /// After the fit, the standard errors of the parameters: a table in the summary, a
+    /// `standard_errors` block in the JSON report. They are computed on the data fitted, with
+    /// the model in the data's units (also after `fit --standardize`). observed (the default
+    /// when no METHOD is given): the Hessian of the log-likelihood by differences of the
+    /// analytic score (2p E-steps, p parameters), what statsmodels and R's optim report.
+    /// empirical: the outer products of the per-row scores (one pass; less accurate in small
+    /// samples). The standard errors of the weights, means and covariances (of π and λ for
+    /// zip) come by the delta method from unconstrained coordinates (log-ratios of the
+    /// weights, log-Cholesky factors of the covariances; logit π, log λ). A mixture fitted
+    /// with the --reg-covar ridge is slightly off the maximum of the likelihood (the ridge is
+    /// not in the likelihood): `--reg-covar 0` (the default) for exact ones. Not with `fit
+    /// --stream`.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "METHOD",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "observed"
+    )]
+    pub std_errors: Option<InformationArg>,
+    /// After the fit, EM's rate of convergence there: the largest eigenvalue λ of the Jacobian
+    /// of one EM step (the largest fraction of missing information; 2p E- and M-steps). The
+    /// distance to the optimum shrinks by λ per plain EM iteration, so λ = 0.99 is about 230
+    /// iterations per digit; above 0.9, SQUAREM (`fit --accelerate`) helps most. Not with `fit
+    /// --stream`.
+    #[arg(long)]
+    pub rate: bool,
+}
+
+/// The estimate of the Fisher information standard errors come from (`--std-errors`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InformationArg {
+    /// −∇²ℓ by central differences of the analytic score (2p E-steps).
+    Observed,
+    /// Σ_n s_n s_nᵀ, the outer products of the per-row scores (one pass).
+    Empirical,
+}
+
+impl From<InformationArg> for em_core::information::InformationMethod {
+    fn from(m: InformationArg) -> Self {
+        match m {
+            InformationArg::Observed => Self::Observed,
+            InformationArg::Empirical => Self::Empirical,
+        }
+    }
+}
+
+/// `em bound`.
+#[derive(Debug, Clone, Args)]
+pub struct BoundArgs {
+    /// CSV or Parquet file (default: the bundled Old Faithful data). Its columns are matched
+    /// to the model's features by name, as `em predict` does.
+    pub file: Option<PathBuf>,
+    /// The model file (the JSON written by `em fit --output`): the parameters θ_t where the
+    /// bound touches the log-likelihood.
+    #[arg(long, value_name = "MODEL.json")]
+    pub model: PathBuf,
+    /// The coordinate varied, by name: `log(π_0/π_2)` (the weights as log-ratios to the last),
+    /// `μ_1[0]` (a mean), `component 0: log L[0,0]`, `tied: L[1,0]`, `log σ²_0[1]` (the
+    /// covariances unconstrained) [default: the first mean of the last component, μ_{K-1}[0]].
+    /// An unknown name is an error listing the model's.
+    #[arg(long, value_name = "NAME")]
+    pub parameter: Option<String>,
+    /// Where the curve starts [default: θ_t's value − 3 standard deviations of the feature's
+    /// column for a mean, − 2 for any other coordinate].
+    #[arg(long, value_name = "A", allow_hyphen_values = true, value_parser = parse_finite)]
+    pub from: Option<f64>,
+    /// Where the curve ends [default: θ_t's value + 3 standard deviations of the feature's
+    /// column for a mean, + 2 for any other coordinate]; must be above --from.
+    #[arg(long, value_name = "B", allow_hyphen_values = true, value_parser = parse_finite)]
+    pub to: Option<f64>,
+    /// Evenly spaced values from --from to --to (both included).
+    #[arg(long, value_name = "N", default_value_t = 201, value_parser = RangedU64ValueParser::<usize>::new().range(3..=1_000_000))]
+    pub points: usize,
+    /// Draw ℓ and the bound against the parameter, with a marker at θ_t, to FILE (.svg or
+    /// .png).
+    #[arg(long, value_name = "FILE.svg|png")]
+    pub plot: Option<PathBuf>,
+    /// Which columns of FILE are read (then matched to the model's features by name).
+    #[command(flatten)]
+    pub cols: ColumnArgs,
+    /// How FILE is read.
+    #[command(flatten)]
+    pub reader: ReaderArgs,
+}
+
+fn parse_finite(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(_) => Err(format!("must be finite, got {s}")),
+        Err(_) => Err(format!("{s:?} is not a number")),
+    }
 }
 
 /// When EM stops: `--stopping`, `--tol` and `--max-iter`, shared by every fitting command.
@@ -361,6 +475,9 @@ pub struct FitArgs {
     /// ellipses; more dimensions: the same on the first two principal components.
     #[arg(long, value_name = "FILE.svg|png")]
     pub plot: Option<PathBuf>,
+    /// Standard errors and the rate of convergence.
+    #[command(flatten)]
+    pub inference: InferenceArgs,
     /// Stream FILE instead of loading it: read it again, in chunks, on every EM iteration, so
     /// that memory stays small whatever its size. FILE is CSV, Parquet (read row group by row
     /// group) or the binary format written by `em convert` (recognised by its first bytes;
@@ -371,7 +488,7 @@ pub struct FitArgs {
     /// starts from a uniform sample of --init-sample rows. --columns and --drop need a CSV
     /// or Parquet FILE; a model file written with --stream stores no training log-densities (see
     /// `em predict --outliers`).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["std_errors", "rate"])]
     pub stream: bool,
     /// Fit on column z-scores ((x − mean) / standard deviation), then report everything in
     /// the original units: means m + s∘μ_z, covariances S Σ_z S (S = diag(s)), the
@@ -686,6 +803,22 @@ mod tests {
             ],
             &["em", "predict", "--model", "m.json", "d.csv", "--header"],
             &["em", "zip", "--stopping", "aitken", "--tol", "1e-12"],
+            &["em", "fit", "--std-errors", "--rate"],
+            &["em", "zip", "--std-errors=empirical", "--rate"],
+            &[
+                "em",
+                "bound",
+                "--model",
+                "m.json",
+                "--parameter",
+                "μ_0[1]",
+                "--from",
+                "-3",
+                "--to",
+                "-1e-3",
+                "--points",
+                "3",
+            ],
         ] {
             Cli::try_parse_from(args).unwrap();
         }
@@ -753,6 +886,29 @@ mod tests {
         assert_eq!(
             options(&["em", "fit", "--missing", "drop"]).missing,
             em_io::Missing::Drop
+        );
+    }
+
+    #[test]
+    fn std_errors_takes_its_method_only_after_an_equals_sign() {
+        let parse = |args: &[&str]| match Cli::try_parse_from(args).unwrap().command {
+            Command::Fit(a) => (a.inference.std_errors, a.file),
+            Command::Zip(a) => (a.inference.std_errors, a.file),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            parse(&["em", "fit", "--std-errors", "d.csv", "-k", "2"]),
+            (Some(InformationArg::Observed), Some(PathBuf::from("d.csv")))
+        );
+        assert_eq!(
+            parse(&["em", "zip", "--std-errors=empirical"]),
+            (Some(InformationArg::Empirical), None)
+        );
+        assert_eq!(parse(&["em", "zip"]), (None, None));
+        assert!(Cli::try_parse_from(["em", "fit", "--std-errors=hessian"]).is_err());
+        assert!(Cli::try_parse_from(["em", "fit", "d.csv", "--stream", "--rate"]).is_err());
+        assert!(
+            Cli::try_parse_from(["em", "bound", "--model", "m.json", "--from", "inf"]).is_err()
         );
     }
 

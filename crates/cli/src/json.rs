@@ -24,7 +24,9 @@
 //! position); so is `log_density_quantiles`, for `em predict --outliers`. The other report
 //! fields after `covariances` are written by `em fit` and ignored when a file is read, so a
 //! report is also a model file. `warnings` lists the statistical warnings of the fit (empty
-//! when there are none); `standardized` (`center`, `scale`) appears after `--standardize`.
+//! when there are none); `standardized` (`center`, `scale`) appears after `--standardize`,
+//! `standard_errors` after `--std-errors` and `rate_of_convergence` after `--rate`
+//! ([`crate::inference`]).
 //! Floats are written in their shortest
 //! round-trip form and read back bit for bit.
 
@@ -35,6 +37,7 @@ use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 
 use crate::error::CliError;
+use crate::inference::Inference;
 
 /// Which model a file holds: a Gaussian mixture (`em zip` writes its own report, with
 /// `"model": "zero_inflated_poisson"`, which `--init` and `--model` do not read).
@@ -108,6 +111,10 @@ pub struct ReportFile {
     /// otherwise. Ignored when a file is read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub standardized: Option<StandardizedReport>,
+    /// With `--std-errors` and `--rate`: `standard_errors` and `rate_of_convergence`
+    /// ([`crate::inference`]); absent otherwise. Ignored when a file is read.
+    #[serde(flatten)]
+    pub inference: Inference,
 }
 
 /// How `--standardize` scaled the data: z_j = (x_j − center_j) / scale_j.
@@ -347,6 +354,7 @@ impl ReportFile {
             log_density_quantiles: None,
             warnings: Vec::new(),
             standardized: None,
+            inference: Inference::default(),
         }
     }
 
@@ -362,6 +370,12 @@ impl ReportFile {
             center: st.center.clone(),
             scale: st.scale.clone(),
         });
+        self
+    }
+
+    /// The report with the standard errors and rate of convergence asked for.
+    pub fn with_inference(mut self, inference: Inference) -> Self {
+        self.inference = inference;
         self
     }
 

@@ -10,7 +10,8 @@
 //! | [`args`] | the command line as clap parses it |
 //! | [`data`] | the data: a CSV or Parquet file (read by `em_io::table`), standard input, or the bundled data |
 //! | [`json`] | the JSON model/report format of `--output`, `--init` and `--model` |
-//! | [`commands`] | one module per subcommand: `fit`, `select`, `predict`, `sample` |
+//! | [`commands`] | one module per subcommand: `fit`, `select`, `predict`, `sample`, `convert`, `zip`, `bound` |
+//! | [`inference`] | `--std-errors` and `--rate`: standard errors and EM's rate of convergence at a fit |
 //! | [`summary`] | the human-readable summary and the model-selection table |
 //! | [`plot`] | pictures (SVG/PNG) with plotters and a bundled font |
 //! | [`progress`] | the progress bar, an em-core `Observer` |
@@ -34,6 +35,7 @@ pub mod args;
 pub mod commands;
 pub mod data;
 pub mod error;
+pub mod inference;
 pub mod json;
 pub mod output;
 pub mod plot;

@@ -9,6 +9,7 @@ use crate::commands::{
     builder, check_k, init_method, load_data, load_for_model, warn_failed_restarts,
 };
 use crate::error::CliError;
+use crate::inference;
 use crate::json::{self, ReportFile};
 use crate::output::{self, note};
 use crate::plot::{self, mixture::MixtureFigure, trace::TraceFigure};
@@ -129,11 +130,20 @@ pub fn run(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
     let model = &fitted.model;
     let mut found = before;
     found.extend(warnings::after_fit(model, &table)?);
-    let texts = warnings::print(&found, quiet);
+    let mut texts = warnings::print(&found, quiet);
+    texts.extend(inference::caveats(
+        &args.inference,
+        fitted.report.converged,
+        args.em.reg_covar,
+        quiet,
+    ));
+    // Standard errors and the rate of the model in the original units, on the data as read.
+    let inference = inference::analyse(model, &table.x, &args.inference)?;
     let report = ReportFile::new(model, &fitted.report, &table.x)?
         .with_columns(table.has_header.then_some(&table.columns[..]))
         .with_warnings(texts)
-        .with_standardization(units.as_ref().map(|(st, _)| st));
+        .with_standardization(units.as_ref().map(|(st, _)| st))
+        .with_inference(inference);
     if units.is_some() {
         model_note = Some(match model_note {
             Some(n) => format!(
@@ -211,7 +221,14 @@ pub fn run(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
                 fitted.report.fallbacks,
             )),
         };
-        summary::fit_summary(model, &report, &cx)
+        let mut text = summary::fit_summary(model, &report, &cx);
+        let columns = if table.has_header {
+            &table.columns[..]
+        } else {
+            &[]
+        };
+        text.push_str(&report.inference.text(columns, !args.em.accelerate));
+        text
     };
     output::print(out, &text)
 }

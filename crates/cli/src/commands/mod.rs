@@ -1,6 +1,7 @@
 //! One module per subcommand, and what they share: loading data, building a fit.
 //!
 
+pub mod bound;
 pub mod fit;
 pub mod predict;
 pub mod sample;
@@ -16,6 +17,7 @@ use gmm::{Acceleration, CovarianceType, GaussianMixture, GaussianMixtureBuilder,
 use crate::args::{Cli, ColumnArgs, Command, EmArgs, InitArg, ReaderArgs};
 use crate::data::{self, Table};
 use crate::error::CliError;
+use crate::json;
 use crate::output::note;
 
 /// Runs a parsed command line, writing results to `out` (standard output) and notes,
@@ -28,6 +30,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Sample(args) => sample::run(args, out),
         Command::Zip(args) => zip::run(args, cli.quiet, out),
         Command::Convert(args) => stream::convert(args, cli.quiet),
+        Command::Bound(args) => bound::run(args, cli.quiet, out),
     }
 }
 
@@ -277,6 +280,46 @@ pub(crate) fn load_for_model(
         x,
         ..table
     })
+}
+
+/// A model file and the data for its features (`em predict`, `em bound`): FILE's columns
+/// matched to the model's ([`load_for_model`]; the bundled data without FILE), their number
+/// checked, and the model set to marginalise missing values when the data have any (each row
+/// is then scored by its observed values).
+pub(crate) fn model_and_data(
+    model_path: &Path,
+    file: Option<&Path>,
+    cols: &ColumnArgs,
+    reader: &ReaderArgs,
+    quiet: bool,
+) -> Result<(json::LoadedModel, Table), CliError> {
+    let loaded = json::read_model_file(model_path)?;
+    let model_source = model_path.display().to_string();
+    let n_features = loaded.model.n_features();
+    let table = load_for_model(
+        file,
+        cols,
+        reader,
+        loaded.columns.as_deref(),
+        &model_source,
+        n_features,
+        quiet,
+    )?;
+    if table.x.ncols() != n_features {
+        return Err(CliError::bad_input(format!(
+            "{} has {} column{}, but the model in {model_source} has {n_features} features",
+            table.source,
+            table.x.ncols(),
+            if table.x.ncols() == 1 { "" } else { "s" },
+        )));
+    }
+    let missing = if gmm::gaussian::has_missing(&table.x) {
+        gmm::MissingValues::Model
+    } else {
+        loaded.model.missing_values()
+    };
+    let model = loaded.model.clone().with_missing_values(missing);
+    Ok((json::LoadedModel { model, ..loaded }, table))
 }
 
 /// The initialisation method of `--init`, or `None` for a model file.

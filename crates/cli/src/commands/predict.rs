@@ -5,10 +5,8 @@
 
 use std::io::Write;
 
-use gmm::gaussian::{MissingValues, has_missing};
-
 use crate::args::PredictArgs;
-use crate::commands::{csv_number, load_for_model, write_line};
+use crate::commands::{csv_number, model_and_data, write_line};
 use crate::error::CliError;
 use crate::json;
 use crate::output::note;
@@ -21,37 +19,15 @@ use crate::output::note;
 /// scikit-learn's `score_samples`), and with `--outliers Q` a column `outlier` (`true` when
 /// the log-density is below the threshold, see [`PredictArgs::outliers`]).
 pub fn run(args: &PredictArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliError> {
-    let loaded = json::read_model_file(&args.model)?;
-    let model_source = args.model.display().to_string();
-    let table = load_for_model(
+    let (loaded, table) = model_and_data(
+        &args.model,
         Some(&args.file),
         &args.cols,
         &args.reader,
-        loaded.columns.as_deref(),
-        &model_source,
-        loaded.model.n_features(),
         quiet,
     )?;
-    if table.x.ncols() != loaded.model.n_features() {
-        return Err(CliError::bad_input(format!(
-            "{} has {} column{}, but the model in {} has {} features",
-            table.source,
-            table.x.ncols(),
-            if table.x.ncols() == 1 { "" } else { "s" },
-            model_source,
-            loaded.model.n_features()
-        )));
-    }
-    // Missing values (read as NaN with --missing model) are marginalised: each row is
-    // predicted from its observed values.
-    let model = &loaded
-        .model
-        .clone()
-        .with_missing_values(if has_missing(&table.x) {
-            MissingValues::Model
-        } else {
-            loaded.model.missing_values()
-        });
+    let model_source = args.model.display().to_string();
+    let model = &loaded.model;
     let failed = |e| CliError::from_em(e, "prediction failed");
     let labels = model.predict(&table.x).map_err(failed)?;
     let imputed = if args.impute {

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::args::ZipArgs;
 use crate::data::{self, Table};
 use crate::error::CliError;
+use crate::inference::{self, Inference};
 use crate::json::StoppingReport;
 use crate::output::{self, note};
 
@@ -38,6 +39,8 @@ struct ZipReport {
     bic: f64,
     aic: f64,
     n_parameters: usize,
+    #[serde(flatten)]
+    inference: Inference,
 }
 
 /// Runs `em zip`.
@@ -59,6 +62,8 @@ pub fn run(args: &ZipArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
         err
     })?;
     let m = &fitted.model;
+    inference::caveats(&args.inference, fitted.report.converged, 0.0, quiet);
+    let inference = inference::analyse(m, counts.as_slice(), &args.inference)?;
     let n = counts.len();
     let ll = fitted.report.objective();
     let p = m.n_parameters();
@@ -80,6 +85,7 @@ pub fn run(args: &ZipArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
         bic: em_core::criteria::bic(ll, p, n),
         aic: em_core::criteria::aic(ll, p),
         n_parameters: p,
+        inference,
     };
     let json = serde_json::to_string_pretty(&report)
         .map_err(|e| CliError::failed(format!("cannot encode the report: {e}")))?;
@@ -90,7 +96,7 @@ pub fn run(args: &ZipArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
     let text = if args.json {
         json
     } else {
-        format!(
+        let mut text = format!(
             "Zero-inflated Poisson fitted to {source}: {n} counts\n\
              structural zeros π  {pi:.6}\n\
              Poisson mean λ      {lambda:.6}\n\
@@ -111,7 +117,10 @@ pub fn run(args: &ZipArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
             mean = report.mean_log_likelihood,
             bic = report.bic,
             aic = report.aic,
-        )
+        );
+        // `em zip` has no --accelerate to suggest.
+        text.push_str(&report.inference.text(&[], false));
+        text
     };
     output::print(out, &text)
 }

@@ -5,8 +5,9 @@ use gmm::CovarianceType;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{DrawResult, FAMILY, Figure, GRID, colour, padded};
-use crate::summary::sig;
+use super::{
+    Axes, DrawResult, Figure, colour, draw_legend, line_chart, line_key, padded, whole_number_label,
+};
 
 /// One fit on a curve.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -54,30 +55,17 @@ impl Figure for CriterionFigure {
             (klo, khi, lo, hi) = (1, 1, 0.0, 1.0);
         }
         let xr = (klo as f64 - 0.4)..(khi as f64 + 0.4);
-        let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, (FAMILY, 24))
-            .margin(20)
-            .x_label_area_size(50)
-            .y_label_area_size(90)
-            .build_cartesian_2d(xr, padded(lo, hi, 0.06))?;
-        chart
-            .configure_mesh()
-            .x_desc("number of components K")
-            .y_desc(format!("{} (lower is better)", self.criterion))
-            .x_labels(khi - klo + 3)
-            .label_style((FAMILY, 16))
-            .axis_desc_style((FAMILY, 18))
-            .bold_line_style(GRID)
-            .light_line_style(TRANSPARENT)
-            .y_label_formatter(&|v| sig(*v, 7))
-            .x_label_formatter(&|v| {
-                if (v - v.round()).abs() < 1e-9 && *v >= 1.0 {
-                    format!("{}", v.round() as i64)
-                } else {
-                    String::new()
-                }
-            })
-            .draw()?;
+        let y_desc = format!("{} (lower is better)", self.criterion);
+        let chart_axes = Axes {
+            title: &self.title,
+            x: xr,
+            y: padded(lo, hi, 0.06),
+            x_desc: "number of components K",
+            y_desc: &y_desc,
+            x_labels: khi - klo + 3,
+            x_label: &|v| whole_number_label(*v, 1.0),
+        };
+        let mut chart = line_chart(root, &chart_axes)?;
         for (i, (kind, curve)) in self.curves.iter().enumerate() {
             let c = colour(i);
             let at = |p: &CurvePoint| (p.k as f64, p.value);
@@ -85,9 +73,7 @@ impl Figure for CriterionFigure {
             chart
                 .draw_series(LineSeries::new(pts, c.stroke_width(2)))?
                 .label(kind.as_str())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
-                });
+                .legend(line_key(c.stroke_width(2)));
             chart.draw_series(
                 curve
                     .iter()
@@ -124,13 +110,7 @@ impl Figure for CriterionFigure {
                 .label(format!("best: K = {k}, {kind}"))
                 .legend(|(x, y)| Circle::new((x + 10, y), 6, BLACK.stroke_width(2)));
         }
-        chart
-            .configure_series_labels()
-            .label_font((FAMILY, 16))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     }
 }

@@ -14,7 +14,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::projection::Projection;
-use super::{DrawResult, FAMILY, Figure, GRID, colour, padded};
+use super::{DrawResult, FAMILY, Figure, GRID, colour, draw_legend, line_key, padded};
 use crate::summary::sig;
 
 /// Points on each ellipse.
@@ -166,7 +166,7 @@ impl MixtureFigure<'_> {
                 BLACK.stroke_width(2),
             ))?
             .label("mixture density")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(2)));
+            .legend(line_key(BLACK.stroke_width(2)));
         for (k, &(w, mu, var)) in components.iter().enumerate() {
             let c = colour(k);
             chart
@@ -186,17 +186,9 @@ impl MixtureFigure<'_> {
                     sig(mu, 4),
                     sig(var.sqrt(), 3)
                 ))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3))
-                });
+                .legend(line_key(c.stroke_width(3)));
         }
-        chart
-            .configure_series_labels()
-            .label_font((FAMILY, 16))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     }
 
@@ -296,13 +288,7 @@ impl MixtureFigure<'_> {
             )))?;
             chart.draw_series(std::iter::once(Cross::new(*mu, 7, BLACK.stroke_width(2))))?;
         }
-        chart
-            .configure_series_labels()
-            .label_font((FAMILY, 16))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         // Say what the ellipses are, bottom right inside the plot.
         let (w, h) = root.dim_in_pixel();
         root.draw(&Text::new(

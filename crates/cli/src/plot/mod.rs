@@ -6,18 +6,22 @@
 //!   D > 2 on the first two principal components);
 //! - [`trace`]: the log-likelihood per iteration;
 //! - [`criterion`]: `select`'s criterion (BIC, AIC or ICL) against K, one line per covariance
-//!   type.
+//!   type;
+//! - [`bound`]: the log-likelihood and EM's lower bound along one parameter (`em bound`).
 
+pub mod bound;
 pub mod criterion;
 pub mod mixture;
 pub mod projection;
 pub mod trace;
 
 use std::error::Error;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
+use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 use plotters::style::{FontStyle, RGBColor, register_font};
 
@@ -165,6 +169,86 @@ pub fn padded(lo: f64, hi: f64, share: f64) -> std::ops::Range<f64> {
         lo.abs().max(1.0) * 0.05
     };
     (lo - pad)..(hi + pad)
+}
+
+/// The axes of a line chart: what [`line_chart`] draws.
+pub struct Axes<'a> {
+    /// The caption.
+    pub title: &'a str,
+    /// The range of x.
+    pub x: Range<f64>,
+    /// The range of y.
+    pub y: Range<f64>,
+    /// The label of the x axis.
+    pub x_desc: &'a str,
+    /// The label of the y axis.
+    pub y_desc: &'a str,
+    /// About how many labels the x axis gets.
+    pub x_labels: usize,
+    /// The text of the label at x.
+    pub x_label: &'a dyn Fn(&f64) -> String,
+}
+
+/// A chart on `root` with `axes` in the figures' common style: the caption, margins, a light
+/// grid, labels in the bundled font, y labels to 7 significant digits.
+pub fn line_chart<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    axes: &Axes<'_>,
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, Box<dyn Error>>
+where
+    DB::ErrorType: 'static,
+{
+    let mut chart = ChartBuilder::on(root)
+        .caption(axes.title, (FAMILY, 24))
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(90)
+        .build_cartesian_2d(axes.x.clone(), axes.y.clone())?;
+    chart
+        .configure_mesh()
+        .x_desc(axes.x_desc)
+        .y_desc(axes.y_desc)
+        .x_labels(axes.x_labels)
+        .label_style((FAMILY, 16))
+        .axis_desc_style((FAMILY, 18))
+        .bold_line_style(GRID)
+        .light_line_style(TRANSPARENT)
+        .y_label_formatter(&|v| crate::summary::sig(*v, 7))
+        .x_label_formatter(axes.x_label)
+        .draw()?;
+    Ok(chart)
+}
+
+/// The legend's key for a line drawn in `style`: a short horizontal stroke.
+pub fn line_key(style: ShapeStyle) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style)
+}
+
+/// Draws the legend of `chart`'s labelled series at `position`, in the figures' common style.
+pub fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .configure_series_labels()
+        .label_font((FAMILY, 16))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(position)
+        .draw()?;
+    Ok(())
+}
+
+/// An axis label for whole numbers from `min` on, and none between them.
+pub fn whole_number_label(v: f64, min: f64) -> String {
+    if (v - v.round()).abs() < 1e-9 && v >= min {
+        format!("{}", v.round() as i64)
+    } else {
+        String::new()
+    }
 }
 
 /// A short name for a data source in titles: the file name of a path, `Old Faithful` for the

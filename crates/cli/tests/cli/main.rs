@@ -1,10 +1,12 @@
 //! Tests that run the `em` binary on good and bad input (one test binary, one module per area).
 
 mod bad_input;
+mod bound;
 mod columns;
 mod common;
 mod diagnostics;
 mod fit;
+mod inference;
 mod input;
 mod missing;
 mod model_files;
