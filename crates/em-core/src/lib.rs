@@ -9,6 +9,13 @@
 //! [`ChunkSource`], through [`Em::fit_stream`]) and the invariant checker in [`testing`].
 //! Every combination of step, data source, restarts and observer runs the same loop.
 //!
+//! For the research around a fit, a model that can differentiate its expected complete
+//! log-likelihood ([`Differentiable`]) gets the score of its log-likelihood from one E-step
+//! (Fisher's identity, [`gradient::score`]), gradient ascent as one more step
+//! ([`GradientAscent`]), the picture of EM's lower bound ([`gradient::bound_profile`]),
+//! standard errors and EM's rate of convergence ([`information`]); every bundled model is
+//! one.
+//!
 //! A model provides an E-step that returns *expected sufficient statistics* of a batch of
 //! observations (plus the batch's log-likelihood and posterior entropy), an M-step from
 //! statistics, and E_q[log p(x, z | θ)] for given statistics. The driver does the rest:

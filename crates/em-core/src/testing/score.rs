@@ -1,6 +1,7 @@
 //! The score check: the analytic gradient of a [`Differentiable`] model (Fisher's identity)
 //! against central differences of its log-likelihood.
 
+use std::cmp::Ordering;
 use std::fmt;
 
 use crate::EmError;
@@ -30,7 +31,12 @@ impl ScoreCheck {
         (0..self.names.len())
             .filter(|&j| {
                 let (a, n) = (self.analytic[j], self.numeric[j]);
-                !((a - n).abs() <= relative * a.abs().max(n.abs()).max(1.0) + self.allowance[j])
+                let allowed = relative * a.abs().max(n.abs()).max(1.0) + self.allowance[j];
+                // A NaN on either side fails too.
+                !matches!(
+                    (a - n).abs().partial_cmp(&allowed),
+                    Some(Ordering::Less | Ordering::Equal)
+                )
             })
             .collect()
     }
@@ -79,8 +85,8 @@ pub fn check_score<M: Differentiable>(
     let centre = chunked_log_likelihood(model, data, DEFAULT_CHUNK_SIZE)? + model.log_prior();
     let mut numeric = Vec::with_capacity(eta.len());
     let mut allowance = Vec::with_capacity(eta.len());
-    for j in 0..eta.len() {
-        let h = step * eta[j].abs().max(1.0);
+    for (j, value) in eta.iter().enumerate() {
+        let h = step * value.abs().max(1.0);
         let near = (objective(h, j)? - objective(-h, j)?) / (2.0 * h);
         let far = (objective(2.0 * h, j)? - objective(-2.0 * h, j)?) / (4.0 * h);
         numeric.push(near);
