@@ -61,6 +61,7 @@ impl Figure for BoundFigure<'_> {
             y_desc: "log-likelihood",
             x_labels: 10,
             x_label: &|v| sig(*v, 4),
+            y_label: &super::y_label,
         };
         let mut chart = line_chart(root, &chart_axes)?;
         let curves: [Curve; 2] = [

@@ -64,6 +64,7 @@ impl Figure for CriterionFigure {
             y_desc: &y_desc,
             x_labels: khi - klo + 3,
             x_label: &|v| whole_number_label(*v, 1.0),
+            y_label: &super::y_label,
         };
         let mut chart = line_chart(root, &chart_axes)?;
         for (i, (kind, curve)) in self.curves.iter().enumerate() {

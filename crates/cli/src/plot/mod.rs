@@ -10,6 +10,7 @@
 //! - [`bound`]: the log-likelihood and EM's lower bound along one parameter (`em bound`).
 
 pub mod bound;
+pub mod convergence;
 pub mod criterion;
 pub mod mixture;
 pub mod projection;
@@ -187,10 +188,17 @@ pub struct Axes<'a> {
     pub x_labels: usize,
     /// The text of the label at x.
     pub x_label: &'a dyn Fn(&f64) -> String,
+    /// The text of the label at y ([`y_label`] for the usual 7 significant digits).
+    pub y_label: &'a dyn Fn(&f64) -> String,
+}
+
+/// A y-axis label to 7 significant digits, the figures' default.
+pub fn y_label(v: &f64) -> String {
+    crate::summary::sig(*v, 7)
 }
 
 /// A chart on `root` with `axes` in the figures' common style: the caption, margins, a light
-/// grid, labels in the bundled font, y labels to 7 significant digits.
+/// grid, labels in the bundled font.
 pub fn line_chart<'a, DB: DrawingBackend>(
     root: &'a DrawingArea<DB, Shift>,
     axes: &Axes<'_>,
@@ -213,7 +221,7 @@ where
         .axis_desc_style((FAMILY, 18))
         .bold_line_style(GRID)
         .light_line_style(TRANSPARENT)
-        .y_label_formatter(&|v| crate::summary::sig(*v, 7))
+        .y_label_formatter(axes.y_label)
         .x_label_formatter(axes.x_label)
         .draw()?;
     Ok(chart)

@@ -38,6 +38,7 @@ impl Figure for TraceFigure<'_> {
             y_desc: "log-likelihood",
             x_labels: (last as usize + 1).clamp(2, 12),
             x_label: &|v| whole_number_label(*v, f64::NEG_INFINITY),
+            y_label: &super::y_label,
         };
         let mut chart = line_chart(root, &chart_axes)?;
         let c = colour(0);
