@@ -11,7 +11,9 @@
 //! - [`io`] (`em-io`): reading data — numeric CSV in memory or streamed, a binary table format;
 //! - [`mixture`]: mixtures of pluggable component families, and the zero-inflated Poisson model
 //!   built on them;
-//! - [`hmm`]: hidden Markov models (Baum–Welch) with Gaussian or categorical emissions.
+//! - [`hmm`]: hidden Markov models (Baum–Welch) with Gaussian or categorical emissions;
+//! - [`regression`] (`em-regression`): mixtures of regressions (Gaussian and Poisson responses);
+//! - [`factor`] (`em-factor`): mixtures of factor analysers and probabilistic PCA.
 //!
 //! See the README for a quick start and a walkthrough of writing your own model.
 
@@ -19,8 +21,10 @@
 
 pub use em_core as core;
 pub use em_core::{EStep, Em, EmError, FitReport, Fitted, LatentModel, Statistics, Stopping};
+pub use em_factor as factor;
 pub use em_family as family;
 pub use em_io as io;
+pub use em_regression as regression;
 pub use gmm;
 pub use hmm;
 pub use mixture;
