@@ -65,6 +65,7 @@ pub mod hc;
 pub mod kmeans;
 mod observations;
 mod parameters;
+pub mod student;
 
 pub use binary::BinaryMatrix;
 pub use component::{Component, Obs, OwnedData};

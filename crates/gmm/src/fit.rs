@@ -372,9 +372,11 @@ impl GaussianMixtureBuilder {
             init: &self.init,
             data: checked,
             ctx: &ctx,
-            wrap: |model: GaussianMixture| SampleWeighted {
-                model: model.with_missing_values(missing),
-                sample_weight,
+            wrap: |model: GaussianMixture| {
+                Ok(SampleWeighted {
+                    model: model.with_missing_values(missing),
+                    sample_weight,
+                })
             },
         };
         let fitted = self

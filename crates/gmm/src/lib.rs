@@ -49,6 +49,7 @@ pub mod gradient;
 mod init;
 mod mixture;
 pub mod stream;
+pub mod student;
 mod two_component;
 mod validate;
 mod weighted;
@@ -83,5 +84,6 @@ pub use gaussian::{
 };
 pub use init::{AUTO_HIERARCHICAL_MAX_FEATURES, Init, SHORT_EM_MAX_ROWS, ShortEm};
 pub use mixture::GaussianMixture;
+pub use student::{Dof, StudentMixture, StudentMixtureBuilder};
 pub use two_component::TwoComponentMixture;
 pub use weighted::SampleWeighted;

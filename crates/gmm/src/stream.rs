@@ -183,7 +183,7 @@ impl GaussianMixtureBuilder {
             init: &self.init,
             data: checked,
             ctx: &ctx,
-            wrap: |model: GaussianMixture| model.with_missing_values(missing),
+            wrap: |model: GaussianMixture| Ok(model.with_missing_values(missing)),
         };
         self.restart_driver()
             .observer(observer)

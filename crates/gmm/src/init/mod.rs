@@ -256,7 +256,8 @@ fn replicate(cov: crate::Covariances, k: usize) -> crate::Covariances {
 
 /// The driver's [`Initializer`](em_core::Initializer) for a Gaussian-mixture fit: restart `r`
 /// starts by `init.start(…, r, …)` on the validated data, and `wrap` makes the fitted model
-/// (a [`SampleWeighted`](crate::SampleWeighted) or the mixture itself).
+/// (a [`SampleWeighted`](crate::SampleWeighted), the mixture itself, or a t mixture) or says
+/// why it cannot.
 pub(crate) struct Starter<'a, F> {
     pub init: &'a Init,
     pub data: CheckedData<'a>,
@@ -267,7 +268,7 @@ pub(crate) struct Starter<'a, F> {
 impl<M, F> em_core::Initializer<M> for Starter<'_, F>
 where
     M: em_core::LatentModel,
-    F: Fn(GaussianMixture) -> M,
+    F: Fn(GaussianMixture) -> Result<M, EmError>,
 {
     fn initialize(&self, data: &M::Data, rng: &mut StdRng) -> Result<M, EmError> {
         self.initialize_restart(data, 0, rng)
@@ -280,6 +281,6 @@ where
         rng: &mut StdRng,
     ) -> Result<M, EmError> {
         let start = self.init.start(self.data, self.ctx, restart, rng)?;
-        Ok((self.wrap)(start))
+        (self.wrap)(start)
     }
 }
