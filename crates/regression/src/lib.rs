@@ -1,6 +1,59 @@
 //! # em-regression
 //!
-//! Mixtures of regressions: y | x, z = k ~ N(xᵀβ_k, σ_k²) or Poisson(exp(xᵀβ_k)), fitted by EM on
-//! the family layer.
+//! Mixtures of regressions — flexmix's core model — fitted by EM on the family layer:
+//! y | x, z = k ~ N(xᵀβ_k, σ_k²) ([`GaussianRegressions`]) or Poisson(exp(xᵀβ_k))
+//! ([`PoissonRegressions`]), with mixing weights π_k.
+//!
+//! ```
+//! use em_core::Em;
+//! use em_regression::{PoissonRegressionMixture, RegressionData, Start, Strategy};
+//! use nalgebra::DMatrix;
+//!
+//! // Counts from two regimes: log μ = 0.5 + 0.3x and log μ = 2.5 − 0.2x.
+//! let x: Vec<f64> = (0..300).map(|i| (i % 10) as f64).collect();
+//! let y: Vec<f64> = x.iter().enumerate()
+//!     .map(|(i, &x)| if i % 3 == 0 { (0.5 + 0.3 * x).exp() } else { (2.5 - 0.2 * x).exp() }.round())
+//!     .collect();
+//! let data = RegressionData::with_intercept(&DMatrix::from_column_slice(300, 1, &x), y)?;
+//! let start = Start::new(2).strategy(Strategy::KMeans);
+//! let fit = PoissonRegressionMixture::fit(&data, &start, &Em::new().n_init(3).seed(7))?;
+//! println!("β = {}, π = {:?}", fit.model.coefficients(), fit.model.weights());
+//! assert!(fit.report.converged);
+//! # Ok::<(), em_core::EmError>(())
+//! ```
+//!
+//! * [`RegressionData`]: the design matrix X and the response y, validated once (errors name
+//!   the row and column).
+//! * [`GaussianRegressions`], [`PoissonRegressions`]: K regressions as an
+//!   [`em_family::Family`], so that the mixture engine ([`mixture::Mixture`]) supplies the
+//!   E-step, the weights' M-step, prediction, scores and criteria.
+//! * [`RegressionMixture`] ([`GaussianRegressionMixture`], [`PoissonRegressionMixture`]): the
+//!   typed model — `fit` with restarts from a [`Start`] (random partition, k-means on (x, y),
+//!   or given posterior probabilities as flexmix's `cluster =`), `posterior`, `predict`,
+//!   `log_likelihood`, `bic`/`aic`/`icl`, coefficients, sigmas, weights, serde model files,
+//!   [`em_core::ParameterVector`] for SQUAREM.
+//!
+//! The Gaussian M-step is exact weighted least squares from fixed-size statistics. The
+//! Poisson M-step is a weighted GLM with no fixed-size sufficient statistics: its statistics
+//! carry the γ-weighted rows and the M-step runs Newton's method to convergence (see
+//! [`PoissonRegressions`] and `docs/regression.md`).
 
 #![warn(missing_docs)]
+
+mod data;
+mod family;
+mod gaussian;
+mod linalg;
+mod model;
+mod poisson;
+
+pub use data::RegressionData;
+pub use family::RegressionFamily;
+pub use gaussian::{
+    GaussianRegressionStats, GaussianRegressions, GaussianSettings, VarianceEstimator,
+};
+pub use model::{
+    GaussianRegressionMixture, PARTITION_SMOOTHING, PoissonRegressionMixture, RegressionMixture,
+    Start, Strategy,
+};
+pub use poisson::{PoissonRegressionStats, PoissonRegressions, PoissonSettings};
