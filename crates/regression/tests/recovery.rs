@@ -54,8 +54,7 @@ fn gaussian_regression_mixture_recovers_simulated_parameters() {
     assert!(fit.report.converged);
     let m = fit.model;
     let order = matched(&beta, m.coefficients());
-    for k in 0..3 {
-        let j = order[k];
+    for (k, &j) in order.iter().enumerate() {
         assert!(
             (m.coefficients().row(j) - beta.row(k)).amax() < 0.1,
             "{}",
@@ -92,8 +91,7 @@ fn poisson_regression_mixture_recovers_simulated_parameters() {
     assert!(fit.report.converged);
     let m = fit.model;
     let order = matched(&beta, m.coefficients());
-    for k in 0..2 {
-        let j = order[k];
+    for (k, &j) in order.iter().enumerate() {
         assert!(
             (m.coefficients().row(j) - beta.row(k)).amax() < 0.08,
             "{}",
