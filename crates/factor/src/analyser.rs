@@ -213,6 +213,42 @@ impl FactorAnalyser {
         &self.loadings
     }
 
+    /// The loadings in their canonical rotation: W V with V the eigenvectors of Wᵀ W in
+    /// decreasing order of eigenvalue, so that the columns are orthogonal and sorted by
+    /// length, each column's largest entry (in magnitude) made positive. W W ᵀ is unchanged;
+    /// two fits with the same W Wᵀ give the same canonical loadings (when the eigenvalues
+    /// are distinct). O(D q²).
+    ///
+    /// ```
+    /// use em_factor::FactorAnalyser;
+    /// use nalgebra::{dmatrix, dvector};
+    /// let w = dmatrix![1.0, 0.0; 0.0, 2.0; 0.0, 0.0];
+    /// let c = 0.6f64; let s = 0.8f64; // a rotation
+    /// let rotated = &w * dmatrix![c, -s; s, c];
+    /// let a = FactorAnalyser::new(dvector![0.0, 0.0, 0.0], w, dvector![1.0, 1.0, 1.0])?;
+    /// let b = FactorAnalyser::new(dvector![0.0, 0.0, 0.0], rotated, dvector![1.0, 1.0, 1.0])?;
+    /// assert!((a.canonical_loadings() - b.canonical_loadings()).amax() < 1e-12);
+    /// assert!((a.canonical_loadings()[(1, 0)] - 2.0).abs() < 1e-12);
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
+    pub fn canonical_loadings(&self) -> DMatrix<f64> {
+        let q = self.n_factors();
+        let gram = self.loadings.tr_mul(&self.loadings);
+        let eig = gram.symmetric_eigen();
+        let mut order: Vec<usize> = (0..q).collect();
+        order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]));
+        let mut out = DMatrix::zeros(self.n_features(), q);
+        for (j, &o) in order.iter().enumerate() {
+            let mut col = &self.loadings * eig.eigenvectors.column(o);
+            let peak = col.iter().copied().fold(0.0f64, |m, v| if v.abs() > m.abs() { v } else { m });
+            if peak < 0.0 {
+                col.neg_mut();
+            }
+            out.set_column(j, &col);
+        }
+        out
+    }
+
     /// The noise variances ψ (the diagonal of Ψ, length D).
     pub fn noise(&self) -> &DVector<f64> {
         &self.noise

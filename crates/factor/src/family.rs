@@ -396,7 +396,9 @@ impl Family for FactorFamily {
             .n_parameters(self.n_components(), self.n_features(), self.n_factors())
     }
 
-    /// Per component: μ_d and W_dj in units of the implied standard deviation √Σ_dd, then the
+    /// Per component: μ_d and the loadings W_dj in their canonical rotation
+    /// ([`FactorAnalyser::canonical_loadings`]: W is identified only up to a rotation, along
+    /// which EM need not settle) in units of the implied standard deviation √Σ_dd, then the
     /// noise variances relative to themselves (once for a shared Ψ, one σ² when isotropic).
     fn scaled_parameters(&self) -> Option<ScaledParameters> {
         let mut out = ScaledParameters::new();
@@ -407,9 +409,10 @@ impl Family for FactorFamily {
             for (d, s) in sd.iter().enumerate() {
                 out.push(c.mean()[d], *s);
             }
+            let canonical = c.canonical_loadings();
             for j in 0..c.n_factors() {
                 for (d, s) in sd.iter().enumerate() {
-                    out.push(c.loadings()[(d, j)], *s);
+                    out.push(canonical[(d, j)], *s);
                 }
             }
         }
