@@ -57,3 +57,30 @@ pub use model::{
     Start, Strategy,
 };
 pub use poisson::{PoissonRegressionStats, PoissonRegressions, PoissonSettings};
+
+/// The README section's example (`docs/regression.md`, "README section") with this crate's
+/// paths, compiled and run so that the pasted text works.
+///
+/// ```
+/// use em_core::Em;
+/// use em_regression::{GaussianRegressionMixture, RegressionData, Start};
+/// use nalgebra::DMatrix;
+///
+/// // y = 1 + 2x on even rows, y = 8 − x on odd rows.
+/// let x = DMatrix::from_fn(200, 1, |i, _| (i / 2) as f64 / 10.0);
+/// let y: Vec<f64> = (0..200).map(|i| {
+///     let (x, e) = ((i / 2) as f64 / 10.0, 0.3 * (i as f64 * 1.7).sin());
+///     if i % 2 == 0 { 1.0 + 2.0 * x + e } else { 8.0 - x + e }
+/// }).collect();
+/// let data = RegressionData::with_intercept(&x, y)?; // errors name the row and column
+/// let fit = GaussianRegressionMixture::fit(&data, &Start::new(2), &Em::new().n_init(5).seed(1))?;
+/// println!("β =\n{}σ = {:?}, π = {:?}", fit.model.coefficients(), fit.model.sigmas(), fit.model.weights());
+/// let labels = fit.model.predict(&data)?;
+/// assert_ne!(labels[0], labels[1]); // far from the crossing at x = 7/3, the lines separate
+/// let post = fit.model.posterior(&data)?;
+/// assert_eq!(post.shape(), (200, 2));
+/// assert!(serde_json::to_string(&fit.model).is_ok());
+/// # Ok::<(), em_core::EmError>(())
+/// ```
+#[cfg(doctest)]
+pub struct ReadmeExample;
