@@ -63,28 +63,48 @@ pub struct FactorAnalyser {
     log_det_m: f64,
 }
 
-/// The serialised form of a [`FactorAnalyser`]: μ, W (D × q) and ψ; loading recomputes
-/// and validates the rest.
+/// The serialised form of a [`FactorAnalyser`]: μ (D values), W (D rows of q values) and ψ
+/// (D values); loading recomputes and validates the rest.
 #[derive(Serialize, Deserialize)]
 struct AnalyserSpec {
-    mean: DVector<f64>,
-    loadings: DMatrix<f64>,
-    noise: DVector<f64>,
+    mean: Vec<f64>,
+    loadings: Vec<Vec<f64>>,
+    noise: Vec<f64>,
 }
 
 impl TryFrom<AnalyserSpec> for FactorAnalyser {
     type Error = EmError;
     fn try_from(s: AnalyserSpec) -> Result<Self, EmError> {
-        FactorAnalyser::new(s.mean, s.loadings, s.noise)
+        let d = s.loadings.len();
+        let q = s.loadings.first().map_or(0, Vec::len);
+        if let Some(j) = s.loadings.iter().position(|row| row.len() != q) {
+            return Err(EmError::InvalidParameter {
+                name: "loadings",
+                reason: format!(
+                    "row {j} of the loadings has {} values, row 0 has {q}",
+                    s.loadings[j].len()
+                ),
+            });
+        }
+        let loadings = DMatrix::from_fn(d, q, |i, j| s.loadings[i][j]);
+        FactorAnalyser::new(
+            DVector::from_vec(s.mean),
+            loadings,
+            DVector::from_vec(s.noise),
+        )
     }
 }
 
 impl From<FactorAnalyser> for AnalyserSpec {
     fn from(f: FactorAnalyser) -> Self {
         AnalyserSpec {
-            mean: f.mean,
-            loadings: f.loadings,
-            noise: f.noise,
+            mean: f.mean.iter().copied().collect(),
+            loadings: f
+                .loadings
+                .row_iter()
+                .map(|r| r.iter().copied().collect())
+                .collect(),
+            noise: f.noise.iter().copied().collect(),
         }
     }
 }
@@ -137,7 +157,10 @@ impl FactorAnalyser {
         if let Some(j) = mean.iter().position(|v| !v.is_finite()) {
             return Err(EmError::InvalidParameter {
                 name: "mean",
-                reason: format!("component {component}, feature {j}: {} is not finite", mean[j]),
+                reason: format!(
+                    "component {component}, feature {j}: {} is not finite",
+                    mean[j]
+                ),
             });
         }
         if let Some(idx) = loadings.iter().position(|v| !v.is_finite()) {
@@ -172,13 +195,10 @@ impl FactorAnalyser {
         }
         // Symmetrise against rounding before the factorisation.
         let m = (&m + m.transpose()) * 0.5;
-        let chol = m
-            .cholesky()
-            .ok_or_else(|| EmError::NotPositiveDefinite {
-                component,
-                detail: "I + Wᵀ Ψ⁻¹ W of the factor analyser (loadings too large for the noise)"
-                    .into(),
-            })?;
+        let chol = m.cholesky().ok_or_else(|| EmError::NotPositiveDefinite {
+            component,
+            detail: "I + Wᵀ Ψ⁻¹ W of the factor analyser (loadings too large for the noise)".into(),
+        })?;
         let l = chol.l();
         let log_det_m = 2.0 * l.diagonal().iter().map(|v| v.ln()).sum::<f64>();
         let posterior_cov = chol.inverse();
@@ -240,7 +260,10 @@ impl FactorAnalyser {
         let mut out = DMatrix::zeros(self.n_features(), q);
         for (j, &o) in order.iter().enumerate() {
             let mut col = &self.loadings * eig.eigenvectors.column(o);
-            let peak = col.iter().copied().fold(0.0f64, |m, v| if v.abs() > m.abs() { v } else { m });
+            let peak = col
+                .iter()
+                .copied()
+                .fold(0.0f64, |m, v| if v.abs() > m.abs() { v } else { m });
             if peak < 0.0 {
                 col.neg_mut();
             }
@@ -310,7 +333,12 @@ impl FactorAnalyser {
     }
 
     /// E = X[rows] − 1 μᵀ into `out` (c × D).
-    pub(crate) fn centre(&self, x: &DMatrix<f64>, rows: std::ops::Range<usize>, out: &mut DMatrix<f64>) {
+    pub(crate) fn centre(
+        &self,
+        x: &DMatrix<f64>,
+        rows: std::ops::Range<usize>,
+        out: &mut DMatrix<f64>,
+    ) {
         let c = rows.len();
         let d = self.n_features();
         if out.shape() != (c, d) {

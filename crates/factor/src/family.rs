@@ -208,10 +208,12 @@ impl FactorFamily {
     /// [`EmError::InvalidParameter`] (`components`) for no components, components of
     /// different D or q, or noise variances that do not follow `noise` (relative 1e-12).
     pub fn new(components: Vec<FactorAnalyser>, noise: NoiseStructure) -> Result<Self, EmError> {
-        let first = components.first().ok_or_else(|| EmError::InvalidParameter {
-            name: "components",
-            reason: "at least one component is needed".into(),
-        })?;
+        let first = components
+            .first()
+            .ok_or_else(|| EmError::InvalidParameter {
+                name: "components",
+                reason: "at least one component is needed".into(),
+            })?;
         let (d, q) = (first.n_features(), first.n_factors());
         let invalid = |reason: String| EmError::InvalidParameter {
             name: "components",
@@ -357,8 +359,7 @@ fn regress(stats: &FactorStats, k: usize) -> Result<Regression, EmError> {
     let z = (z + z.transpose()) * 0.5;
     let chol = z.cholesky().ok_or_else(|| EmError::DegenerateComponent {
         component: k,
-        reason: "the second moments of the factors, Σγ E[z̃ z̃ᵀ], are not positive definite"
-            .into(),
+        reason: "the second moments of the factors, Σγ E[z̃ z̃ᵀ], are not positive definite".into(),
     })?;
     // W̃ᵀ = Z⁻¹ Cᵀ.
     let tilde = chol.solve(&c.transpose()).transpose();
@@ -565,7 +566,9 @@ impl Family for FactorFamily {
                 log_noise += psi.ln();
             }
             let trace_zz: f64 = (0..q).map(|a| stats.latent[k][(a, a)]).sum();
-            total += -nk * (d + q) as f64 * HALF_LN_2PI - 0.5 * nk * log_noise - 0.5 * weighted
+            total += -nk * (d + q) as f64 * HALF_LN_2PI
+                - 0.5 * nk * log_noise
+                - 0.5 * weighted
                 - 0.5 * trace_zz;
         }
         total
@@ -633,7 +636,9 @@ impl Family for FactorFamily {
             };
             let nk = stats.n[k];
             let noise = match self.noise {
-                NoiseStructure::SharedDiagonal => shared.clone().unwrap_or_else(|| old.noise().clone()),
+                NoiseStructure::SharedDiagonal => {
+                    shared.clone().unwrap_or_else(|| old.noise().clone())
+                }
                 NoiseStructure::Diagonal => {
                     let mut psi = &fit.residual / nk;
                     for j in 0..d {
@@ -693,7 +698,11 @@ impl FactorFamily {
         floor: f64,
     ) -> Result<f64, EmError> {
         if floor > 0.0 {
-            return Ok(if value.is_nan() { floor } else { value.max(floor) });
+            return Ok(if value.is_nan() {
+                floor
+            } else {
+                value.max(floor)
+            });
         }
         if !(value.is_finite() && value > COLLAPSE_RELATIVE * scale && value > 0.0) {
             return Err(self.collapse_error(component, feature, value));

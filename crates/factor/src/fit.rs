@@ -54,7 +54,9 @@ pub struct FactorMixtureBuilder {
 
 impl FactorMixture {
     /// A fit of K components with q factors each: diagonal noise per component, one start,
-    /// seed 0, the driver's default stopping rule (parameters, 1e-7) and budget (10,000).
+    /// seed 0, the driver's default stopping rule (parameters, 1e-7) and budget (10,000), and
+    /// SQUAREM ([`Acceleration::Squarem`]): EM for factor analysis is slow (on the D = 500
+    /// example, 1057 plain EM iterations against 55 E-steps of SQUAREM, to the same optimum).
     pub fn builder(n_components: usize, n_factors: usize) -> FactorMixtureBuilder {
         FactorMixtureBuilder {
             n_components,
@@ -65,7 +67,7 @@ impl FactorMixture {
             n_init: 1,
             max_iter: em_core::DEFAULT_MAX_ITER,
             stopping: Stopping::DEFAULT,
-            acceleration: Acceleration::None,
+            acceleration: Acceleration::Squarem,
             threads: None,
         }
     }
@@ -122,7 +124,7 @@ impl FactorMixtureBuilder {
         self
     }
 
-    /// Plain EM (default) or SQUAREM ([`Acceleration::Squarem`]).
+    /// SQUAREM (default, [`Acceleration::Squarem`]) or plain EM ([`Acceleration::None`]).
     #[must_use]
     pub fn accelerate(mut self, acceleration: Acceleration) -> Self {
         self.acceleration = acceleration;
@@ -307,7 +309,8 @@ impl FactorMixtureBuilder {
             .enumerate()
             .map(|(k, (m, w, psi))| FactorAnalyser::new_in_component(m, w, psi, k))
             .collect::<Result<Vec<_>, _>>()?;
-        let family = FactorFamily::new(analysers, self.noise)?.with_noise_floor(self.noise_floor)?;
+        let family =
+            FactorFamily::new(analysers, self.noise)?.with_noise_floor(self.noise_floor)?;
         FactorMixture::from_family(weights, family)
     }
 }

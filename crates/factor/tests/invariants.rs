@@ -3,7 +3,7 @@
 //! proptest; the M-step against perturbations of its result; merging of statistics.
 
 use em_core::testing::{Tolerance, check_invariants, chunking_discrepancy};
-use em_core::{EmError, LatentModel, StdRng, Statistics};
+use em_core::{EmError, LatentModel, Statistics, StdRng};
 use em_factor::{FactorAnalyser, FactorMixture, NoiseStructure};
 use nalgebra::{DMatrix, DVector};
 use proptest::prelude::*;
@@ -108,13 +108,23 @@ fn m_step_is_the_maximiser() {
             let perturbed: Vec<f64> = theta
                 .iter()
                 .enumerate()
-                .map(|(i, &t)| if i < k { t } else { t * (1.0 + 1e-3 * rng.random_range(-1.0..1.0)) + 1e-4 * rng.random_range(-1.0..1.0) })
+                .map(|(i, &t)| {
+                    if i < k {
+                        t
+                    } else {
+                        t * (1.0 + 1e-3 * rng.random_range(-1.0..1.0))
+                            + 1e-4 * rng.random_range(-1.0..1.0)
+                    }
+                })
                 .collect();
             if moved.set_parameters(&perturbed).is_err() {
                 continue;
             }
             let other = moved.expected_complete_log_likelihood(&e.stats);
-            assert!(other <= best + 1e-9 * best.abs(), "{noise:?}: {other} > {best}");
+            assert!(
+                other <= best + 1e-9 * best.abs(),
+                "{noise:?}: {other} > {best}"
+            );
         }
     }
 }

@@ -77,31 +77,31 @@ fn one_factor_analyser_matches_sklearn_factor_analysis() {
         );
         let x = matrix(&set["x"], n, d);
         for model in fits(&x, q, NoiseStructure::Diagonal) {
-        let fa = &set["fa"];
-        let ll = model.score(&x).unwrap();
-        let ll_ref = fa["mean_log_likelihood"].as_f64().unwrap_or(f64::NAN);
-        let w = model.loadings(0).unwrap();
-        let wwt = w * w.transpose();
-        let psi = DMatrix::from_column_slice(d, 1, model.noise(0).unwrap().as_slice());
-        let psi_ref = DMatrix::from_column_slice(d, 1, &vector(&fa["noise"]));
-        let cov = model.covariance(0).unwrap();
-        let d_ll = (ll - ll_ref).abs() / ll_ref.abs();
-        let d_cov = rel(&cov, &matrix(&fa["covariance"], d, d));
-        let d_wwt = rel(&wwt, &matrix(&fa["wwt"], d, d));
-        let d_psi = rel(&psi, &psi_ref);
-        let mean = DMatrix::from_column_slice(d, 1, model.mean(0).unwrap().as_slice());
-        // Absolute, in units of the data's standard deviations (the wdbc columns are z-scores
-        // whose means are 0 up to rounding).
-        let d_mean = (&mean - DMatrix::from_column_slice(d, 1, &vector(&fa["mean"]))).amax();
-        println!(
-            "FA {name}: ll {ll} vs {ll_ref} (rel {d_ll:.1e}); covariance {d_cov:.1e}, W Wᵀ \
+            let fa = &set["fa"];
+            let ll = model.score(&x).unwrap();
+            let ll_ref = fa["mean_log_likelihood"].as_f64().unwrap_or(f64::NAN);
+            let w = model.loadings(0).unwrap();
+            let wwt = w * w.transpose();
+            let psi = DMatrix::from_column_slice(d, 1, model.noise(0).unwrap().as_slice());
+            let psi_ref = DMatrix::from_column_slice(d, 1, &vector(&fa["noise"]));
+            let cov = model.covariance(0).unwrap();
+            let d_ll = (ll - ll_ref).abs() / ll_ref.abs();
+            let d_cov = rel(&cov, &matrix(&fa["covariance"], d, d));
+            let d_wwt = rel(&wwt, &matrix(&fa["wwt"], d, d));
+            let d_psi = rel(&psi, &psi_ref);
+            let mean = DMatrix::from_column_slice(d, 1, model.mean(0).unwrap().as_slice());
+            // Absolute, in units of the data's standard deviations (the wdbc columns are z-scores
+            // whose means are 0 up to rounding).
+            let d_mean = (&mean - DMatrix::from_column_slice(d, 1, &vector(&fa["mean"]))).amax();
+            println!(
+                "FA {name}: ll {ll} vs {ll_ref} (rel {d_ll:.1e}); covariance {d_cov:.1e}, W Wᵀ \
              {d_wwt:.1e}, Ψ {d_psi:.1e}, mean {d_mean:.1e}"
-        );
-        assert!(d_ll < 1e-9, "{name}: log-likelihood {d_ll:e}");
-        assert!(d_cov < 1e-6, "{name}: covariance {d_cov:e}");
-        assert!(d_wwt < 1e-6, "{name}: W Wᵀ {d_wwt:e}");
-        assert!(d_psi < 1e-6, "{name}: Ψ {d_psi:e}");
-        assert!(d_mean < 1e-7, "{name}: mean {d_mean:e}");
+            );
+            assert!(d_ll < 1e-9, "{name}: log-likelihood {d_ll:e}");
+            assert!(d_cov < 1e-6, "{name}: covariance {d_cov:e}");
+            assert!(d_wwt < 1e-6, "{name}: W Wᵀ {d_wwt:e}");
+            assert!(d_psi < 1e-6, "{name}: Ψ {d_psi:e}");
+            assert!(d_mean < 1e-7, "{name}: mean {d_mean:e}");
         }
     }
 }
@@ -118,27 +118,27 @@ fn one_isotropic_component_is_the_closed_form_ppca() {
         );
         let x = matrix(&set["x"], n, d);
         for model in fits(&x, q, NoiseStructure::Isotropic) {
-        let ppca = &set["ppca"];
-        let ll = model.score(&x).unwrap();
-        let ll_ref = ppca["mean_log_likelihood"].as_f64().unwrap_or(f64::NAN);
-        let cov = model.covariance(0).unwrap();
-        let cov_ref = matrix(&ppca["covariance"], d, d);
-        let sigma2 = model.noise(0).unwrap()[0];
-        let sigma2_ref = ppca["sigma2"].as_f64().unwrap_or(f64::NAN);
-        let d_ll = (ll - ll_ref).abs() / ll_ref.abs();
-        let d_cov = rel(&cov, &cov_ref);
-        let d_s2 = (sigma2 - sigma2_ref).abs() / sigma2_ref;
-        // scikit-learn's PCA: the same closed form on the covariance with divisor N − 1.
-        let sk = matrix(&set["sklearn_pca"]["covariance"], d, d);
-        let d_sk = rel(&(&cov * (n as f64 / (n as f64 - 1.0))), &sk);
-        println!(
-            "PPCA {name}: ll {ll} vs {ll_ref} (rel {d_ll:.1e}); covariance {d_cov:.1e}, σ² \
+            let ppca = &set["ppca"];
+            let ll = model.score(&x).unwrap();
+            let ll_ref = ppca["mean_log_likelihood"].as_f64().unwrap_or(f64::NAN);
+            let cov = model.covariance(0).unwrap();
+            let cov_ref = matrix(&ppca["covariance"], d, d);
+            let sigma2 = model.noise(0).unwrap()[0];
+            let sigma2_ref = ppca["sigma2"].as_f64().unwrap_or(f64::NAN);
+            let d_ll = (ll - ll_ref).abs() / ll_ref.abs();
+            let d_cov = rel(&cov, &cov_ref);
+            let d_s2 = (sigma2 - sigma2_ref).abs() / sigma2_ref;
+            // scikit-learn's PCA: the same closed form on the covariance with divisor N − 1.
+            let sk = matrix(&set["sklearn_pca"]["covariance"], d, d);
+            let d_sk = rel(&(&cov * (n as f64 / (n as f64 - 1.0))), &sk);
+            println!(
+                "PPCA {name}: ll {ll} vs {ll_ref} (rel {d_ll:.1e}); covariance {d_cov:.1e}, σ² \
              {d_s2:.1e}; N/(N − 1) × covariance vs scikit-learn's PCA {d_sk:.1e}"
-        );
-        assert!(d_ll < 1e-9, "{name}: log-likelihood {d_ll:e}");
-        assert!(d_cov < 1e-6, "{name}: covariance {d_cov:e}");
-        assert!(d_s2 < 1e-6, "{name}: σ² {d_s2:e}");
-        assert!(d_sk < 1e-6, "{name}: scikit-learn PCA {d_sk:e}");
+            );
+            assert!(d_ll < 1e-9, "{name}: log-likelihood {d_ll:e}");
+            assert!(d_cov < 1e-6, "{name}: covariance {d_cov:e}");
+            assert!(d_s2 < 1e-6, "{name}: σ² {d_s2:e}");
+            assert!(d_sk < 1e-6, "{name}: scikit-learn PCA {d_sk:e}");
         }
     }
 }
