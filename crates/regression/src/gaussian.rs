@@ -168,7 +168,17 @@ impl GaussianRegressions {
     ///
     /// # Errors
     /// [`EmError::InvalidParameter`] naming `variance_floor` when the floor is negative or
-    /// not finite, or above a variance.
+    /// not finite, or `variances` when a variance is below it.
+    ///
+    /// ```
+    /// use em_regression::{GaussianRegressions, GaussianSettings};
+    /// use nalgebra::dmatrix;
+    /// let f = GaussianRegressions::new(dmatrix![0.0], vec![1.0])?;
+    /// let floored = f.clone().with_settings(GaussianSettings { variance_floor: 0.01, ..Default::default() })?;
+    /// assert_eq!(floored.variances(), &[1.0]);
+    /// assert!(f.with_settings(GaussianSettings { variance_floor: 2.0, ..Default::default() }).is_err());
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
     pub fn with_settings(mut self, settings: GaussianSettings) -> Result<Self, EmError> {
         check_floor(settings.variance_floor)?;
         check_variances(&self.variances, settings.variance_floor)?;

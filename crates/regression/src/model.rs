@@ -87,6 +87,26 @@ impl<F: RegressionFamily> RegressionMixture<F> {
     /// Invalid driver options, the data errors (a non-count response for Poisson, naming row
     /// and column), the start's errors, or — when every restart fails — the first restart's
     /// error (a singular design or collapsed variance names the component).
+    ///
+    /// ```
+    /// use em_core::{Em, EmError};
+    /// use em_regression::{PoissonRegressionMixture, RegressionData, Start, Strategy};
+    /// use nalgebra::dmatrix;
+    ///
+    /// // A table as read from a CSV file: columns x and count; the response is column 1.
+    /// let table = dmatrix![0.0, 1.0; 1.0, 2.0; 2.0, 4.0; 3.0, 9.0; 0.0, 30.0; 1.0, 22.0;
+    ///                      2.0, 15.0; 3.0, 11.0; 0.5, 2.0; 2.5, 20.0; 1.5, 3.0; 1.5, 18.0];
+    /// let data = RegressionData::from_table(&table, 1, true)?;
+    /// let fit = PoissonRegressionMixture::fit(&data, &Start::new(2).strategy(Strategy::KMeans),
+    ///     &Em::new().n_init(4).seed(2))?;
+    /// assert_eq!(fit.model.coefficients().shape(), (2, 2)); // K × (intercept, x)
+    ///
+    /// // A count column that is not a count is named by row and column:
+    /// let bad = RegressionData::from_table(&dmatrix![0.0, 1.5; 1.0, 2.0], 1, true)?;
+    /// let err = PoissonRegressionMixture::fit(&bad, &Start::new(1), &Em::new()).unwrap_err();
+    /// assert!(matches!(err, EmError::InvalidInput { row: 0, column: Some(1), .. }));
+    /// # Ok::<(), EmError>(())
+    /// ```
     pub fn fit<A, O>(
         data: &RegressionData,
         start: &Start<F>,
@@ -147,6 +167,25 @@ impl<F: RegressionFamily> RegressionMixture<F> {
     /// # Errors
     /// [`EmError::DimensionMismatch`] for data of another number of design columns; for a
     /// Poisson response, a non-count response (row and column named).
+    ///
+    /// ```
+    /// use em_regression::{GaussianRegressions, RegressionData, RegressionMixture};
+    /// use nalgebra::{DMatrix, dmatrix};
+    ///
+    /// // y = x and y = −x, unit variance, equal weights.
+    /// let model = RegressionMixture::new(vec![0.5, 0.5],
+    ///     GaussianRegressions::new(dmatrix![0.0, 1.0; 0.0, -1.0], vec![1.0, 1.0])?)?;
+    /// let x = DMatrix::from_column_slice(3, 1, &[0.0, 3.0, 3.0]);
+    /// let data = RegressionData::with_intercept(&x, vec![0.0, 3.0, -3.0])?;
+    /// let post = model.posterior(&data)?;
+    /// assert!((post[(0, 0)] - 0.5).abs() < 1e-12); // at x = 0 the lines meet
+    /// assert!(post[(1, 0)] > 0.999 && post[(2, 1)] > 0.999);
+    /// assert_eq!(model.predict(&data)?[1..], [0, 1]);
+    /// let ll = model.log_likelihood(&data)?;
+    /// assert_eq!(model.n_parameters(), 1 + 2 * 3); // K − 1 weights, K (P + 1)
+    /// assert!((model.bic(&data)? - (-2.0 * ll + 7.0 * 3f64.ln())).abs() < 1e-9);
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
     pub fn posterior(&self, data: &RegressionData) -> Result<DMatrix<f64>, EmError> {
         self.mixture.predict_proba(data)
     }
@@ -316,6 +355,15 @@ impl<F: RegressionFamily> RegressionMixture<F> {
 
 impl GaussianRegressionMixture {
     /// The standard deviations σ_k.
+    ///
+    /// ```
+    /// use em_regression::{GaussianRegressions, RegressionMixture};
+    /// use nalgebra::dmatrix;
+    /// let m = RegressionMixture::new(vec![1.0], GaussianRegressions::new(dmatrix![0.0, 1.0], vec![4.0])?)?;
+    /// assert_eq!((m.sigmas(), m.variances()), (vec![2.0], &[4.0][..]));
+    /// assert_eq!(m.coefficients()[(0, 1)], 1.0);
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
     pub fn sigmas(&self) -> Vec<f64> {
         self.family().sigmas()
     }

@@ -107,6 +107,13 @@ impl PoissonRegressions {
     ///
     /// # Errors
     /// [`EmError::InvalidParameter`] naming `coefficients` (empty, non-finite).
+    ///
+    /// ```
+    /// use em_regression::PoissonRegressions;
+    /// use nalgebra::dmatrix;
+    /// assert!(PoissonRegressions::new(dmatrix![0.0, 0.5; 1.0, -0.5]).is_ok());
+    /// assert!(PoissonRegressions::new(dmatrix![f64::NAN, 0.5]).is_err());
+    /// ```
     pub fn new(coefficients: DMatrix<f64>) -> Result<Self, EmError> {
         check_coefficients(&coefficients)?;
         Ok(PoissonRegressions {
@@ -120,6 +127,15 @@ impl PoissonRegressions {
     /// # Errors
     /// [`EmError::InvalidParameter`] naming `max_newton` (0) or `tol` (negative or not
     /// finite).
+    ///
+    /// ```
+    /// use em_regression::{PoissonRegressions, PoissonSettings};
+    /// use nalgebra::dmatrix;
+    /// let f = PoissonRegressions::new(dmatrix![0.0, 0.5])?;
+    /// assert!(f.clone().with_settings(PoissonSettings { max_newton: 20, tol: 1e-12 }).is_ok());
+    /// assert!(f.with_settings(PoissonSettings { max_newton: 0, ..Default::default() }).is_err());
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
     pub fn with_settings(mut self, settings: PoissonSettings) -> Result<Self, EmError> {
         if settings.max_newton == 0 {
             return Err(EmError::InvalidParameter {

@@ -4,7 +4,7 @@
 
 use em_core::testing::prop::assert_invariants;
 use em_core::testing::{Tolerance, check_invariants, chunking_discrepancy};
-use em_core::{Initializer, StdRng};
+use em_core::{Dataset, Initializer, LatentModel, ParameterVector, StdRng};
 use em_regression::{
     GaussianRegressionMixture, GaussianRegressions, GaussianSettings, PoissonRegressionMixture,
     PoissonRegressions, RegressionData, Start, Strategy,
@@ -139,5 +139,57 @@ fn chunked_statistics_merge_to_the_whole_batch() {
         .unwrap();
     for chunk in [1, 7, 64] {
         assert!(chunking_discrepancy(&model, &p, chunk).unwrap() < 1e-12);
+    }
+}
+
+/// The M-step is the argmax, not merely an improvement: after it, moving any coefficient or
+/// variance by ±1e-4 (relative) must not raise E_q[log p(y, z | θ)] for the same statistics.
+/// (The invariant checker compares θ_{t+1} with θ_t only, so a biased M-step can pass it.)
+fn assert_m_step_is_argmax<M>(mut model: M, data: &M::Data)
+where
+    M: ParameterVector,
+{
+    let e = model.e_step(data, 0..data.n_obs()).unwrap();
+    model.m_step(&e.stats).unwrap();
+    let best = model.expected_complete_log_likelihood(&e.stats);
+    let theta = model.parameters();
+    for j in 0..theta.len() {
+        for sign in [-1.0, 1.0] {
+            let mut moved = theta.clone();
+            moved[j] += sign * 1e-4 * theta[j].abs().max(1e-2);
+            let mut other = model.clone();
+            if other.set_parameters(&moved).is_err() {
+                continue; // a weight off the simplex
+            }
+            let q = other.expected_complete_log_likelihood(&e.stats);
+            assert!(
+                q <= best + 1e-12 * best.abs(),
+                "coordinate {j}: {q} > {best}"
+            );
+        }
+    }
+}
+
+#[test]
+fn m_steps_are_the_argmax() {
+    let x: Vec<f64> = (0..400)
+        .map(|i| ((i as f64) * 0.7548776662).fract() * 4.0 - 2.0)
+        .collect();
+    let u: Vec<f64> = (0..200)
+        .map(|i| ((i as f64) * 0.5698402910).fract())
+        .collect();
+    let p = poisson_data(&x, &u);
+    for seed in 0..3 {
+        let model: PoissonRegressionMixture = Start::new(3)
+            .initialize(&p, &mut StdRng::seed_from_u64(seed))
+            .unwrap();
+        assert_m_step_is_argmax(model, &p);
+    }
+    let g = gaussian_data(&x, &u);
+    for seed in 0..3 {
+        let model: GaussianRegressionMixture = Start::new(3)
+            .initialize(&g, &mut StdRng::seed_from_u64(seed))
+            .unwrap();
+        assert_m_step_is_argmax(model, &g);
     }
 }
