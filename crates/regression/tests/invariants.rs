@@ -4,7 +4,7 @@
 
 use em_core::testing::prop::assert_invariants;
 use em_core::testing::{Tolerance, check_invariants, chunking_discrepancy};
-use em_core::{Dataset, Initializer, LatentModel, ParameterVector, StdRng};
+use em_core::{Dataset, Initializer, ParameterVector, StdRng};
 use em_regression::{
     GaussianRegressionMixture, GaussianRegressions, GaussianSettings, PoissonRegressionMixture,
     PoissonRegressions, RegressionData, Start, Strategy,
