@@ -149,9 +149,18 @@ impl Statistics for FactorStats {
     /// Adds `later`, first translating each of its components to this one's frame when the
     /// two differ (y' = y + δ with δ = s_later − s_self: Σγ y'∘y' = Σγ y∘y + 2 δ∘Σγ y + N δ²,
     /// Σγ y' E[z̃]ᵀ = Σγ y E[z̃]ᵀ + δ (Σγ E[z̃])ᵀ), which is exact.
+    ///
+    /// Statistics of another shape (another K, D or q) cannot be merged: the result is
+    /// poisoned (its entropy NaN), so that the objective is NaN and the M-step refuses it.
     fn merge(&mut self, later: &Self) {
+        let k_count = self.n.len();
+        let d = self.shift.first().map_or(0, |s| s.len());
+        let q = self.latent.first().map_or(1, |z| z.ncols()).max(1) - 1;
+        if !(self.fits(k_count, d, q) && later.fits(k_count, d, q)) {
+            self.entropy = f64::NAN;
+            return;
+        }
         self.entropy += later.entropy;
-        let k_count = self.n.len().min(later.n.len());
         for k in 0..k_count {
             self.n[k] += later.n[k];
             let delta = &later.shift[k] - &self.shift[k];
@@ -464,7 +473,19 @@ impl Family for FactorFamily {
             .zip(out.chunks_exact_mut(c.max(1)))
             .enumerate()
         {
-            comp.log_densities_into(data, rows.clone(), slot, &mut buf);
+            // In blocks of rows, so that the centred rows (block × D) stay small when the
+            // engine scores a whole batch at once (prediction).
+            let block = self.rows_per_block();
+            for start in rows.clone().step_by(block) {
+                let end = (start + block).min(rows.end);
+                let at = start - rows.start;
+                comp.log_densities_into(
+                    data,
+                    start..end,
+                    &mut slot[at..at + end - start],
+                    &mut buf,
+                );
+            }
             if let Some(offsets) = offsets {
                 slot.iter_mut().for_each(|v| *v += offsets[k]);
             }
@@ -544,6 +565,9 @@ impl Family for FactorFamily {
     /// The inner ELBO of the [module docs](self), summed over the components with weight.
     fn expected_log_density(&self, stats: &FactorStats) -> f64 {
         let q = self.n_factors();
+        if !stats.fits(self.n_components(), self.n_features(), q) {
+            return f64::NAN;
+        }
         let mut total = stats.entropy;
         for (k, comp) in self.components.iter().enumerate() {
             let nk = stats.n[k];
@@ -576,12 +600,12 @@ impl Family for FactorFamily {
 
     fn maximise(&mut self, stats: &FactorStats) -> Result<(), EmError> {
         let (k_count, d, q) = (self.n_components(), self.n_features(), self.n_factors());
-        if !stats.fits(k_count, d, q) {
+        if !stats.fits(k_count, d, q) || stats.entropy.is_nan() {
             return Err(EmError::InvalidParameter {
                 name: "stats",
                 reason: format!(
                     "statistics of another shape than the family's {k_count} components, \
-                     {d} features and {q} factors"
+                     {d} features and {q} factors (or merged from statistics of another shape)"
                 ),
             });
         }

@@ -178,7 +178,8 @@ impl FactorMixtureBuilder {
         self.validate(x)?;
         let em = self.em().observer(observer);
         em.validate()?;
-        let init = |data: &DMatrix<f64>, rng: &mut StdRng| self.initialize(data, rng);
+        // The data were checked once, above.
+        let init = |data: &DMatrix<f64>, rng: &mut StdRng| self.start(data, rng);
         em.fit_restarts(&init, x)
     }
 
@@ -230,8 +231,15 @@ impl FactorMixtureBuilder {
     /// cluster of at most q + 1 rows takes the PCA of all the data about its own mean.
     ///
     /// # Errors
-    /// Those of k-means and of the parameters built.
+    /// The data and option errors of [`fit`](Self::fit), those of k-means and of the
+    /// parameters built.
     pub fn initialize(&self, x: &DMatrix<f64>, rng: &mut StdRng) -> Result<FactorMixture, EmError> {
+        self.validate(x)?;
+        self.start(x, rng)
+    }
+
+    /// [`initialize`](Self::initialize) on validated data.
+    fn start(&self, x: &DMatrix<f64>, rng: &mut StdRng) -> Result<FactorMixture, EmError> {
         let (n, d) = x.shape();
         let (k_count, q) = (self.n_components, self.n_factors);
         let labels = if k_count == 1 {

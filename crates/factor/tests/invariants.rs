@@ -182,3 +182,20 @@ fn invariants_on_a_sample_for_every_structure() {
         }
     }
 }
+
+/// Statistics of another shape cannot be merged: the result is refused by the M-step.
+#[test]
+fn merging_statistics_of_another_shape_poisons_them() {
+    let model = random_model(2, 5, 2, NoiseStructure::Diagonal, 1).unwrap();
+    let other = random_model(2, 5, 1, NoiseStructure::Diagonal, 1).unwrap();
+    let (x, _) = model.sample(50, &mut StdRng::seed_from_u64(1));
+    let mut stats = model.e_step(&x, 0..50).unwrap().stats;
+    stats.merge(&other.e_step(&x, 0..50).unwrap().stats);
+    assert!(stats.entropy.is_nan());
+    assert!(model.expected_complete_log_likelihood(&stats).is_nan());
+    let mut next = model.clone();
+    assert!(matches!(
+        next.m_step(&stats),
+        Err(EmError::InvalidParameter { name: "stats", .. })
+    ));
+}
