@@ -76,7 +76,23 @@ fn one_factor_analyser_matches_sklearn_factor_analysis() {
             set["q"].as_u64().unwrap_or(0) as usize,
         );
         let x = matrix(&set["x"], n, d);
-        for model in fits(&x, q, NoiseStructure::Diagonal) {
+        let both = fits(&x, q, NoiseStructure::Diagonal);
+        // The two starts reach the same MLE, closer to each other than to scikit-learn's stop.
+        let (c0, c1) = (
+            both[0].covariance(0).unwrap(),
+            both[1].covariance(0).unwrap(),
+        );
+        let (p0, p1) = (both[0].noise(0).unwrap(), both[1].noise(0).unwrap());
+        let d_starts = rel(&c0, &c1);
+        let d_psi_starts = (p0 - p1).component_div(p1).amax();
+        println!(
+            "FA {name}: the two starts differ by {d_starts:.1e} in Σ, {d_psi_starts:.1e} in Ψ"
+        );
+        assert!(
+            d_starts < 1e-8 && d_psi_starts < 1e-7,
+            "{name}: {d_starts:e}, {d_psi_starts:e}"
+        );
+        for model in both {
             let fa = &set["fa"];
             let ll = model.score(&x).unwrap();
             let ll_ref = fa["mean_log_likelihood"].as_f64().unwrap_or(f64::NAN);
