@@ -3,28 +3,7 @@
 //! and the closed-form M-step of Ghahramani & Hinton (1996) for the augmented loadings
 //! W̃ = [W μ] and z̃ = [z; 1].
 //!
-//! # Statistics (per component k, shifted by the E-step's mean s = μ_k, y = x − s)
-//!
-//! N = Σγ, Σγ y∘y (D), C = Σγ y E[z̃]ᵀ (D × (q + 1); its last column is Σγ y),
-//! Z = Σγ E[z̃ z̃ᵀ] ((q + 1) × (q + 1), with Σγ E[z zᵀ] = N M⁻¹ + Σγ ẑ ẑᵀ), and
-//! h = Σγ H(q(z | x)) = N · H_k. Everything is O(D q) per row and merges by addition (a batch
-//! with another shift is translated exactly first).
-//!
-//! # Σγ log f from statistics
-//!
-//! With the parameters in the shifted frame, W̃ = [W, μ − s], and Q_d(w̃) = Σγ y_d² −
-//! 2 w̃ᵀ C_d + w̃ᵀ Z w̃ (C_d the d-th row of C), the inner ELBO is
-//! −N D/2 log 2π − N/2 Σ_d log ψ_d − ½ Σ_d Q_d / ψ_d − N q/2 log 2π − ½ tr Z_zz + h. At the
-//! E-step's parameters it equals Σγ log N(x | μ, Σ) exactly (the KL gap of q(z | x) is 0).
-//!
-//! # M-step (exact, jointly in W̃ and Ψ)
-//!
-//! The objective separates by feature: −N/2 log ψ_d − Q_d(w̃_d) / (2 ψ_d). For every ψ_d the
-//! best w̃_d minimises Q_d, so W̃ = C Z⁻¹ whatever Ψ; then ψ_d = Q_d / N (diagonal),
-//! Σ_k Q_kd / Σ_k N_k (one diagonal shared by all components) or σ² = Σ_d Q_d / (N D)
-//! (isotropic, PPCA), with Q_d(w̃_d) = Σγ y_d² − w̃_dᵀ C_d at the optimum. A noise floor, when
-//! set, is a constraint ψ ≥ floor: the objective is unimodal in ψ, so clamping keeps the
-//! M-step exact for the constrained problem.
+//! The statistics, the inner ELBO and the M-step are documented on [`FactorFamily`].
 
 use std::ops::Range;
 
@@ -99,7 +78,7 @@ impl std::str::FromStr for NoiseStructure {
     }
 }
 
-/// Expected sufficient statistics of K factor analysers (see the [module docs](self)).
+/// Expected sufficient statistics of K factor analysers (see [`FactorFamily`] for their definition).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FactorStats {
     /// N_k = Σγ (times the sample weight), length K.
@@ -188,6 +167,29 @@ impl Statistics for FactorStats {
 /// same D and q, and noise variances that follow the structure (equal within a component for
 /// [`NoiseStructure::Isotropic`], equal across components for
 /// [`NoiseStructure::SharedDiagonal`]).
+///
+/// # Statistics (per component k, shifted by the E-step's mean s = μ_k, y = x − s)
+///
+/// N = Σγ, Σγ y∘y (D), C = Σγ y E[z̃]ᵀ (D × (q + 1); its last column is Σγ y),
+/// Z = Σγ E[z̃ z̃ᵀ] ((q + 1) × (q + 1), with Σγ E[z zᵀ] = N M⁻¹ + Σγ ẑ ẑᵀ), and
+/// h = Σγ H(q(z | x)) = N · H_k. Everything is O(D q) per row and merges by addition (a batch
+/// with another shift is translated exactly first).
+///
+/// # Σγ log f from statistics
+///
+/// With the parameters in the shifted frame, W̃ = [W, μ − s], and Q_d(w̃) = Σγ y_d² −
+/// 2 w̃ᵀ C_d + w̃ᵀ Z w̃ (C_d the d-th row of C), the inner ELBO is
+/// −N D/2 log 2π − N/2 Σ_d log ψ_d − ½ Σ_d Q_d / ψ_d − N q/2 log 2π − ½ tr Z_zz + h. At the
+/// E-step's parameters it equals Σγ log N(x | μ, Σ) exactly (the KL gap of q(z | x) is 0).
+///
+/// # M-step (exact, jointly in W̃ and Ψ)
+///
+/// The objective separates by feature: −N/2 log ψ_d − Q_d(w̃_d) / (2 ψ_d). For every ψ_d the
+/// best w̃_d minimises Q_d, so W̃ = C Z⁻¹ whatever Ψ; then ψ_d = Q_d / N (diagonal),
+/// Σ_k Q_kd / Σ_k N_k (one diagonal shared by all components) or σ² = Σ_d Q_d / (N D)
+/// (isotropic, PPCA), with Q_d(w̃_d) = Σγ y_d² − w̃_dᵀ C_d at the optimum. A noise floor, when
+/// set, is a constraint ψ ≥ floor: the objective is unimodal in ψ, so clamping keeps the
+/// M-step exact for the constrained problem.
 ///
 /// ```
 /// use em_factor::{FactorAnalyser, FactorFamily, NoiseStructure};
@@ -562,7 +564,7 @@ impl Family for FactorFamily {
         &stats.n
     }
 
-    /// The inner ELBO of the [module docs](self), summed over the components with weight.
+    /// The inner ELBO of [`FactorFamily`]'s documentation, summed over the components with weight.
     fn expected_log_density(&self, stats: &FactorStats) -> f64 {
         let q = self.n_factors();
         if !stats.fits(self.n_components(), self.n_features(), q) {

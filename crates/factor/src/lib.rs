@@ -21,17 +21,25 @@
 //! use em_factor::{FactorMixture, NoiseStructure};
 //! use nalgebra::DMatrix;
 //!
-//! // 300 rows in 8 dimensions that vary along two directions, plus noise.
-//! let x = DMatrix::from_fn(300, 8, |i, j| {
-//!     let (a, b) = (((i * 37) % 101) as f64 / 10.0, ((i * 53) % 97) as f64 / 10.0);
-//!     a * (j as f64 + 1.0) / 8.0 + b * ((j % 3) as f64) + (((i * 7 + j * 13) % 17) as f64) / 17.0
+//! // 400 rows in 50 dimensions: two clusters, each varying along two directions.
+//! let x = DMatrix::from_fn(400, 50, |i, j| {
+//!     let (a, b) = (((i * 37) % 101) as f64 / 25.0, ((i * 53) % 97) as f64 / 25.0);
+//!     let centre = if i % 2 == 0 { 0.0 } else { 6.0 };
+//!     centre + a * ((j % 5) as f64 - 2.0) / 2.0 + b * ((j % 7) as f64 - 3.0) / 3.0
+//!         + (((i * 7 + j * 13) % 17) as f64 - 8.0) / 17.0
 //! });
-//! let fit = FactorMixture::builder(1, 2).noise(NoiseStructure::Diagonal).fit(&x)?;
+//! let fit = FactorMixture::builder(2, 2)      // K = 2 components, q = 2 factors
+//!     .noise(NoiseStructure::Diagonal)        // MFA; Isotropic = mixtures of PPCA
+//!     .n_init(2)
+//!     .seed(7)
+//!     .fit(&x)?;
 //! let model = &fit.model;
-//! assert_eq!(model.loadings(0).map(|w| w.shape()), Some((8, 2)));
-//! let sigma = model.covariance(0).unwrap(); // W Wᵀ + Ψ, 8 × 8
-//! assert!(sigma[(0, 0)] > 0.0);
-//! println!("mean log-likelihood {}", model.score(&x)?);
+//! let w = model.loadings(0).unwrap();         // 50 × 2, up to rotation
+//! let psi = model.noise(0).unwrap();          // 50 noise variances
+//! let labels = model.predict(&x)?;
+//! assert_eq!((w.shape(), psi.len(), labels.len()), ((50, 2), 50, 400));
+//! assert!(labels.iter().enumerate().all(|(i, &k)| k == labels[i % 2]));
+//! println!("converged {}, BIC {}", fit.report.converged, model.bic(&x)?);
 //! # Ok::<(), em_core::EmError>(())
 //! ```
 

@@ -190,3 +190,30 @@ fn parameter_vector_round_trips_and_squarem_reaches_the_plain_optimum() {
         assert!(plain.scaled_parameters().is_some());
     }
 }
+
+/// The example of the README section in `docs/factor.md` (with `em::factor` spelled
+/// `em_factor`), kept here so that it stays runnable.
+#[test]
+fn readme_example_runs() -> Result<(), em_core::EmError> {
+    use em_factor::{FactorMixture, NoiseStructure};
+    let x = DMatrix::from_fn(400, 50, |i, j| {
+        let (a, b) = (
+            ((i * 37) % 101) as f64 / 25.0,
+            ((i * 53) % 97) as f64 / 25.0,
+        );
+        let centre = if i % 2 == 0 { 0.0 } else { 6.0 };
+        centre
+            + a * ((j % 5) as f64 - 2.0) / 2.0
+            + b * ((j % 7) as f64 - 3.0) / 3.0
+            + (((i * 7 + j * 13) % 17) as f64 - 8.0) / 17.0
+    });
+    let fit = FactorMixture::builder(2, 2)
+        .noise(NoiseStructure::Diagonal)
+        .seed(7)
+        .fit(&x)?;
+    let (w, psi) = (fit.model.loadings(0).unwrap(), fit.model.noise(0).unwrap());
+    assert_eq!((w.shape(), psi.len()), ((50, 2), 50));
+    assert!(fit.report.converged);
+    println!("BIC {}", fit.model.bic(&x)?);
+    Ok(())
+}
