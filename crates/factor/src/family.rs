@@ -306,17 +306,27 @@ impl FactorFamily {
     }
 
     fn collapse_error(&self, component: usize, feature: usize, value: f64) -> EmError {
-        let whose = match self.noise {
-            NoiseStructure::SharedDiagonal => "the shared noise variance".to_string(),
-            NoiseStructure::Isotropic => "the isotropic noise variance σ²".to_string(),
-            NoiseStructure::Diagonal => "the noise variance".to_string(),
+        let (whose, why) = match self.noise {
+            NoiseStructure::SharedDiagonal => (
+                format!("the shared noise variance of feature {feature}"),
+                "the feature is (nearly) constant within every component or explained exactly \
+                 by the factors",
+            ),
+            NoiseStructure::Diagonal => (
+                format!("the noise variance of feature {feature}"),
+                "the feature is (nearly) constant within the component or explained exactly by \
+                 the factors",
+            ),
+            NoiseStructure::Isotropic => (
+                "the isotropic noise variance σ²".to_string(),
+                "the component's rows (nearly) lie in a q-dimensional affine subspace",
+            ),
         };
         EmError::DegenerateComponent {
             component,
             reason: format!(
-                "{whose} of feature {feature} collapsed to {value:e} (the feature is (nearly) \
-                 constant within the component or explained exactly by the factors); set a noise \
-                 floor, use fewer factors or components, or remove the feature"
+                "{whose} collapsed to {value:e} ({why}); set a noise floor, use fewer factors \
+                 or components, or remove the feature"
             ),
         }
     }

@@ -217,3 +217,36 @@ fn readme_example_runs() -> Result<(), em_core::EmError> {
     println!("BIC {}", fit.model.bic(&x)?);
     Ok(())
 }
+
+/// Sample weights in the E-step: weight 2 on a row counts as the row twice.
+#[test]
+fn sample_weights_count_as_repeated_rows() {
+    let mut rng = StdRng::seed_from_u64(12);
+    let comps = vec![
+        random_analyser(&mut rng, 5, 2, 0.0),
+        random_analyser(&mut rng, 5, 2, 3.0),
+    ];
+    let model = FactorMixture::new(vec![0.5, 0.5], comps, NoiseStructure::Diagonal).unwrap();
+    let (x, _) = model.sample(40, &mut rng);
+    let weights: Vec<f64> = (0..40).map(|i| if i < 10 { 2.0 } else { 1.0 }).collect();
+    let weighted = model.e_step_weighted(&x, 0..40, Some(&weights)).unwrap();
+    let doubled = DMatrix::from_fn(
+        50,
+        5,
+        |i, j| if i < 40 { x[(i, j)] } else { x[(i - 40, j)] },
+    );
+    let plain = model.e_step(&doubled, 0..50).unwrap();
+    assert!(
+        (weighted.log_likelihood - plain.log_likelihood).abs() < 1e-10 * plain.log_likelihood.abs()
+    );
+    assert!((weighted.entropy - plain.entropy).abs() < 1e-10 * plain.entropy.abs().max(1.0));
+    let (a, b) = (
+        model.expected_complete_log_likelihood(&weighted.stats),
+        model.expected_complete_log_likelihood(&plain.stats),
+    );
+    assert!((a - b).abs() < 1e-10 * b.abs(), "{a} vs {b}");
+    let (mut m1, mut m2) = (model.clone(), model.clone());
+    m1.m_step(&weighted.stats).unwrap();
+    m2.m_step(&plain.stats).unwrap();
+    assert!((m1.covariance(1).unwrap() - m2.covariance(1).unwrap()).amax() < 1e-9);
+}
