@@ -176,7 +176,10 @@ impl FactorMixtureBuilder {
         observer: &mut dyn Observer,
     ) -> Result<Fitted<FactorMixture>, EmError> {
         self.validate(x)?;
-        let em = self.em().observer(observer);
+        let em = self
+            .em()
+            .chunk_size(chunk_rows(x.ncols()))
+            .observer(observer);
         em.validate()?;
         // The data were checked once, above.
         let init = |data: &DMatrix<f64>, rng: &mut StdRng| self.start(data, rng);
@@ -321,6 +324,13 @@ impl FactorMixtureBuilder {
             FactorFamily::new(analysers, self.noise)?.with_noise_floor(self.noise_floor)?;
         FactorMixture::from_family(weights, family)
     }
+}
+
+/// Rows per E-step batch of a fit: about 256 Ki values per batch (between 256 and the
+/// driver's default of 4096 rows), so that wide data split into several batches, which the
+/// E-step runs in parallel.
+fn chunk_rows(d: usize) -> usize {
+    (262_144 / d.max(1)).clamp(256, em_core::DEFAULT_CHUNK_SIZE)
 }
 
 /// The (divisor n) variance of every column over `rows` about `centre`.
