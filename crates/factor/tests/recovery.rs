@@ -130,6 +130,12 @@ fn fits_five_hundred_dimensions() {
         .collect();
     let truth = FactorMixture::new(vec![0.4, 0.6], comps, NoiseStructure::Diagonal).unwrap();
     let (x, labels) = truth.sample(n, &mut rng);
+    // The EM invariants hold at D = 500 too (from the fit's start, 3 steps).
+    let begin = FactorMixture::builder(2, q)
+        .initialize(&x, &mut StdRng::seed_from_u64(5))
+        .unwrap();
+    let report = em_core::testing::check_invariants(begin, &x, 3, Default::default()).unwrap();
+    assert!(report.is_ok(), "{report}");
     let start = Instant::now();
     let fit = FactorMixture::builder(2, q).seed(1).fit(&x).unwrap();
     println!(
