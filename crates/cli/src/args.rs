@@ -177,7 +177,7 @@ pub struct BoundArgs {
     pub model: PathBuf,
     /// The coordinate varied, by name: `log(π_0/π_2)` (the weights as log-ratios to the last),
     /// `μ_1[0]` (a mean), `component 0: log L[0,0]`, `tied: L[1,0]`, `log σ²_0[1]` (the
-    /// covariances unconstrained) [default: the first mean of the last component, μ_{K-1}[0]].
+    /// covariances unconstrained) [default: the first mean of the last component, `μ_{K-1}[0]`].
     /// An unknown name is an error listing the model's.
     #[arg(long, value_name = "NAME")]
     pub parameter: Option<String>,
@@ -257,6 +257,78 @@ pub enum StoppingArg {
     /// scikit-learn's rule: the change of the mean log-likelihood per row.
     #[value(alias = "loglik-change", alias = "sklearn")]
     ObjectiveChange,
+}
+
+/// `em fit --model`: which mixture, and the options of the others.
+#[derive(Debug, Clone, Args)]
+pub struct ModelArgs {
+    /// The mixture fitted. gaussian: Gaussian components (the default). t: multivariate
+    /// Student-t components, robust to outliers (ν estimated per component unless --dof; K
+    /// and --covariance as for gaussian; restarts from --n-init sets of random rows).
+    /// regression: a mixture of regressions of --response on the other columns read, with an
+    /// intercept (--response-family gaussian or poisson; flexmix's model). mfa: a mixture of
+    /// factor analysers, covariances W Wᵀ + Ψ of --factors factors (--noise), for many
+    /// columns; always accelerated by SQUAREM (plain EM is 15–20× slower for it). The last three print their summary and JSON report (--json, --output); the
+    /// Gaussian-only options (--stream, --standardize, --plot, --std-errors, --rate, --init
+    /// FILE, missing values) are refused with them.
+    #[arg(
+        long = "model",
+        value_enum,
+        value_name = "MODEL",
+        default_value = "gaussian"
+    )]
+    pub kind: ModelArg,
+    /// --model t: hold every component's degrees of freedom at NU (1 is the Cauchy mixture)
+    /// instead of estimating them.
+    #[arg(long, value_name = "NU", value_parser = parse_non_negative)]
+    pub dof: Option<f64>,
+    /// --model regression: the response column, by header name or 1-based position; every
+    /// other column read is a predictor.
+    #[arg(long, value_name = "COL")]
+    pub response: Option<String>,
+    /// --model regression: the response's distribution (poisson: counts, log link).
+    #[arg(long, value_enum, value_name = "FAMILY", default_value = "gaussian")]
+    pub response_family: ResponseFamilyArg,
+    /// --model mfa: factors per component (fewer than the columns).
+    #[arg(long, value_name = "Q", value_parser = at_least_one())]
+    pub factors: Option<usize>,
+    /// --model mfa: the noise Ψ. diagonal: one diagonal per component; shared: one diagonal
+    /// for all; isotropic: σ²I per component (mixtures of probabilistic PCA).
+    #[arg(long, value_enum, value_name = "NOISE", default_value = "diagonal")]
+    pub noise: NoiseArg,
+}
+
+/// `--model`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModelArg {
+    /// Gaussian components.
+    Gaussian,
+    /// Multivariate Student-t components.
+    T,
+    /// Regressions of --response on the other columns.
+    Regression,
+    /// Factor analysers.
+    Mfa,
+}
+
+/// `--response-family`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ResponseFamilyArg {
+    /// y | x ~ N(xᵀβ_k, σ_k²).
+    Gaussian,
+    /// y | x ~ Poisson(exp(xᵀβ_k)).
+    Poisson,
+}
+
+/// `--noise`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NoiseArg {
+    /// One diagonal Ψ_k per component.
+    Diagonal,
+    /// One diagonal Ψ shared by all components.
+    Shared,
+    /// Ψ_k = σ_k² I (probabilistic PCA).
+    Isotropic,
 }
 
 /// A covariance structure, as scikit-learn names them.
@@ -478,6 +550,9 @@ pub struct FitArgs {
     /// Standard errors and the rate of convergence.
     #[command(flatten)]
     pub inference: InferenceArgs,
+    /// Which model: a Gaussian mixture, or another family (--model).
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// Stream FILE instead of loading it: read it again, in chunks, on every EM iteration, so
     /// that memory stays small whatever its size. FILE is CSV, Parquet (read row group by row
     /// group) or the binary format written by `em convert` (recognised by its first bytes;

@@ -6,10 +6,10 @@
 //! one). Given the row and its component, u's posterior is Gamma(α, β) with α = (ν + D)/2,
 //! β = (ν + δ)/2 and δ = (x − μ)ᵀΣ⁻¹(x − μ) the Mahalanobis distance, so
 //!
-//! * E[u] = (ν + D)/(ν + δ): an outlier (large δ) gets a small weight in the M-step;
+//! * E\[u\] = (ν + D)/(ν + δ): an outlier (large δ) gets a small weight in the M-step;
 //! * E[log u] = ψ(α) − log β, and the posterior's entropy α − log β + log Γ(α) + (1 − α)ψ(α).
 //!
-//! **Statistics** per component: n = Σγ, the Gaussian statistics accumulated with weights γ·E[u]
+//! **Statistics** per component: n = Σγ, the Gaussian statistics accumulated with weights γ·E\[u\]
 //! (b = Σγu, the u-weighted mean m and scatter M2), a = Σγ E[log u] and h = Σγ H(q(u)).
 //!
 //! **Σγ log f** is then exact at the E-step's parameters (the inner ELBO, with the entropy h),
@@ -21,8 +21,7 @@
 //! covariance structures as the Gaussian family's, the `tied` one Σ_k M2_k / Σ_k n_k), then ν
 //! per component as the root of log(ν/2) − ψ(ν/2) + 1 + (a − b)/n = 0, unique because the
 //! left side decreases in ν (the objective is concave in ν), found by bisection in log ν within
-//! [`DOF_RANGE`]; at the upper end the component is Gaussian to within its rounding. ν may also
-//! be fixed. Every step is exact, so this is EM, not just ECM, and the invariant checker holds.
+//! [`DOF_RANGE`]. ν may also be fixed. Every step is exact, so this is EM, not just ECM, and the invariant checker holds.
 //!
 //! Densities come from the Gaussian family's vectorised kernel (log N gives δ), so a t mixture
 //! costs little more than a Gaussian one.
@@ -41,8 +40,9 @@ use crate::gaussian::{
 };
 
 /// The degrees of freedom an estimate may take: below 0.1 the t has almost no mass near its
-/// centre; above 200 it is a Gaussian to within the rounding of any data set's likelihood
-/// (teigen and EMMIX use the same cap).
+/// centre; above 200 it is nearly Gaussian and ν is barely determined by the data (on Old
+/// Faithful, ν = 200 instead of the unbounded estimate 297 costs 0.008 in log-likelihood).
+/// teigen and EMMIX cap ν at 200 too.
 pub const DOF_RANGE: RangeInclusive<f64> = 0.1..=200.0;
 
 /// How the degrees of freedom ν_k are set.
@@ -87,7 +87,7 @@ pub struct StudentFamily {
 pub struct StudentStats {
     /// n_k = Σγ.
     pub n: Vec<f64>,
-    /// The Gaussian statistics with weights γ·E[u]: b_k = Σγu, the u-weighted means and scatter.
+    /// The Gaussian statistics with weights γ·E\[u\]: b_k = Σγu, the u-weighted means and scatter.
     pub weighted: GaussianStats,
     /// a_k = Σγ E[log u].
     pub log_u: Vec<f64>,
@@ -106,7 +106,7 @@ impl Statistics for StudentStats {
 }
 
 /// The posterior of the scale u of a row at Mahalanobis distance δ from a component with ν
-/// degrees of freedom in D dimensions: (E[u], E[log u], H(q(u))).
+/// degrees of freedom in D dimensions: (E\[u\], E[log u], H(q(u))).
 fn scale_posterior(nu: f64, d: f64, delta: f64) -> (f64, f64, f64) {
     let alpha = 0.5 * (nu + d);
     let beta = 0.5 * (nu + delta);
@@ -388,7 +388,7 @@ impl Family for StudentFamily {
     }
 
     /// The scale posteriors of every row and component, then the Gaussian statistics with
-    /// weights γ·E[u].
+    /// weights γ·E\[u\].
     fn accumulate(
         &self,
         x: &DMatrix<f64>,

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use gmm::{CovarianceType, Init};
 
-use crate::args::{FitArgs, InitArg};
+use crate::args::{FitArgs, InitArg, ModelArg};
 use crate::commands::{
     builder, check_k, init_method, load_data, load_for_model, warn_failed_restarts,
 };
@@ -25,6 +25,9 @@ pub const FAITHFUL_COVARIANCE: CovarianceType = CovarianceType::Tied;
 
 /// Runs `em fit`.
 pub fn run(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliError> {
+    if args.model.kind != ModelArg::Gaussian {
+        return crate::commands::models::run(args, quiet, out);
+    }
     if args.stream {
         return crate::commands::stream::fit(args, quiet, out);
     }

@@ -3,6 +3,7 @@
 
 pub mod bound;
 pub mod fit;
+pub mod models;
 pub mod predict;
 pub mod sample;
 pub mod select;

@@ -10,6 +10,7 @@ mod inference;
 mod input;
 mod missing;
 mod model_files;
+mod models;
 #[cfg(feature = "parquet")]
 mod parquet;
 mod plots;
