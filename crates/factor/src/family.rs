@@ -7,8 +7,9 @@
 
 use std::ops::Range;
 
-use em_core::{Dataset, EmError, ScaledParameters, Statistics};
+use em_core::{EmError, ScaledParameters, Statistics};
 use em_family::Family;
+use em_family::check_batch_shape;
 use nalgebra::{DMatrix, DVector};
 use rand::{Rng, RngExt};
 use rand_distr::StandardNormal;
@@ -447,22 +448,7 @@ impl Family for FactorFamily {
     }
 
     fn check_batch(&self, data: &DMatrix<f64>, rows: Range<usize>) -> Result<(), EmError> {
-        if data.ncols() != self.n_features() {
-            return Err(EmError::DimensionMismatch {
-                expected: self.n_features(),
-                found: data.ncols(),
-            });
-        }
-        if rows.start > rows.end || rows.end > data.n_obs() {
-            return Err(EmError::InvalidParameter {
-                name: "rows",
-                reason: format!(
-                    "rows {rows:?} are not within the data's {} observations",
-                    data.n_obs()
-                ),
-            });
-        }
-        Ok(())
+        check_batch_shape(self.n_features(), data.ncols(), &rows, data.nrows())
     }
 
     fn block_rows(&self) -> usize {

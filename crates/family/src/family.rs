@@ -224,6 +224,37 @@ pub fn mixture_weights(
     Ok(weights)
 }
 
+/// The check every family's [`Family::check_batch`] makes of a batch's shape: the data's
+/// `found` features against the family's `expected`, and `rows` within the data's `n_obs`
+/// observations.
+///
+/// ```
+/// use em_family::check_batch_shape;
+/// assert!(check_batch_shape(2, 2, &(0..5), 5).is_ok());
+/// assert!(check_batch_shape(2, 3, &(0..5), 5).is_err()); // dimension
+/// assert!(check_batch_shape(2, 2, &(3..7), 5).is_err()); // past the end
+/// ```
+///
+/// # Errors
+/// [`EmError::DimensionMismatch`]; [`EmError::InvalidParameter`] naming `rows`.
+pub fn check_batch_shape(
+    expected: usize,
+    found: usize,
+    rows: &Range<usize>,
+    n_obs: usize,
+) -> Result<(), EmError> {
+    if found != expected {
+        return Err(EmError::DimensionMismatch { expected, found });
+    }
+    if rows.start > rows.end || rows.end > n_obs {
+        return Err(EmError::InvalidParameter {
+            name: "rows",
+            reason: format!("rows {rows:?} are not within the data's {n_obs} observations"),
+        });
+    }
+    Ok(())
+}
+
 /// Statistics of K independent components of a one-component family: each component's
 /// weight and statistics.
 #[derive(Debug, Clone, PartialEq)]
@@ -307,22 +338,7 @@ impl<C: Component> Family for Vec<C> {
     /// The dimension, and every observation in the family's support
     /// ([`Component::check_obs`]).
     fn check_batch(&self, data: &C::Data, rows: Range<usize>) -> Result<(), EmError> {
-        let d = self.n_features();
-        if data.n_features() != d {
-            return Err(EmError::DimensionMismatch {
-                expected: d,
-                found: data.n_features(),
-            });
-        }
-        if rows.start > rows.end || rows.end > data.n_obs() {
-            return Err(EmError::InvalidParameter {
-                name: "rows",
-                reason: format!(
-                    "rows {rows:?} are not within the data's {} observations",
-                    data.n_obs()
-                ),
-            });
-        }
+        check_batch_shape(self.n_features(), data.n_features(), &rows, data.n_obs())?;
         rows.into_iter()
             .try_for_each(|i| C::check_obs(data.obs(i), i))
     }

@@ -69,7 +69,9 @@ pub mod student;
 
 pub use binary::BinaryMatrix;
 pub use component::{Component, Obs, OwnedData};
-pub use family::{ComponentStats, Family, mixture_weights, symmetric_dirichlet_log_density};
+pub use family::{
+    ComponentStats, Family, check_batch_shape, mixture_weights, symmetric_dirichlet_log_density,
+};
 pub use gaussian::{CovarianceType, Covariances, Gaussians};
 pub use gradient::{ComponentGradient, FamilyGradient};
 pub use observations::Observations;

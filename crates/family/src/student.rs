@@ -34,7 +34,7 @@ use rand::{Rng, RngExt};
 use rand_distr::{Gamma, StandardNormal};
 use statrs::function::gamma::{digamma, ln_gamma};
 
-use crate::family::Family;
+use crate::family::{Family, check_batch_shape};
 use crate::gaussian::{
     CovarianceType, GaussianStats, Gaussians, HALF_LN_2PI, Scatter, check_data, check_reg_covar,
 };
@@ -332,19 +332,7 @@ impl Family for StudentFamily {
     }
 
     fn check_batch(&self, x: &DMatrix<f64>, rows: Range<usize>) -> Result<(), EmError> {
-        if x.ncols() != self.n_features() {
-            return Err(EmError::DimensionMismatch {
-                expected: self.n_features(),
-                found: x.ncols(),
-            });
-        }
-        if rows.start > rows.end || rows.end > x.nrows() {
-            return Err(EmError::InvalidParameter {
-                name: "rows",
-                reason: format!("rows {rows:?} are not within the data's {} rows", x.nrows()),
-            });
-        }
-        Ok(())
+        check_batch_shape(self.n_features(), x.ncols(), &rows, x.nrows())
     }
 
     fn block_rows(&self) -> usize {

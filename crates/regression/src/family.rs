@@ -112,22 +112,7 @@ pub(crate) fn check_design(
     data: &RegressionData,
     rows: std::ops::Range<usize>,
 ) -> Result<(), EmError> {
-    if data.n_predictors() != n_predictors {
-        return Err(EmError::DimensionMismatch {
-            expected: n_predictors,
-            found: data.n_predictors(),
-        });
-    }
-    if rows.start > rows.end || rows.end > data.n_obs() {
-        return Err(EmError::InvalidParameter {
-            name: "rows",
-            reason: format!(
-                "rows {rows:?} are not within the data's {} observations",
-                data.n_obs()
-            ),
-        });
-    }
-    Ok(())
+    em_family::check_batch_shape(n_predictors, data.n_predictors(), &rows, data.n_obs())
 }
 
 /// Coefficient matrix from rows (model files store one row per component).

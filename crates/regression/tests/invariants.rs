@@ -4,7 +4,7 @@
 
 use em_core::testing::prop::assert_invariants;
 use em_core::testing::{Tolerance, check_invariants, chunking_discrepancy};
-use em_core::{Dataset, Initializer, ParameterVector, StdRng};
+use em_core::{Dataset, EmError, Initializer, ParameterVector, StdRng};
 use em_regression::{
     GaussianRegressionMixture, GaussianRegressions, GaussianSettings, PoissonRegressionMixture,
     PoissonRegressions, RegressionData, Start, Strategy,
@@ -65,7 +65,16 @@ proptest! {
         let data = gaussian_data(&x, &noise);
         let start = Start::<GaussianRegressions>::new(k);
         let model: GaussianRegressionMixture = start.initialize(&data, &mut StdRng::seed_from_u64(seed)).unwrap();
-        assert_invariants(model, &data, 25)?;
+        // Without a variance floor a component can come to fit its rows exactly (as many
+        // weighted rows as design columns): a typed error ends that run, not a violation, and
+        // the case is replaced. Only completed steps are judged.
+        match check_invariants(model, &data, 25, Tolerance::default()) {
+            Ok(report) => prop_assert!(report.is_ok(), "{report}"),
+            Err(EmError::DegenerateComponent { .. } | EmError::EmptyComponent { .. }) => {
+                prop_assume!(false);
+            }
+            Err(e) => prop_assert!(false, "the model returned an error: {e}"),
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use super::missing::{
 };
 use super::mstep::gaussian_parameters;
 use super::{GaussianStats, Gaussians, Prior, block_rows, check_reg_covar};
-use crate::family::Family;
+use crate::family::{Family, check_batch_shape};
 
 /// K Gaussians N(μ_k, Σ_k) and how their M-step runs: scikit-learn's `reg_covar` ridge and an
 /// optional conjugate [`Prior`] (MAP-EM). Always valid.
@@ -278,19 +278,7 @@ impl Family for GaussianFamily {
     /// [`check_data`](Family::check_data) at the fit's boundary; a NaN that slips through
     /// shows up as a non-finite objective, which the driver reports.
     fn check_batch(&self, x: &DMatrix<f64>, rows: Range<usize>) -> Result<(), EmError> {
-        if x.ncols() != self.n_features() {
-            return Err(EmError::DimensionMismatch {
-                expected: self.n_features(),
-                found: x.ncols(),
-            });
-        }
-        if rows.start > rows.end || rows.end > x.nrows() {
-            return Err(EmError::InvalidParameter {
-                name: "rows",
-                reason: format!("rows {rows:?} are not within the data's {} rows", x.nrows()),
-            });
-        }
-        Ok(())
+        check_batch_shape(self.n_features(), x.ncols(), &rows, x.nrows())
     }
 
     /// Sub-blocks sized for the kernel's cache use, whatever the missing-values setting: so
