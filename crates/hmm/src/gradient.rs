@@ -12,7 +12,7 @@
 //! ```
 //! use em_core::{gradient::score, Differentiable};
 //! use hmm::Hmm;
-//! use mixture::Poisson;
+//! use em_family::families::Poisson;
 //! use nalgebra::{dmatrix, dvector};
 //!
 //! let model = Hmm::new(dvector![0.5, 0.5], dmatrix![0.9, 0.1; 0.2, 0.8],
