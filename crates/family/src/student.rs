@@ -45,6 +45,30 @@ use crate::gaussian::{
 /// teigen and EMMIX cap ν at 200 too.
 pub const DOF_RANGE: RangeInclusive<f64> = 0.1..=200.0;
 
+/// Checks component `k`'s degrees of freedom `nu` against [`DOF_RANGE`].
+///
+/// ```
+/// use em_family::student::check_dof;
+/// assert!(check_dof(0, 4.0).is_ok());
+/// assert!(check_dof(1, 0.0).is_err());
+/// ```
+///
+/// # Errors
+/// [`EmError::InvalidParameter`] naming `dof` and the component.
+pub fn check_dof(k: usize, nu: f64) -> Result<(), EmError> {
+    if DOF_RANGE.contains(&nu) {
+        return Ok(());
+    }
+    Err(EmError::InvalidParameter {
+        name: "dof",
+        reason: format!(
+            "component {k} has ν = {nu}; degrees of freedom must lie in [{}, {}]",
+            DOF_RANGE.start(),
+            DOF_RANGE.end()
+        ),
+    })
+}
+
 /// How the degrees of freedom ν_k are set.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -164,16 +188,9 @@ impl StudentFamily {
                 ),
             });
         }
-        if let Some((k, v)) = dof.iter().enumerate().find(|(_, v)| !DOF_RANGE.contains(v)) {
-            return Err(EmError::InvalidParameter {
-                name: "dof",
-                reason: format!(
-                    "component {k} has ν = {v}; degrees of freedom must lie in [{}, {}]",
-                    DOF_RANGE.start(),
-                    DOF_RANGE.end()
-                ),
-            });
-        }
+        dof.iter()
+            .enumerate()
+            .try_for_each(|(k, &nu)| check_dof(k, nu))?;
         Ok(StudentFamily {
             gaussians,
             dof,

@@ -26,7 +26,7 @@
 
 use em_core::{EStep, EmError, Fitted, LatentModel, ParameterVector, Silent, Stopping};
 use em_family::gaussian::{CheckedData, Covariances, Gaussians};
-use em_family::student::{DofRule, StudentFamily, StudentStats};
+use em_family::student::{DofRule, StudentFamily, StudentStats, check_dof};
 use mixture::Mixture;
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
@@ -55,6 +55,16 @@ pub enum Dof {
     },
     /// The same ν for every component, held fixed (ν = 1 is the Cauchy mixture).
     Fixed(f64),
+}
+
+impl Dof {
+    /// ν: the fixed value, or the value every component starts from.
+    pub fn value(self) -> f64 {
+        match self {
+            Dof::Estimated { initial } => initial,
+            Dof::Fixed(nu) => nu,
+        }
+    }
 }
 
 impl Default for Dof {
@@ -159,10 +169,11 @@ impl StudentMixture {
     /// # Errors
     /// [`EmError::InvalidParameter`] naming `dof` for ν outside its range.
     pub fn from_gaussian(gm: &GaussianMixture, dof: Dof) -> Result<Self, EmError> {
-        let (nu, rule) = match dof {
-            Dof::Estimated { initial } => (initial, DofRule::Estimated),
-            Dof::Fixed(nu) => (nu, DofRule::Fixed),
+        let rule = match dof {
+            Dof::Estimated { .. } => DofRule::Estimated,
+            Dof::Fixed(_) => DofRule::Fixed,
         };
+        let nu = dof.value();
         let family =
             StudentFamily::new(gm.components().clone(), vec![nu; gm.n_components()], rule)?
                 .with_reg_covar(gm.reg_covar())?;
@@ -478,17 +489,7 @@ impl StudentMixtureBuilder {
         self.gaussian.em.validate()?;
         self.gaussian.init.validate()?;
         // The starting ν is checked once, here, rather than by every restart.
-        StudentFamily::new(
-            Gaussians::new(
-                DMatrix::zeros(1, 1),
-                Covariances::Spherical(DVector::from_element(1, 1.0)),
-            )?,
-            vec![match self.dof {
-                Dof::Estimated { initial } => initial,
-                Dof::Fixed(nu) => nu,
-            }],
-            DofRule::Fixed,
-        )?;
+        check_dof(0, self.dof.value())?;
         let ctx = self.gaussian.init_context(None, None);
         let dof = self.dof;
         let start = Starter {
