@@ -103,7 +103,7 @@ pub use chunked::{DEFAULT_CHUNK_SIZE, batches, chunked_e_step, chunked_log_likel
 pub use driver::{DEFAULT_MAX_ITER, Em, EmOptions, Initializer, restart_seed};
 pub use error::{EmError, check_finite};
 pub use gradient::{Differentiable, GradientAscent, Score, StepSize};
-pub use model::{Dataset, EStep, LatentModel, Statistics};
+pub use model::{Dataset, EStep, LatentModel, ScalableStatistics, Statistics};
 pub use observer::{Control, Iteration, Observer, Silent};
 pub use report::{FitReport, Fitted, RestartOutcome, StopReason};
 pub use squarem::{Acceleration, ParameterVector, Squarem};

@@ -20,6 +20,32 @@ pub trait Statistics: Send + Sized {
     fn merge(&mut self, later: &Self);
 }
 
+/// Statistics that can be multiplied by a positive factor: those of the same observations,
+/// each counted `factor` times.
+///
+/// Online (stepwise) EM keeps a running average of the statistics of successive mini-batches,
+/// s ← (1 − ρ) s + ρ ŝ, which is [`scale`](Self::scale) and [`Statistics::merge`]. Expected
+/// sufficient statistics are sums over observations, so scaling multiplies every sum (counts,
+/// weighted sums, weighted scatter, a posterior entropy) by `factor`; nothing else changes.
+///
+/// ```
+/// use em_core::{ScalableStatistics, Statistics};
+/// struct Sums { n: f64, sx: f64 }
+/// impl Statistics for Sums {
+///     fn merge(&mut self, o: &Self) { self.n += o.n; self.sx += o.sx; }
+/// }
+/// impl ScalableStatistics for Sums {
+///     fn scale(&mut self, factor: f64) { self.n *= factor; self.sx *= factor; }
+/// }
+/// let mut s = Sums { n: 2.0, sx: 5.0 };
+/// s.scale(0.5);
+/// assert_eq!((s.n, s.sx), (1.0, 2.5));
+/// ```
+pub trait ScalableStatistics: Statistics {
+    /// Multiplies every statistic by `factor` (finite and positive).
+    fn scale(&mut self, factor: f64);
+}
+
 /// The result of an E-step over a batch: statistics, log-likelihood and posterior entropy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EStep<S> {
