@@ -117,7 +117,7 @@ impl Default for EmOptions {
 pub struct Em<A = Plain, O = Silent> {
     opts: EmOptions,
     step: A,
-    observer: RefCell<O>,
+    pub(crate) observer: RefCell<O>,
 }
 
 impl Default for Em {
@@ -525,7 +525,7 @@ impl<A, O: Observer> Em<A, O> {
     }
 
     /// The pool E-steps run on: a dedicated one when `threads` is set, else rayon's global one.
-    fn pool(&self) -> Result<Option<rayon::ThreadPool>, EmError> {
+    pub(crate) fn pool(&self) -> Result<Option<rayon::ThreadPool>, EmError> {
         self.opts
             .threads
             .map(|threads| {
@@ -676,7 +676,10 @@ impl<A, O: Observer> Em<A, O> {
 }
 
 /// Runs `f` on `pool` when there is one, else on the current (global) pool.
-fn on_pool<T: Send>(pool: &Option<rayon::ThreadPool>, f: impl FnOnce() -> T + Send) -> T {
+pub(crate) fn on_pool<T: Send>(
+    pool: &Option<rayon::ThreadPool>,
+    f: impl FnOnce() -> T + Send,
+) -> T {
     match pool {
         Some(pool) => pool.install(f),
         None => f(),

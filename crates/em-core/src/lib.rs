@@ -6,7 +6,9 @@
 //! relative, of the optimum), the steps an iteration can take ([`Plain`] EM, or [`Squarem`] for any
 //! model that implements [`ParameterVector`], set with [`Em::accelerate`]; a new acceleration is
 //! one more [`Step`]), streaming fits over data that do not fit in memory ([`stream`]: any
-//! [`ChunkSource`], through [`Em::fit_stream`]) and the invariant checker in [`testing`].
+//! [`ChunkSource`], through [`Em::fit_stream`]), [`online`] EM that updates the parameters
+//! after every mini-batch ([`OnlineEm::partial_fit`], [`Em::fit_online`]) and the invariant
+//! checker in [`testing`].
 //! Every combination of step, data source, restarts and observer runs the same loop.
 //!
 //! For the research around a fit, a model that can differentiate its expected complete
@@ -92,6 +94,7 @@ pub mod gradient;
 pub mod information;
 mod model;
 mod observer;
+pub mod online;
 mod report;
 pub mod squarem;
 mod step;
@@ -105,6 +108,7 @@ pub use error::{EmError, check_finite};
 pub use gradient::{Differentiable, GradientAscent, Score, StepSize};
 pub use model::{Dataset, EStep, LatentModel, ScalableStatistics, Statistics};
 pub use observer::{Control, Iteration, Observer, Silent};
+pub use online::{OnlineEm, OnlineOptions, OnlineReport};
 pub use report::{FitReport, Fitted, RestartOutcome, StopReason};
 pub use squarem::{Acceleration, ParameterVector, Squarem};
 pub use step::{Evaluated, Evaluator, Plain, Step, Stepped};

@@ -7,7 +7,7 @@
 
 use std::ops::Range;
 
-use em_core::{EmError, ScaledParameters, Statistics};
+use em_core::{EmError, ScalableStatistics, ScaledParameters, Statistics};
 use em_family::Family;
 use em_family::check_batch_shape;
 use nalgebra::{DMatrix, DVector};
@@ -160,6 +160,17 @@ impl Statistics for FactorStats {
             }
             self.latent[k] += &later.latent[k];
         }
+    }
+}
+
+/// Every sum scales; the frames (`shift`) are reference points and do not.
+impl ScalableStatistics for FactorStats {
+    fn scale(&mut self, factor: f64) {
+        self.n.iter_mut().for_each(|n| *n *= factor);
+        self.sum_sq.iter_mut().for_each(|v| *v *= factor);
+        self.cross.iter_mut().for_each(|m| *m *= factor);
+        self.latent.iter_mut().for_each(|m| *m *= factor);
+        self.entropy *= factor;
     }
 }
 

@@ -14,7 +14,7 @@ use std::borrow::Borrow;
 use std::fmt;
 use std::ops::Range;
 
-use em_core::{Dataset, EmError, ScaledParameters, Statistics};
+use em_core::{Dataset, EmError, ScalableStatistics, ScaledParameters, Statistics};
 use nalgebra::DVector;
 use rand::Rng;
 use statrs::function::gamma::ln_gamma;
@@ -273,6 +273,13 @@ impl<S: Statistics> Statistics for ComponentStats<S> {
         for (a, b) in self.components.iter_mut().zip(&later.components) {
             a.merge(b);
         }
+    }
+}
+
+impl<S: ScalableStatistics> ScalableStatistics for ComponentStats<S> {
+    fn scale(&mut self, factor: f64) {
+        self.weights.iter_mut().for_each(|w| *w *= factor);
+        self.components.iter_mut().for_each(|c| c.scale(factor));
     }
 }
 

@@ -28,7 +28,7 @@
 
 use std::ops::{Range, RangeInclusive};
 
-use em_core::{EmError, ScaledParameters, Statistics};
+use em_core::{EmError, ScalableStatistics, ScaledParameters, Statistics};
 use nalgebra::{DMatrix, DVector};
 use rand::{Rng, RngExt};
 use rand_distr::{Gamma, StandardNormal};
@@ -126,6 +126,15 @@ impl Statistics for StudentStats {
         add(&mut self.log_u, &later.log_u);
         add(&mut self.entropy, &later.entropy);
         self.weighted.merge(&later.weighted);
+    }
+}
+
+impl ScalableStatistics for StudentStats {
+    fn scale(&mut self, factor: f64) {
+        for v in [&mut self.n, &mut self.log_u, &mut self.entropy] {
+            v.iter_mut().for_each(|x| *x *= factor);
+        }
+        self.weighted.scale(factor);
     }
 }
 

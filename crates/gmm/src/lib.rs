@@ -48,6 +48,7 @@ mod fit;
 pub mod gradient;
 mod init;
 mod mixture;
+pub mod online;
 pub mod stream;
 pub mod student;
 mod two_component;

@@ -230,30 +230,9 @@ impl GaussianMixtureBuilder {
                 }
                 Some(_) => {}
             }
+            check_rows(&chunk, n, missing)?;
             for i in 0..c {
                 let global = n + i;
-                let mut observed = 0;
-                for j in 0..cols {
-                    let value = chunk[(i, j)];
-                    if value.is_nan() && missing == MissingValues::Model {
-                        continue;
-                    }
-                    if !value.is_finite() {
-                        return Err(EmError::NonFinite {
-                            row: global,
-                            column: j,
-                            value,
-                        });
-                    }
-                    observed += 1;
-                }
-                if observed == 0 {
-                    return Err(EmError::InvalidInput {
-                        row: global,
-                        column: None,
-                        reason: "every value of the row is missing; drop the row".into(),
-                    });
-                }
                 let slot = if global < size {
                     Some(global)
                 } else {
@@ -282,6 +261,42 @@ impl GaussianMixtureBuilder {
             n_rows: n,
         })
     }
+}
+
+/// Checks the values of the rows of `chunk`, whose first is row `first_row` of the data:
+/// finite, or NaN for a missing value when missing values are modelled, and at least one
+/// observed value per row. Errors name the row (and column) within the whole data.
+pub(crate) fn check_rows(
+    chunk: &DMatrix<f64>,
+    first_row: usize,
+    missing: MissingValues,
+) -> Result<(), EmError> {
+    for i in 0..chunk.nrows() {
+        let row = first_row + i;
+        let mut observed = 0;
+        for j in 0..chunk.ncols() {
+            let value = chunk[(i, j)];
+            if value.is_nan() && missing == MissingValues::Model {
+                continue;
+            }
+            if !value.is_finite() {
+                return Err(EmError::NonFinite {
+                    row,
+                    column: j,
+                    value,
+                });
+            }
+            observed += 1;
+        }
+        if observed == 0 {
+            return Err(EmError::InvalidInput {
+                row,
+                column: None,
+                reason: "every value of the row is missing; drop the row".into(),
+            });
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

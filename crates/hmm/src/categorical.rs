@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use em_core::{EmError, Statistics};
+use em_core::{EmError, ScalableStatistics, Statistics};
 use em_family::Family;
 use nalgebra::{DMatrix, DVector};
 use rand::{Rng, RngExt};
@@ -121,6 +121,13 @@ impl Statistics for CategoricalStats {
         for (w, l) in self.weights.iter_mut().zip(&later.weights) {
             *w += l;
         }
+    }
+}
+
+impl ScalableStatistics for CategoricalStats {
+    fn scale(&mut self, factor: f64) {
+        self.counts *= factor;
+        self.weights.iter_mut().for_each(|w| *w *= factor);
     }
 }
 

@@ -4,7 +4,8 @@ use std::borrow::Borrow;
 use std::ops::Range;
 
 use em_core::{
-    Dataset, EStep, EmError, LatentModel, ScaledParameters, Statistics, chunked_log_likelihood,
+    Dataset, EStep, EmError, LatentModel, ScalableStatistics, ScaledParameters, Statistics,
+    chunked_log_likelihood,
 };
 use em_family::Family;
 use nalgebra::{DMatrix, DVector};
@@ -116,6 +117,14 @@ impl<S: Statistics> Statistics for HmmStats<S> {
         self.start += &later.start;
         self.transitions += &later.transitions;
         self.emission.merge(&later.emission);
+    }
+}
+
+impl<S: ScalableStatistics> ScalableStatistics for HmmStats<S> {
+    fn scale(&mut self, factor: f64) {
+        self.start *= factor;
+        self.transitions *= factor;
+        self.emission.scale(factor);
     }
 }
 

@@ -79,7 +79,7 @@ use std::ops::Range;
 
 use em_core::{
     Differentiable, EStep, Em, EmError, Fitted, LatentModel, Observer, ParameterVector,
-    RestartOutcome, ScaledParameters, Statistics, Step,
+    RestartOutcome, ScalableStatistics, ScaledParameters, Statistics, Step,
 };
 use em_family::families::{Poisson, PoissonStats, ZeroInflated, ZeroInflatedStats};
 use em_family::gradient::logistic;
@@ -221,6 +221,12 @@ impl ZipStats {
 impl Statistics for ZipStats {
     fn merge(&mut self, later: &Self) {
         self.stats.merge(&later.stats);
+    }
+}
+
+impl ScalableStatistics for ZipStats {
+    fn scale(&mut self, factor: f64) {
+        self.stats.scale(factor);
     }
 }
 

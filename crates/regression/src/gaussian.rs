@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use em_core::{EmError, ScaledParameters, Statistics};
+use em_core::{EmError, ScalableStatistics, ScaledParameters, Statistics};
 use em_family::Family;
 use nalgebra::{DMatrix, DVector};
 use rand::Rng;
@@ -246,6 +246,15 @@ impl Statistics for GaussianRegressionStats {
             self.xtwy[k] += &later.xtwy[k];
             self.ytwy[k] += later.ytwy[k];
         }
+    }
+}
+
+impl ScalableStatistics for GaussianRegressionStats {
+    fn scale(&mut self, factor: f64) {
+        self.weights.iter_mut().for_each(|w| *w *= factor);
+        self.xtwx.iter_mut().for_each(|m| *m *= factor);
+        self.xtwy.iter_mut().for_each(|v| *v *= factor);
+        self.ytwy.iter_mut().for_each(|v| *v *= factor);
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use em_core::{EmError, ScaledParameters, Statistics};
+use em_core::{EmError, ScalableStatistics, ScaledParameters, Statistics};
 use em_family::Family;
 use nalgebra::{DMatrix, DVector};
 use rand::Rng;
@@ -190,6 +190,16 @@ impl Statistics for PoissonRegressionStats {
             *a += b;
         }
         self.parts.extend(later.parts.iter().cloned());
+    }
+}
+
+/// N_k and every held row's weight scale (the rows themselves are kept).
+impl ScalableStatistics for PoissonRegressionStats {
+    fn scale(&mut self, factor: f64) {
+        self.weights.iter_mut().for_each(|w| *w *= factor);
+        for part in &mut self.parts {
+            part.gamma.iter_mut().for_each(|g| *g *= factor);
+        }
     }
 }
 

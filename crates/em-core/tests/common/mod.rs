@@ -6,7 +6,9 @@
 
 use std::ops::Range;
 
-use em_core::{EStep, EmError, LatentModel, ParameterVector, Statistics, StdRng};
+use em_core::{
+    EStep, EmError, LatentModel, ParameterVector, ScalableStatistics, Statistics, StdRng,
+};
 use rand::RngExt;
 
 pub const VAR_FLOOR: f64 = 1e-3;
@@ -45,6 +47,14 @@ impl Statistics for Stats1d {
             self.n[k] += o.n[k];
             self.sx[k] += o.sx[k];
             self.sxx[k] += o.sxx[k];
+        }
+    }
+}
+
+impl ScalableStatistics for Stats1d {
+    fn scale(&mut self, factor: f64) {
+        for v in [&mut self.n, &mut self.sx, &mut self.sxx] {
+            v.iter_mut().for_each(|x| *x *= factor);
         }
     }
 }

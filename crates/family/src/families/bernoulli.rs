@@ -17,7 +17,7 @@
 //! * **Support**: values are `bool` in a [`BinaryMatrix`], so only 0/1 can be represented;
 //!   its constructors from `f64` data report any other value by row and column.
 
-use em_core::{EmError, ScaledParameters, Statistics};
+use em_core::{EmError, ScalableStatistics, ScaledParameters, Statistics};
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
@@ -139,6 +139,14 @@ impl Statistics for BernoulliStats {
         for (a, b) in self.zeros.iter_mut().zip(&later.zeros) {
             *a += b;
         }
+    }
+}
+
+impl ScalableStatistics for BernoulliStats {
+    fn scale(&mut self, factor: f64) {
+        self.n *= factor;
+        self.ones.iter_mut().for_each(|a| *a *= factor);
+        self.zeros.iter_mut().for_each(|b| *b *= factor);
     }
 }
 

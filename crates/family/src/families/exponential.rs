@@ -16,7 +16,7 @@
 //! * **Support**: a negative observation is [`EmError::InvalidInput`] with its row (column 0),
 //!   NaN or ±∞ is [`EmError::NonFinite`].
 
-use em_core::{EmError, ScaledParameters, Statistics};
+use em_core::{EmError, ScalableStatistics, ScaledParameters, Statistics};
 use rand::{Rng, RngExt};
 use rand_distr::Exp1;
 use serde::{Deserialize, Serialize};
@@ -167,6 +167,13 @@ impl Statistics for ExponentialStats {
     fn merge(&mut self, later: &Self) {
         self.n += later.n;
         self.sum += later.sum;
+    }
+}
+
+impl ScalableStatistics for ExponentialStats {
+    fn scale(&mut self, factor: f64) {
+        self.n *= factor;
+        self.sum *= factor;
     }
 }
 

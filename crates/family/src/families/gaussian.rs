@@ -16,7 +16,7 @@
 //! * **Empty component** (n = 0): [`EmError::EmptyComponent`].
 //! * **Support**: NaN or ±∞ is [`EmError::NonFinite`] with its row (column 0).
 
-use em_core::{EmError, ScaledParameters, Statistics};
+use em_core::{EmError, ScalableStatistics, ScaledParameters, Statistics};
 use rand::{Rng, RngExt};
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
@@ -199,6 +199,14 @@ impl Statistics for GaussianStats {
         self.offset += delta * (later.n / n);
         self.m2 += later.m2 + delta * delta * (self.n * later.n / n);
         self.n = n;
+    }
+}
+
+/// n and M2 scale; the reference point and the mean do not.
+impl ScalableStatistics for GaussianStats {
+    fn scale(&mut self, factor: f64) {
+        self.n *= factor;
+        self.m2 *= factor;
     }
 }
 

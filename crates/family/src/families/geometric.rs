@@ -13,7 +13,7 @@
 //! a mixture (`mixture::Mixture<Vec<Geometric>>`), as an HMM's emissions
 //! (`hmm::Hmm<Vec<Geometric>>`), and inside [`ZeroInflated`](super::ZeroInflated).
 
-use em_core::{EmError, ScaledParameters, Statistics};
+use em_core::{EmError, ScalableStatistics, ScaledParameters, Statistics};
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
@@ -123,6 +123,13 @@ impl Statistics for GeometricStats {
     fn merge(&mut self, later: &Self) {
         self.n += later.n;
         self.sum += later.sum;
+    }
+}
+
+impl ScalableStatistics for GeometricStats {
+    fn scale(&mut self, factor: f64) {
+        self.n *= factor;
+        self.sum *= factor;
     }
 }
 

@@ -12,7 +12,7 @@
 //! * **Empty component** (n = 0): [`EmError::EmptyComponent`].
 
 use em_core::stopping::PROBABILITY_FLOOR;
-use em_core::{EmError, ScaledParameters, Statistics};
+use em_core::{EmError, ScalableStatistics, ScaledParameters, Statistics};
 use rand::Rng;
 use rand_distr::Distribution;
 use serde::{Deserialize, Serialize};
@@ -110,6 +110,14 @@ impl Statistics for PoissonStats {
         self.n += later.n;
         self.sum += later.sum;
         self.sum_ln_factorial += later.sum_ln_factorial;
+    }
+}
+
+impl ScalableStatistics for PoissonStats {
+    fn scale(&mut self, factor: f64) {
+        self.n *= factor;
+        self.sum *= factor;
+        self.sum_ln_factorial *= factor;
     }
 }
 

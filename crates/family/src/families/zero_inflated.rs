@@ -22,7 +22,7 @@
 //!   model, with the inner latent variable counted in its entropy.
 //! * **Boundaries**: π = 0 (no inflation) and π = 1 are allowed; 0 · log 0 = 0.
 
-use em_core::{EmError, ScaledParameters, Statistics};
+use em_core::{EmError, ScalableStatistics, ScaledParameters, Statistics};
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
@@ -207,6 +207,16 @@ impl<S: Statistics> Statistics for ZeroInflatedStats<S> {
         self.counted += later.counted;
         self.entropy += later.entropy;
         self.counts.merge(&later.counts);
+    }
+}
+
+impl<S: ScalableStatistics> ScalableStatistics for ZeroInflatedStats<S> {
+    fn scale(&mut self, factor: f64) {
+        self.n *= factor;
+        self.zeros *= factor;
+        self.counted *= factor;
+        self.entropy *= factor;
+        self.counts.scale(factor);
     }
 }
 

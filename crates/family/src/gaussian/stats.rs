@@ -7,7 +7,7 @@
 //! data sit far from the origin; batches merge with the pairwise update of Chan, Golub and
 //! LeVeque (1979).
 
-use em_core::Statistics;
+use em_core::{ScalableStatistics, Statistics};
 use nalgebra::{DMatrix, DVector};
 
 use super::covariance::CovarianceType;
@@ -183,6 +183,18 @@ impl Statistics for GaussianStats {
             }
             self.n[k] = n;
         }
+    }
+}
+
+/// N_k, M2_k and the conditional entropy scale; the means are averages and do not.
+impl ScalableStatistics for GaussianStats {
+    fn scale(&mut self, factor: f64) {
+        self.n *= factor;
+        match &mut self.scatter {
+            Scatter::Full(m) => m.iter_mut().for_each(|m| *m *= factor),
+            Scatter::Diag(m) => *m *= factor,
+        }
+        self.conditional_entropy *= factor;
     }
 }
 
