@@ -582,9 +582,48 @@ pub struct FitArgs {
     /// start from.
     #[arg(long, value_name = "N", requires = "stream", default_value_t = gmm::stream::DEFAULT_INIT_SAMPLE, value_parser = at_least_one())]
     pub init_sample: usize,
+    /// Online EM options.
+    #[command(flatten)]
+    pub online: OnlineArgs,
     /// How FILE is read.
     #[command(flatten)]
     pub reader: ReaderArgs,
+}
+
+/// `em fit --online`: one pass over a file too large to read many times.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Online EM")]
+pub struct OnlineArgs {
+    /// Fit FILE online, reading it once: batch EM on its first --head rows gives the start,
+    /// then the parameters are updated after every mini-batch of --batch-size rows with
+    /// step sizes (t + 2)^(−α) (Cappé & Moulines' online EM). Memory holds the head and two
+    /// mini-batches. The log-likelihood reported is the progressive estimate (each mini-batch
+    /// scored before its update), as the file is not read again. FILE as for --stream; the
+    /// head should be representative (shuffle a file sorted by cluster).
+    #[arg(long, conflicts_with_all = ["stream", "std_errors", "rate", "standardize", "plot"])]
+    pub online: bool,
+    /// With --online: rows per mini-batch.
+    #[arg(long, value_name = "N", requires = "online", default_value_t = em_core::online::DEFAULT_BATCH_SIZE, value_parser = at_least_one())]
+    pub batch_size: usize,
+    /// With --online: α of the step sizes (t + 2)^(−α), in (0.5, 1].
+    #[arg(long, value_name = "A", requires = "online", default_value_t = em_core::online::DEFAULT_STEP_EXPONENT, value_parser = parse_step_exponent)]
+    pub step_exponent: f64,
+    /// With --online: passes over FILE.
+    #[arg(long, value_name = "N", requires = "online", default_value_t = 1, value_parser = at_least_one())]
+    pub passes: usize,
+    /// With --online: rows at the head of FILE that batch EM fits the start to.
+    #[arg(long, value_name = "N", requires = "online", default_value_t = gmm::online::DEFAULT_HEAD, value_parser = at_least_one())]
+    pub head: usize,
+}
+
+/// α of online EM's step sizes: in (0.5, 1].
+fn parse_step_exponent(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if v > 0.5 && v <= 1.0 {
+        Ok(v)
+    } else {
+        Err(format!("must be in (0.5, 1], got {s}"))
+    }
 }
 
 /// How input files are read (`fit`, `select`, `predict`, `convert`): delimiter, header and

@@ -472,6 +472,53 @@ pub fn parse_model_file(text: &str, source: &str) -> Result<LoadedModel, CliErro
     })
 }
 
+/// What `em fit --online` writes: the model (a model file for --model and --init) and how the
+/// online fit went.
+#[derive(Debug, Clone, Serialize)]
+pub struct OnlineReportFile {
+    /// The fitted parameters.
+    #[serde(flatten)]
+    pub model: ModelFile,
+    /// The online fit.
+    pub online: OnlineFitReport,
+}
+
+/// How an online fit went.
+#[derive(Debug, Clone, Serialize)]
+pub struct OnlineFitReport {
+    /// Rows in one pass over the file.
+    pub n_rows: usize,
+    /// Rows at the head that batch EM fitted the start to.
+    pub head_rows: usize,
+    /// Iterations of that batch fit.
+    pub start_iterations: usize,
+    /// Updates (mini-batches) over all passes.
+    pub updates: usize,
+    /// Passes begun.
+    pub passes: usize,
+    /// Rows per mini-batch.
+    pub batch_size: usize,
+    /// α of the step sizes (t + 2)^(−α).
+    pub step_exponent: f64,
+    /// Σ log p(x) / rows over the mini-batches of the last pass, each scored at the parameters
+    /// before its update.
+    pub progressive_mean_log_likelihood: f64,
+    /// Each mini-batch's mean log-likelihood before its update.
+    pub trace: Vec<f64>,
+    /// Whether the fit stopped before its last pass ended.
+    pub stopped_early: bool,
+}
+
+impl OnlineReportFile {
+    /// Pretty JSON.
+    pub fn to_json(&self) -> String {
+        // Serialising plain numbers, strings and vectors cannot fail.
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+}
+
 /// Reads a model (or report) file.
 pub fn read_model(path: &Path) -> Result<GaussianMixture, CliError> {
     Ok(read_model_file(path)?.model)

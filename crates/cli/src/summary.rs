@@ -5,7 +5,7 @@ use std::fmt::Write;
 use gmm::{CovarianceType, GaussianMixture};
 
 use crate::args::Criterion;
-use crate::json::ReportFile;
+use crate::json::{OnlineReportFile, ReportFile};
 
 /// `v` with `digits` significant digits, trailing zeros dropped; scientific notation outside
 /// 1e-4 ≤ |v| < 1e7.
@@ -70,7 +70,7 @@ pub struct Context<'a> {
 
 /// The summary `em fit` prints: model, fit quality, then each component.
 pub fn fit_summary(model: &GaussianMixture, report: &ReportFile, cx: &Context<'_>) -> String {
-    let (k, d) = (model.n_components(), model.n_features());
+    let k = model.n_components();
     let kind = model.covariance_type();
     let mut s = String::new();
     let _ = writeln!(s, "Gaussian mixture fitted to {}: {}", cx.source, cx.shape);
@@ -137,10 +137,72 @@ pub fn fit_summary(model: &GaussianMixture, report: &ReportFile, cx: &Context<'_
         report.bic, report.n_parameters
     );
     let _ = writeln!(s, "AIC              {:.3}", report.aic);
+    s.push_str(&components(model, cx.columns));
+    s
+}
+
+/// The summary `em fit --online` prints: model, the online updates and the progressive
+/// log-likelihood, then each component.
+pub fn online_summary(
+    model: &GaussianMixture,
+    report: &OnlineReportFile,
+    source: &str,
+    shape: &str,
+    columns: &[String],
+) -> String {
+    let kind = model.covariance_type();
+    let online = &report.online;
+    let mut s = String::new();
+    let _ = writeln!(s, "Gaussian mixture fitted online to {source}: {shape}");
+    let _ = writeln!(
+        s,
+        "model            K = {}, {kind} covariance",
+        model.n_components()
+    );
+    let _ = writeln!(
+        s,
+        "start            batch EM on the first {} rows ({} iteration{})",
+        online.head_rows,
+        online.start_iterations,
+        if online.start_iterations == 1 {
+            ""
+        } else {
+            "s"
+        }
+    );
+    let _ = writeln!(
+        s,
+        "online EM        {} updates of up to {} rows, step sizes (t + 2)^-{}, {} pass{}{}",
+        online.updates,
+        online.batch_size,
+        online.step_exponent,
+        online.passes,
+        if online.passes == 1 { "" } else { "es" },
+        if online.stopped_early {
+            " (stopped early)"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(
+        s,
+        "log-likelihood   mean per row {} (progressive: each mini-batch of the last pass \
+         scored before its update)",
+        sig(online.progressive_mean_log_likelihood, 6)
+    );
+    s.push_str(&components(model, columns));
+    s
+}
+
+/// Each component's weight, mean and covariance (and the shared covariance of a tied model).
+fn components(model: &GaussianMixture, columns: &[String]) -> String {
+    let (k, d) = (model.n_components(), model.n_features());
+    let kind = model.covariance_type();
+    let mut s = String::new();
     let named = |values: &[f64]| -> String {
         values
             .iter()
-            .zip(cx.columns)
+            .zip(columns)
             .map(|(v, name)| format!("{name} {}", sig(*v, 6)))
             .collect::<Vec<_>>()
             .join(", ")

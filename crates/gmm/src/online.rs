@@ -223,26 +223,51 @@ impl<S: ChunkSource<Chunk = DMatrix<f64>> + ?Sized> ChunkSource for Checked<'_, 
     }
 
     fn next_chunk(&mut self, max_obs: usize) -> Result<Option<DMatrix<f64>>, EmError> {
+        let max_obs = max_obs.max(1);
         let head_left = self.head.nrows() - self.served;
         let chunk = if self.first_pass == Some(true) && head_left > 0 {
-            let take = max_obs.clamp(1, head_left);
+            let take = max_obs.min(head_left);
             let rows = self.head.rows(self.served, take).into_owned();
             self.served += take;
-            rows
-        } else {
-            let Some(chunk) = self.inner.next_chunk(max_obs)? else {
-                return Ok(None);
-            };
-            if chunk.ncols() != self.head.ncols() {
-                return Err(EmError::DimensionMismatch {
-                    expected: self.head.ncols(),
-                    found: chunk.ncols(),
-                });
+            // The head's last piece is topped up from the file, so that the mini-batches are
+            // those of reading the file straight through.
+            match (take < max_obs).then(|| self.read(max_obs - take, take)) {
+                Some(more) => match more? {
+                    Some(more) => {
+                        let mut both = DMatrix::zeros(take + more.nrows(), rows.ncols());
+                        both.rows_mut(0, take).copy_from(&rows);
+                        both.rows_mut(take, more.nrows()).copy_from(&more);
+                        both
+                    }
+                    None => rows,
+                },
+                None => rows,
             }
-            check_rows(&chunk, self.next_row, self.missing)?;
-            chunk
+        } else {
+            match self.read(max_obs, 0)? {
+                Some(chunk) => chunk,
+                None => return Ok(None),
+            }
         };
         self.next_row += chunk.nrows();
+        Ok(Some(chunk))
+    }
+}
+
+impl<S: ChunkSource<Chunk = DMatrix<f64>> + ?Sized> Checked<'_, S> {
+    /// Up to `max_obs` rows from the file, checked; `offset` rows precede them in the chunk
+    /// being built (for the row numbers of errors).
+    fn read(&mut self, max_obs: usize, offset: usize) -> Result<Option<DMatrix<f64>>, EmError> {
+        let Some(chunk) = self.inner.next_chunk(max_obs)? else {
+            return Ok(None);
+        };
+        if chunk.ncols() != self.head.ncols() {
+            return Err(EmError::DimensionMismatch {
+                expected: self.head.ncols(),
+                found: chunk.ncols(),
+            });
+        }
+        check_rows(&chunk, self.next_row + offset, self.missing)?;
         Ok(Some(chunk))
     }
 }

@@ -31,6 +31,9 @@ pub fn run(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
     if args.stream {
         return crate::commands::stream::fit(args, quiet, out);
     }
+    if args.online.online {
+        return crate::commands::online::fit(args, quiet, out);
+    }
     // Everything that can be checked before the fit is checked first.
     if let Some(p) = &args.output {
         output::check_writable(p, "--output")?;

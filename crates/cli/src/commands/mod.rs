@@ -4,6 +4,7 @@
 pub mod bound;
 pub mod fit;
 pub mod models;
+pub mod online;
 pub mod predict;
 pub mod sample;
 pub mod select;

@@ -92,6 +92,7 @@ fn refuse_gaussian_only(args: &FitArgs) -> Result<(), CliError> {
     let name = model_name(args.model.kind);
     let refused = [
         (args.stream, "--stream"),
+        (args.online.online, "--online"),
         (args.standardize, "--standardize"),
         (args.plot.is_some(), "--plot"),
         (args.inference.std_errors.is_some(), "--std-errors"),

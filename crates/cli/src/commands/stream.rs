@@ -88,22 +88,38 @@ fn parquet_source(
     )
 }
 
-/// Runs `em fit --stream`.
-pub fn fit(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliError> {
+/// What `em fit --stream` and `em fit --online` start from: the file opened as a source of
+/// chunks, its columns, and the model's K, covariance type and start as the options give them.
+pub(crate) struct Opened {
+    pub source: Source,
+    pub source_name: String,
+    pub columns: Vec<String>,
+    pub has_header: bool,
+    /// Rows dropped for missing values by the last complete pass (`--missing drop`).
+    pub dropped: Arc<AtomicUsize>,
+    pub init: Init,
+    pub k: usize,
+    pub kind: CovarianceType,
+    pub model_note: Option<String>,
+}
+
+/// Checks the options a fit that reads FILE in chunks (`flag`: `--stream` or `--online`)
+/// cannot take, and opens FILE.
+pub(crate) fn open(args: &FitArgs, flag: &str) -> Result<Opened, CliError> {
     let Some(path) = args.file.as_deref() else {
-        return Err(CliError::bad_input(
-            "--stream needs a FILE (the bundled data are small enough to fit in memory)",
-        ));
+        return Err(CliError::bad_input(format!(
+            "{flag} needs a FILE (the bundled data are small enough to fit in memory)"
+        )));
     };
     if path.as_os_str() == "-" {
-        return Err(CliError::bad_input(
-            "--stream reads FILE again on every iteration, so it cannot read standard input; save it to a file first",
-        ));
+        return Err(CliError::bad_input(format!(
+            "{flag} reads FILE in chunks from a file it can seek in, so it cannot read standard input; save it to a file first"
+        )));
     }
     if args.plot.is_some() {
-        return Err(CliError::bad_input(
-            "--plot needs all the data in memory; it cannot be used with --stream",
-        ));
+        return Err(CliError::bad_input(format!(
+            "--plot needs all the data in memory; it cannot be used with {flag}"
+        )));
     }
     if let Some(p) = &args.output {
         output::check_writable(p, "--output")?;
@@ -135,28 +151,10 @@ pub fn fit(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
     };
 
     let source_name = path.display().to_string();
-    let bad = |e: em_core::EmError| {
-        // A text field in a column read: say how to leave the column out, as without --stream
-        // (by its position in the file, which --drop accepts).
-        let hint = match &e {
-            em_core::EmError::Io {
-                column: Some(c),
-                reason,
-                ..
-            } if reason.contains("is not a number") => Some(*c),
-            _ => None,
-        };
-        let mut err = CliError::from_em(e, "fit failed");
-        if let Some(c) = hint {
-            err.message.push_str(&format!(
-                "; to leave this column out, pass --drop {c} (or choose the columns with --columns)"
-            ));
-        }
-        err
-    };
+    let bad = source_error;
     let selection = args.cols.selection();
     let dropped = Arc::new(AtomicUsize::new(0));
-    let (mut source, columns, has_header): (Source, Vec<String>, bool) = if is_binary_file(path) {
+    let (source, columns, has_header): (Source, Vec<String>, bool) = if is_binary_file(path) {
         if !selection.is_all() {
             return Err(CliError::bad_input(format!(
                 "{source_name}: --columns and --drop need a CSV or Parquet file; this is the \
@@ -189,6 +187,53 @@ pub fn fit(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
         (Box::new(s), columns, has_header)
     };
 
+    Ok(Opened {
+        source,
+        source_name,
+        columns,
+        has_header,
+        dropped,
+        init,
+        k,
+        kind,
+        model_note,
+    })
+}
+
+/// A reading or fitting error of a chunked fit, with a hint for a text column (by its
+/// position in the file, which --drop accepts), as without --stream.
+pub(crate) fn source_error(e: em_core::EmError) -> CliError {
+    let hint = match &e {
+        em_core::EmError::Io {
+            column: Some(c),
+            reason,
+            ..
+        } if reason.contains("is not a number") => Some(*c),
+        _ => None,
+    };
+    let mut err = CliError::from_em(e, "fit failed");
+    if let Some(c) = hint {
+        err.message.push_str(&format!(
+            "; to leave this column out, pass --drop {c} (or choose the columns with --columns)"
+        ));
+    }
+    err
+}
+
+/// Runs `em fit --stream`.
+pub fn fit(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliError> {
+    let Opened {
+        mut source,
+        source_name,
+        columns,
+        has_header,
+        dropped,
+        init,
+        k,
+        kind,
+        model_note,
+    } = open(args, "--stream")?;
+    let bad = source_error;
     let mut b = builder(k, kind, &args.em, init, args.reader.missing_values());
     if let Some(c) = args.chunk_size {
         b = b.chunk_size(c);

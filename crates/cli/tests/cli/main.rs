@@ -11,6 +11,7 @@ mod input;
 mod missing;
 mod model_files;
 mod models;
+mod online;
 #[cfg(feature = "parquet")]
 mod parquet;
 mod plots;
