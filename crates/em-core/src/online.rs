@@ -107,8 +107,8 @@ pub struct OnlineOptions {
     /// Passes over the source for [`Em::fit_online`] (≥ 1; default 1).
     pub passes: usize,
     /// The number of observations N the M-step weighs the averaged statistics as (finite and
-    /// > 0); `None` (the default) for the observations seen so far. Set it to the size of the
-    /// data when it is known and the model has a prior.
+    /// positive); `None` (the default) for the observations seen so far. Set it to the size of
+    /// the data when it is known and the model has a prior.
     pub total: Option<f64>,
 }
 
