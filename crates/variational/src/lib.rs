@@ -28,7 +28,7 @@
 //! μ_k | Λ_k ~ N(m₀, (κ₀Λ_k)⁻¹); z_n | π ~ Cat(π), x_n | z_n = k ~ N(μ_k, Λ_k⁻¹). The
 //! variational posterior is q(z) q(π) Π_k q(μ_k | Λ_k) q(Λ_k), and the objective the driver
 //! increases is the evidence lower bound (ELBO). The contract of [`em_core::LatentModel`]
-//! maps onto it as follows (ρ_nk = E[ln π_k] + E[ln N(x_n | μ_k, Λ_k)]):
+//! maps onto it as follows (ρ_nk = E\[ln π_k\] + E\[ln N(x_n | μ_k, Λ_k)\]):
 //!
 //! - `e_step`: the statistics (N_k, weighted means, centred scatter) of q(z_n = k) ∝ exp ρ_nk,
 //!   with `log_likelihood` = Σ_n ln Σ_k exp ρ_nk and `entropy` = Σ_n H(q(z_n));
@@ -39,9 +39,9 @@
 //!
 //! So ELBO = ECLL + entropy + log_prior, and right after an E-step it equals
 //! `log_likelihood + log_prior` — the three EM invariants of [`em_core::testing`] hold (the
-//! tests check them). E[ln N(x | μ_k, Λ_k)] is the Gaussian log-density
+//! tests check them). E\[ln N(x | μ_k, Λ_k)\] is the Gaussian log-density
 //! ln N(x | m_k, C_k) with C_k = (ν_k W_k)⁻¹ plus the per-component constant
-//! ½(E[ln|Λ_k|] + ln|C_k|) − D/(2κ_k), so the E-step is em-family's Gaussian kernel.
+//! ½(E\[ln|Λ_k|\] + ln|C_k|) − D/(2κ_k), so the E-step is em-family's Gaussian kernel.
 //!
 //! The four covariance types are scikit-learn's: the diagonal and spherical models keep
 //! q(Λ_k) a Wishart whose scale W_k is diagonal or a multiple of the identity; the tied model

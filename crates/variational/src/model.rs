@@ -103,25 +103,26 @@ pub struct BayesianGaussianMixtureBuilder {
 ///
 /// The parameters are those of the variational posterior q(π) q(μ, Λ): the weights'
 /// concentration, and per component N(m_k, (κ_k Λ_k)⁻¹) Wishart(Λ_k | W_k, ν_k). As in
-/// scikit-learn, the covariances are stored as C_k = (ν_k W_k)⁻¹ = E[Λ_k]⁻¹. See the crate
+/// scikit-learn, the covariances are stored as C_k = (ν_k W_k)⁻¹ = E\[Λ_k\]⁻¹. See the crate
 /// documentation for the model, the objective and the contract mapping.
 ///
 /// ```
-/// use em_core::Em;
+/// use em_core::{Em, StdRng};
 /// use em_variational::BayesianGaussianMixture;
 /// use nalgebra::DMatrix;
+/// use rand::SeedableRng;
+/// use rand_distr::{Distribution, Normal};
 ///
 /// // Two groups in 2-D, eight components: the posterior keeps two.
-/// let x = DMatrix::from_fn(80, 2, |i, j| {
-///     let centre = if i < 40 { 0.0 } else { 8.0 };
-///     centre + ((i * 7 + j * 3) % 11) as f64 * 0.1
-/// });
+/// let (mut rng, noise) = (StdRng::seed_from_u64(1), Normal::new(0.0, 1.0).unwrap());
+/// let x = DMatrix::from_fn(200, 2, |i, _| if i < 100 { 0.0 } else { 8.0 } + noise.sample(&mut rng));
 /// let builder = BayesianGaussianMixture::builder(8).weight_concentration_prior(1e-3);
 /// let mut model = builder.kmeans_start(&x, 0)?;
-/// let report = Em::new().max_iter(1_000).fit(&mut model, &x)?;
+/// let report = Em::new().max_iter(2_000).fit(&mut model, &x)?;
 /// assert!(report.converged);
 /// assert_eq!(model.n_effective_components(0.01), 2);
-/// assert_eq!(model.predict(&x)?[0] != model.predict(&x)?[79], true);
+/// let labels = model.predict(&x)?;
+/// assert_ne!(labels[0], labels[199]);
 /// # Ok::<(), em_core::EmError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -138,7 +139,7 @@ pub struct BayesianGaussianMixture {
     degrees_of_freedom: DVector<f64>,
     /// Means m_k and covariances C_k = (ν_k W_k)⁻¹, factorised.
     gaussians: Gaussians,
-    /// E[ln π_k] + ½(E[ln|Λ_k|] + ln|C_k|) − D/(2κ_k): ρ_nk − ln N(x_n | m_k, C_k).
+    /// E\[ln π_k\] + ½(E\[ln|Λ_k|\] + ln|C_k|) − D/(2κ_k): ρ_nk − ln N(x_n | m_k, C_k).
     log_constants: Vec<f64>,
     /// −KL(q(θ) ‖ p(θ)).
     neg_kl: f64,
@@ -445,14 +446,14 @@ impl BayesianGaussianMixture {
         self.gaussians.means()
     }
 
-    /// C_k = (ν_k W_k)⁻¹ = E[Λ_k]⁻¹ in the form of the covariance type (scikit-learn's
+    /// C_k = (ν_k W_k)⁻¹ = E\[Λ_k\]⁻¹ in the form of the covariance type (scikit-learn's
     /// `covariances_`).
     pub fn covariances(&self) -> &Covariances {
         self.gaussians.covariances()
     }
 
-    /// The expected weights E[π_k] (scikit-learn's `weights_`): α_k / Σα for the Dirichlet
-    /// distribution; for the Dirichlet process E[v_k] Π_{j<k} E[1 − v_j], renormalised to
+    /// The expected weights E\[π_k\] (scikit-learn's `weights_`): α_k / Σα for the Dirichlet
+    /// distribution; for the Dirichlet process E\[v_k\] Π_{j<k} E\[1 − v_j\], renormalised to
     /// sum to 1 as scikit-learn does.
     pub fn weights(&self) -> DVector<f64> {
         match &self.weight_concentration {
@@ -472,7 +473,7 @@ impl BayesianGaussianMixture {
         }
     }
 
-    /// The precisions E[Λ_k] = C_k⁻¹ (scikit-learn's `precisions_`), in the form of the
+    /// The precisions E\[Λ_k\] = C_k⁻¹ (scikit-learn's `precisions_`), in the form of the
     /// covariance type.
     pub fn precisions(&self) -> Covariances {
         let square = |u: &DMatrix<f64>| u * u.transpose();
@@ -526,7 +527,7 @@ impl BayesianGaussianMixture {
         Ok(self.e_step(x, 0..x.nrows())?.log_likelihood + self.neg_kl)
     }
 
-    /// ρ_nk = E[ln π_k] + E[ln N(x_n | μ_k, Λ_k)], N×K.
+    /// ρ_nk = E\[ln π_k\] + E\[ln N(x_n | μ_k, Λ_k)\], N×K.
     pub fn log_rho(&self, x: &DMatrix<f64>) -> Result<DMatrix<f64>, EmError> {
         self.check(x, &(0..x.nrows()))?;
         let (n, k) = (x.nrows(), self.n_components());
@@ -734,7 +735,7 @@ impl BayesianGaussianMixture {
         }
     }
 
-    /// E[ln π_k] under q(π).
+    /// E\[ln π_k\] under q(π).
     fn expected_log_weights(&self) -> Vec<f64> {
         match &self.weight_concentration {
             WeightConcentration::Dirichlet(alpha) => {

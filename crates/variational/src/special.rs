@@ -12,7 +12,7 @@ pub(crate) fn ln_multivariate_gamma(a: f64, d: usize) -> f64 {
             .sum::<f64>()
 }
 
-/// Σ_{j=1}^{D} ψ((ν + 1 − j)/2) + D ln 2: E[ln|Λ|] − ln|W| under Wishart(W, ν).
+/// Σ_{j=1}^{D} ψ((ν + 1 − j)/2) + D ln 2: E\[ln|Λ|\] − ln|W| under Wishart(W, ν).
 pub(crate) fn wishart_expected_log_det_offset(nu: f64, d: usize) -> f64 {
     (1..=d)
         .map(|j| digamma(0.5 * (nu + 1.0 - j as f64)))
