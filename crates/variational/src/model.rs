@@ -125,7 +125,8 @@ pub struct BayesianGaussianMixtureBuilder {
 /// assert_ne!(labels[0], labels[199]);
 /// # Ok::<(), em_core::EmError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(into = "Spec", try_from = "Spec")]
 pub struct BayesianGaussianMixture {
     covariance_type: CovarianceType,
     weight_prior: WeightPrior,
@@ -814,6 +815,118 @@ impl BayesianGaussianMixture {
             kl_components += kl_l;
         }
         self.neg_kl = -(kl_weights + kl_components);
+    }
+}
+
+/// The serialised form of a [`BayesianGaussianMixture`]: the settings, the priors and the
+/// variational parameters; everything derived (factors, constants, −KL) is rebuilt and
+/// validated on deserialisation.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Spec {
+    covariance_type: CovarianceType,
+    weight_prior: WeightPrior,
+    reg_covar: f64,
+    priors: Priors,
+    weight_concentration: WeightConcentration,
+    mean_precision: DVector<f64>,
+    degrees_of_freedom: DVector<f64>,
+    means: DMatrix<f64>,
+    covariances: Covariances,
+}
+
+impl From<BayesianGaussianMixture> for Spec {
+    fn from(m: BayesianGaussianMixture) -> Spec {
+        let (means, covariances) = m.gaussians.into_parts();
+        Spec {
+            covariance_type: m.covariance_type,
+            weight_prior: m.weight_prior,
+            reg_covar: m.reg_covar,
+            priors: m.priors,
+            weight_concentration: m.weight_concentration,
+            mean_precision: m.mean_precision,
+            degrees_of_freedom: m.degrees_of_freedom,
+            means,
+            covariances,
+        }
+    }
+}
+
+impl TryFrom<Spec> for BayesianGaussianMixture {
+    type Error = EmError;
+    fn try_from(s: Spec) -> Result<Self, EmError> {
+        let gaussians = Gaussians::new(s.means, s.covariances)?;
+        let (k, d) = (gaussians.n_components(), gaussians.n_features());
+        if gaussians.covariance_type() != s.covariance_type {
+            return Err(EmError::InvalidParameter {
+                name: "covariances",
+                reason: format!(
+                    "{} covariances for a {} model",
+                    gaussians.covariance_type(),
+                    s.covariance_type
+                ),
+            });
+        }
+        s.priors.validate(d, s.covariance_type)?;
+        check_reg_covar(s.reg_covar)?;
+        let positive = |v: &DVector<f64>| v.iter().all(|x| *x > 0.0 && x.is_finite());
+        let n_dof = if s.covariance_type == CovarianceType::Tied {
+            1
+        } else {
+            k
+        };
+        let weights_ok = match (&s.weight_concentration, s.weight_prior) {
+            (WeightConcentration::Dirichlet(a), WeightPrior::DirichletDistribution) => {
+                a.len() == k && positive(a)
+            }
+            (WeightConcentration::Beta { a, b }, WeightPrior::DirichletProcess) => {
+                a.len() == k && b.len() == k && positive(a) && positive(b)
+            }
+            _ => false,
+        };
+        if !weights_ok {
+            return Err(EmError::InvalidParameter {
+                name: "weight_concentration",
+                reason: format!(
+                    "must be {k} positive values of the {} form",
+                    s.weight_prior.as_str()
+                ),
+            });
+        }
+        if s.mean_precision.len() != k || !positive(&s.mean_precision) {
+            return Err(EmError::InvalidParameter {
+                name: "mean_precision",
+                reason: format!("must be {k} positive values"),
+            });
+        }
+        if s.degrees_of_freedom.len() != n_dof
+            || s.degrees_of_freedom
+                .iter()
+                .any(|v| !(*v > d as f64 - 1.0 && v.is_finite()))
+        {
+            return Err(EmError::InvalidParameter {
+                name: "degrees_of_freedom",
+                reason: format!("must be {n_dof} finite value(s) > D − 1"),
+            });
+        }
+        let prior_scale = s.priors.covariance.matrix(d);
+        let ln_det_w0 = -em_family::gaussian::cholesky(&prior_scale, 0, "covariance_prior")
+            .map(|l| 2.0 * l.diagonal().iter().map(|v| v.ln()).sum::<f64>())?;
+        let mut model = BayesianGaussianMixture {
+            covariance_type: s.covariance_type,
+            weight_prior: s.weight_prior,
+            reg_covar: s.reg_covar,
+            priors: s.priors,
+            prior_scale,
+            ln_det_w0,
+            weight_concentration: s.weight_concentration,
+            mean_precision: s.mean_precision,
+            degrees_of_freedom: s.degrees_of_freedom,
+            gaussians,
+            log_constants: Vec::new(),
+            neg_kl: 0.0,
+        };
+        model.refresh();
+        Ok(model)
     }
 }
 

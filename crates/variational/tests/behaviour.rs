@@ -233,3 +233,37 @@ fn bad_data_and_responsibilities_are_typed_errors_naming_the_row() {
         })
     ));
 }
+
+#[test]
+fn a_model_survives_a_json_round_trip_and_bad_json_is_an_error() {
+    let x = three_clusters();
+    for kind in CovarianceType::ALL {
+        for prior in [
+            WeightPrior::DirichletProcess,
+            WeightPrior::DirichletDistribution,
+        ] {
+            let mut model = BayesianGaussianMixture::builder(3)
+                .covariance_type(kind)
+                .weight_prior(prior)
+                .kmeans_start(&x, 0)
+                .expect("start");
+            Em::new().max_iter(20).fit(&mut model, &x).expect("fit");
+            let json = serde_json::to_string(&model).expect("serialise");
+            let back: BayesianGaussianMixture = serde_json::from_str(&json).expect("deserialise");
+            assert_eq!(
+                back.predict_proba(&x).unwrap(),
+                model.predict_proba(&x).unwrap()
+            );
+            assert_eq!(back.log_prior(), model.log_prior());
+            assert_eq!(back.means(), model.means());
+        }
+    }
+    let model = BayesianGaussianMixture::builder(2)
+        .kmeans_start(&x, 0)
+        .expect("start");
+    let json = serde_json::to_string(&model).expect("serialise");
+    let mut value: serde_json::Value = serde_json::from_str(&json).expect("json");
+    value["mean_precision"][0][0] = serde_json::json!(-1.0);
+    let err = serde_json::from_value::<BayesianGaussianMixture>(value).expect_err("invalid");
+    assert!(err.to_string().contains("mean_precision"), "{err}");
+}
