@@ -22,6 +22,19 @@ use crate::special::{kl_beta, kl_dirichlet, kl_wishart, wishart_expected_log_det
 /// Expected sufficient statistics of q(z): per component N_k = Σ γ_nk, the weighted mean
 /// and the centred scatter (em-family's [`GaussianStats`]), with [`ScalableStatistics`] for
 /// online EM.
+///
+/// ```
+/// use em_core::{LatentModel, ScalableStatistics, Statistics};
+/// use em_variational::BayesianGaussianMixture;
+/// use nalgebra::DMatrix;
+/// let x = DMatrix::from_fn(40, 1, |i, _| (i % 20) as f64 * 0.1 + if i < 20 { 0.0 } else { 5.0 });
+/// let model = BayesianGaussianMixture::builder(2).kmeans_start(&x, 0)?;
+/// let mut half = model.e_step(&x, 0..20)?.stats;
+/// half.merge(&model.e_step(&x, 20..40)?.stats);
+/// half.scale(0.5); // the statistics of "half the data", as online EM averages them
+/// assert!((half.0.n.sum() - 20.0).abs() < 1e-12);
+/// # Ok::<(), em_core::EmError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct VbStats(pub GaussianStats);
 
@@ -231,6 +244,17 @@ impl BayesianGaussianMixtureBuilder {
     }
 
     /// The priors resolved against the data `x` (defaults filled in), validated.
+    ///
+    /// ```
+    /// # use em_variational::BayesianGaussianMixture;
+    /// # use nalgebra::DMatrix;
+    /// # let x = DMatrix::from_fn(40, 2, |i, j| ((i * (1 + 6 * j)) % 20) as f64 * 0.1 + if i < 20 { 0.0 } else { 5.0 });
+    /// # let model = BayesianGaussianMixture::builder(3).kmeans_start(&x, 0)?;
+    /// let p = BayesianGaussianMixture::builder(4).resolve_priors(&x)?;
+    /// assert_eq!((p.weight_concentration, p.mean_precision, p.degrees_of_freedom), (0.25, 1.0, 2.0));
+    /// assert!((p.mean[1] - x.column(1).mean()).abs() < 1e-12);
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
     pub fn resolve_priors(&self, x: &DMatrix<f64>) -> Result<Priors, EmError> {
         let (n, d) = x.shape();
         let k = self.n_components;
@@ -357,6 +381,16 @@ impl BayesianGaussianMixtureBuilder {
     /// scikit-learn's default start (`init_params = "kmeans"`): k-means (k-means++ seeding,
     /// Lloyd's iterations, [`kmeans_n_init`](Self::kmeans_n_init) runs) seeded with `seed`,
     /// its labels as hard responsibilities, then [`from_responsibilities`](Self::from_responsibilities).
+    ///
+    /// ```
+    /// # use em_variational::BayesianGaussianMixture;
+    /// # use nalgebra::DMatrix;
+    /// # let x = DMatrix::from_fn(40, 2, |i, j| ((i * (1 + 6 * j)) % 20) as f64 * 0.1 + if i < 20 { 0.0 } else { 5.0 });
+    /// # let model = BayesianGaussianMixture::builder(3).kmeans_start(&x, 0)?;
+    /// let a = BayesianGaussianMixture::builder(3).kmeans_start(&x, 5)?;
+    /// assert_eq!(a, BayesianGaussianMixture::builder(3).kmeans_start(&x, 5)?); // reproducible
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
     pub fn kmeans_start(
         &self,
         x: &DMatrix<f64>,
@@ -428,16 +462,48 @@ impl BayesianGaussianMixture {
     }
 
     /// The variational posterior of the weights (scikit-learn's `weight_concentration_`).
+    ///
+    /// ```
+    /// # use em_variational::BayesianGaussianMixture;
+    /// # use nalgebra::DMatrix;
+    /// # let x = DMatrix::from_fn(40, 2, |i, j| ((i * (1 + 6 * j)) % 20) as f64 * 0.1 + if i < 20 { 0.0 } else { 5.0 });
+    /// # let model = BayesianGaussianMixture::builder(3).kmeans_start(&x, 0)?;
+    /// use em_variational::WeightConcentration;
+    /// // The default weight prior is the Dirichlet process: Beta(a_k, b_k) sticks.
+    /// let WeightConcentration::Beta { a, b } = model.weight_concentration() else { unreachable!() };
+    /// assert!((a.sum() - (3.0 + 40.0)).abs() < 1e-9 && b[2] == 1.0 / 3.0);
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
     pub fn weight_concentration(&self) -> &WeightConcentration {
         &self.weight_concentration
     }
 
     /// κ_k (scikit-learn's `mean_precision_`).
+    ///
+    /// ```
+    /// # use em_variational::BayesianGaussianMixture;
+    /// # use nalgebra::DMatrix;
+    /// # let x = DMatrix::from_fn(40, 2, |i, j| ((i * (1 + 6 * j)) % 20) as f64 * 0.1 + if i < 20 { 0.0 } else { 5.0 });
+    /// # let model = BayesianGaussianMixture::builder(3).kmeans_start(&x, 0)?;
+    /// // κ_k = κ₀ + N_k.
+    /// assert!((model.mean_precision().sum() - (3.0 + 40.0)).abs() < 1e-9);
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
     pub fn mean_precision(&self) -> &DVector<f64> {
         &self.mean_precision
     }
 
     /// ν_k (scikit-learn's `degrees_of_freedom_`): K values, or one for tied covariances.
+    ///
+    /// ```
+    /// # use em_variational::BayesianGaussianMixture;
+    /// # use nalgebra::DMatrix;
+    /// # let x = DMatrix::from_fn(40, 2, |i, j| ((i * (1 + 6 * j)) % 20) as f64 * 0.1 + if i < 20 { 0.0 } else { 5.0 });
+    /// # let model = BayesianGaussianMixture::builder(3).kmeans_start(&x, 0)?;
+    /// // ν_k = ν₀ + N_k: they sum to K ν₀ + N.
+    /// assert!((model.degrees_of_freedom().sum() - (3.0 * 2.0 + 40.0)).abs() < 1e-9);
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
     pub fn degrees_of_freedom(&self) -> &DVector<f64> {
         &self.degrees_of_freedom
     }
@@ -456,6 +522,15 @@ impl BayesianGaussianMixture {
     /// The expected weights E\[π_k\] (scikit-learn's `weights_`): α_k / Σα for the Dirichlet
     /// distribution; for the Dirichlet process E\[v_k\] Π_{j<k} E\[1 − v_j\], renormalised to
     /// sum to 1 as scikit-learn does.
+    ///
+    /// ```
+    /// # use em_variational::BayesianGaussianMixture;
+    /// # use nalgebra::DMatrix;
+    /// # let x = DMatrix::from_fn(40, 2, |i, j| ((i * (1 + 6 * j)) % 20) as f64 * 0.1 + if i < 20 { 0.0 } else { 5.0 });
+    /// # let model = BayesianGaussianMixture::builder(3).kmeans_start(&x, 0)?;
+    /// assert!((model.weights().sum() - 1.0).abs() < 1e-12);
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
     pub fn weights(&self) -> DVector<f64> {
         match &self.weight_concentration {
             WeightConcentration::Dirichlet(alpha) => alpha / alpha.sum(),
@@ -476,6 +551,18 @@ impl BayesianGaussianMixture {
 
     /// The precisions E\[Λ_k\] = C_k⁻¹ (scikit-learn's `precisions_`), in the form of the
     /// covariance type.
+    ///
+    /// ```
+    /// # use em_variational::BayesianGaussianMixture;
+    /// # use nalgebra::DMatrix;
+    /// # let x = DMatrix::from_fn(40, 2, |i, j| ((i * (1 + 6 * j)) % 20) as f64 * 0.1 + if i < 20 { 0.0 } else { 5.0 });
+    /// # let model = BayesianGaussianMixture::builder(3).kmeans_start(&x, 0)?;
+    /// use em_family::Covariances;
+    /// let (Covariances::Full(p), Covariances::Full(c)) = (model.precisions(), model.covariances()) else { unreachable!() };
+    /// let eye = &p[0] * &c[0];
+    /// assert!((eye - DMatrix::<f64>::identity(2, 2)).amax() < 1e-10);
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
     pub fn precisions(&self) -> Covariances {
         let square = |u: &DMatrix<f64>| u * u.transpose();
         match self.precisions_cholesky() {
@@ -489,6 +576,17 @@ impl BayesianGaussianMixture {
     /// scikit-learn's `precisions_cholesky_`: for full and tied covariances the upper
     /// triangular U = (L⁻¹)ᵀ with C = L Lᵀ, so that C⁻¹ = U Uᵀ; for diagonal and spherical
     /// ones 1/√C.
+    ///
+    /// ```
+    /// # use em_variational::BayesianGaussianMixture;
+    /// # use nalgebra::DMatrix;
+    /// # let x = DMatrix::from_fn(40, 2, |i, j| ((i * (1 + 6 * j)) % 20) as f64 * 0.1 + if i < 20 { 0.0 } else { 5.0 });
+    /// # let model = BayesianGaussianMixture::builder(3).kmeans_start(&x, 0)?;
+    /// use em_family::Covariances;
+    /// let Covariances::Full(u) = model.precisions_cholesky() else { unreachable!() };
+    /// assert_eq!(u[0][(1, 0)], 0.0); // upper triangular, as scikit-learn's
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
     pub fn precisions_cholesky(&self) -> Covariances {
         let upper = |k: usize| -> DMatrix<f64> {
             let d = self.n_features();
@@ -511,12 +609,32 @@ impl BayesianGaussianMixture {
 
     /// The components whose expected weight exceeds `threshold`: the number of components
     /// the posterior uses.
+    ///
+    /// ```
+    /// # use em_variational::BayesianGaussianMixture;
+    /// # use nalgebra::DMatrix;
+    /// # let x = DMatrix::from_fn(40, 2, |i, j| ((i * (1 + 6 * j)) % 20) as f64 * 0.1 + if i < 20 { 0.0 } else { 5.0 });
+    /// # let model = BayesianGaussianMixture::builder(3).kmeans_start(&x, 0)?;
+    /// assert!(model.n_effective_components(0.0) == 3);
+    /// assert!(model.n_effective_components(1.0) == 0);
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
     pub fn n_effective_components(&self, threshold: f64) -> usize {
         self.weights().iter().filter(|&&w| w > threshold).count()
     }
 
     /// −KL(q(θ) ‖ p(θ)): the part of the ELBO that does not depend on the data (this model's
     /// [`LatentModel::log_prior`]).
+    ///
+    /// ```
+    /// # use em_variational::BayesianGaussianMixture;
+    /// # use nalgebra::DMatrix;
+    /// # let x = DMatrix::from_fn(40, 2, |i, j| ((i * (1 + 6 * j)) % 20) as f64 * 0.1 + if i < 20 { 0.0 } else { 5.0 });
+    /// # let model = BayesianGaussianMixture::builder(3).kmeans_start(&x, 0)?;
+    /// use em_core::LatentModel;
+    /// assert!(model.neg_kl() < 0.0 && model.neg_kl() == model.log_prior());
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
     pub fn neg_kl(&self) -> f64 {
         self.neg_kl
     }
@@ -524,11 +642,34 @@ impl BayesianGaussianMixture {
     /// The evidence lower bound at the current q(θ) with q(z) optimal for it:
     /// Σ_n ln Σ_k exp ρ_nk − KL(q(θ) ‖ p(θ)), the objective the driver reports. It differs
     /// from scikit-learn's `lower_bound_` by constants (see the crate documentation).
+    ///
+    /// ```
+    /// # use em_variational::BayesianGaussianMixture;
+    /// # use nalgebra::DMatrix;
+    /// # let x = DMatrix::from_fn(40, 2, |i, j| ((i * (1 + 6 * j)) % 20) as f64 * 0.1 + if i < 20 { 0.0 } else { 5.0 });
+    /// # let model = BayesianGaussianMixture::builder(3).kmeans_start(&x, 0)?;
+    /// use em_core::Em;
+    /// let mut fitted = model.clone();
+    /// let report = Em::new().fit(&mut fitted, &x)?;
+    /// assert!(fitted.elbo(&x)? >= model.elbo(&x)?);
+    /// assert!((fitted.elbo(&x)? - report.objective()).abs() < 1e-9 * report.objective().abs());
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
     pub fn elbo(&self, x: &DMatrix<f64>) -> Result<f64, EmError> {
         Ok(self.e_step(x, 0..x.nrows())?.log_likelihood + self.neg_kl)
     }
 
     /// ρ_nk = E\[ln π_k\] + E\[ln N(x_n | μ_k, Λ_k)\], N×K.
+    ///
+    /// ```
+    /// # use em_variational::BayesianGaussianMixture;
+    /// # use nalgebra::DMatrix;
+    /// # let x = DMatrix::from_fn(40, 2, |i, j| ((i * (1 + 6 * j)) % 20) as f64 * 0.1 + if i < 20 { 0.0 } else { 5.0 });
+    /// # let model = BayesianGaussianMixture::builder(3).kmeans_start(&x, 0)?;
+    /// let rho = model.log_rho(&x)?;
+    /// assert_eq!(rho.shape(), (40, 3));
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
     pub fn log_rho(&self, x: &DMatrix<f64>) -> Result<DMatrix<f64>, EmError> {
         self.check(x, &(0..x.nrows()))?;
         let (n, k) = (x.nrows(), self.n_components());
@@ -540,6 +681,17 @@ impl BayesianGaussianMixture {
     }
 
     /// ln Σ_k exp ρ_nk per row (scikit-learn's `score_samples`).
+    ///
+    /// ```
+    /// # use em_variational::BayesianGaussianMixture;
+    /// # use nalgebra::DMatrix;
+    /// # let x = DMatrix::from_fn(40, 2, |i, j| ((i * (1 + 6 * j)) % 20) as f64 * 0.1 + if i < 20 { 0.0 } else { 5.0 });
+    /// # let model = BayesianGaussianMixture::builder(3).kmeans_start(&x, 0)?;
+    /// use em_core::LatentModel;
+    /// let total: f64 = model.score_samples(&x)?.sum();
+    /// assert!((total - model.log_likelihood(&x, 0..40)?).abs() < 1e-9 * total.abs());
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
     pub fn score_samples(&self, x: &DMatrix<f64>) -> Result<DVector<f64>, EmError> {
         let rho = self.log_rho(x)?;
         Ok(DVector::from_fn(rho.nrows(), |i, _| {
@@ -549,6 +701,16 @@ impl BayesianGaussianMixture {
     }
 
     /// q(z_n = k) ∝ exp ρ_nk, N×K (scikit-learn's `predict_proba`).
+    ///
+    /// ```
+    /// # use em_variational::BayesianGaussianMixture;
+    /// # use nalgebra::DMatrix;
+    /// # let x = DMatrix::from_fn(40, 2, |i, j| ((i * (1 + 6 * j)) % 20) as f64 * 0.1 + if i < 20 { 0.0 } else { 5.0 });
+    /// # let model = BayesianGaussianMixture::builder(3).kmeans_start(&x, 0)?;
+    /// let p = model.predict_proba(&x)?;
+    /// assert!(p.row_iter().all(|r| (r.sum() - 1.0).abs() < 1e-12));
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
     pub fn predict_proba(&self, x: &DMatrix<f64>) -> Result<DMatrix<f64>, EmError> {
         let mut rho = self.log_rho(x)?;
         let lse = self.score_samples(x)?;
@@ -561,6 +723,17 @@ impl BayesianGaussianMixture {
     }
 
     /// The most probable component of each row (ties to the lowest index).
+    ///
+    /// ```
+    /// # use em_variational::BayesianGaussianMixture;
+    /// # use nalgebra::DMatrix;
+    /// # let x = DMatrix::from_fn(40, 2, |i, j| ((i * (1 + 6 * j)) % 20) as f64 * 0.1 + if i < 20 { 0.0 } else { 5.0 });
+    /// # let model = BayesianGaussianMixture::builder(3).kmeans_start(&x, 0)?;
+    /// let labels = model.predict(&x)?;
+    /// assert_ne!(labels[0], labels[39]);
+    /// assert!(model.predict(&DMatrix::zeros(2, 3)).is_err()); // three columns, not two
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
     pub fn predict(&self, x: &DMatrix<f64>) -> Result<Vec<usize>, EmError> {
         let rho = self.log_rho(x)?;
         Ok(rho

@@ -37,6 +37,13 @@ impl WeightPrior {
 impl std::str::FromStr for WeightPrior {
     type Err = EmError;
     /// Parses scikit-learn's names (`dirichlet_process`, `dirichlet_distribution`).
+    ///
+    /// ```
+    /// use em_variational::WeightPrior;
+    /// assert_eq!("dirichlet_distribution".parse::<WeightPrior>()?, WeightPrior::DirichletDistribution);
+    /// assert!("dirichlet".parse::<WeightPrior>().is_err());
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
     fn from_str(s: &str) -> Result<Self, EmError> {
         match s {
             "dirichlet_process" => Ok(WeightPrior::DirichletProcess),
@@ -67,6 +74,11 @@ pub enum CovariancePrior {
 
 impl CovariancePrior {
     /// Σ₀ as a D×D matrix.
+    ///
+    /// ```
+    /// use em_variational::CovariancePrior;
+    /// assert_eq!(CovariancePrior::Spherical(2.0).matrix(3), nalgebra::DMatrix::from_diagonal_element(3, 3, 2.0));
+    /// ```
     pub fn matrix(&self, n_features: usize) -> DMatrix<f64> {
         match self {
             CovariancePrior::Full(m) => m.clone(),
@@ -80,6 +92,15 @@ impl CovariancePrior {
     /// scikit-learn's default for `covariance_type`: the sample covariance of the data (with
     /// the N − 1 divisor, `np.cov`), its diagonal (`np.var(ddof=1)`) or the mean of that
     /// diagonal. Needs two rows.
+    ///
+    /// ```
+    /// use em_family::CovarianceType;
+    /// use em_variational::CovariancePrior;
+    /// use nalgebra::dmatrix;
+    /// let x = dmatrix![0.0, 1.0; 2.0, 1.0; 4.0, 4.0];
+    /// // np.var(x, axis=0, ddof=1) = [4, 3]; spherical: their mean.
+    /// assert_eq!(CovariancePrior::sklearn_default(&x, CovarianceType::Spherical), CovariancePrior::Spherical(3.5));
+    /// ```
     pub fn sklearn_default(x: &DMatrix<f64>, covariance_type: CovarianceType) -> Self {
         let (n, d) = x.shape();
         let mean = x.row_mean();
@@ -133,6 +154,26 @@ pub struct Priors {
 impl Priors {
     /// Checks the hyper-parameters for `n_features` features and the covariance type,
     /// naming the parameter (as the builder spells it) that is wrong.
+    ///
+    /// ```
+    /// use em_family::CovarianceType;
+    /// use em_variational::{CovariancePrior, Priors};
+    /// use nalgebra::dvector;
+    /// let mut p = Priors {
+    ///     weight_concentration: 0.5,
+    ///     mean_precision: 1.0,
+    ///     mean: dvector![0.0, 0.0],
+    ///     degrees_of_freedom: 2.0,
+    ///     covariance: CovariancePrior::Diag(dvector![1.0, 2.0]),
+    /// };
+    /// assert!(p.validate(2, CovarianceType::Diag).is_ok());
+    /// assert!(p.validate(2, CovarianceType::Full).is_err()); // a vector for full covariances
+    /// p.degrees_of_freedom = 0.5; // must exceed D − 1 = 1
+    /// assert!(matches!(
+    ///     p.validate(2, CovarianceType::Diag),
+    ///     Err(em_core::EmError::InvalidParameter { name: "degrees_of_freedom_prior", .. })
+    /// ));
+    /// ```
     pub fn validate(
         &self,
         n_features: usize,
