@@ -13,7 +13,9 @@
 //!   built on them;
 //! - [`hmm`]: hidden Markov models (Baum–Welch) with Gaussian or categorical emissions;
 //! - [`regression`] (`em-regression`): mixtures of regressions (Gaussian and Poisson responses);
-//! - [`factor`] (`em-factor`): mixtures of factor analysers and probabilistic PCA.
+//! - [`factor`] (`em-factor`): mixtures of factor analysers and probabilistic PCA;
+//! - [`variational`] (`em-variational`): variational Bayes Gaussian mixtures (scikit-learn's
+//!   `BayesianGaussianMixture`), fitted by the same driver.
 //!
 //! See the README for a quick start and a walkthrough of writing your own model.
 
@@ -25,6 +27,7 @@ pub use em_factor as factor;
 pub use em_family as family;
 pub use em_io as io;
 pub use em_regression as regression;
+pub use em_variational as variational;
 pub use gmm;
 pub use hmm;
 pub use mixture;

@@ -268,9 +268,13 @@ pub struct ModelArgs {
     /// regression: a mixture of regressions of --response on the other columns read, with an
     /// intercept (--response-family gaussian or poisson; flexmix's model). mfa: a mixture of
     /// factor analysers, covariances W Wᵀ + Ψ of --factors factors (--noise), for many
-    /// columns; always accelerated by SQUAREM (plain EM is 15–20× slower for it). The last three print their summary and JSON report (--json, --output); the
-    /// Gaussian-only options (--stream, --standardize, --plot, --std-errors, --rate, --init
-    /// FILE, missing values) are refused with them.
+    /// columns; always accelerated by SQUAREM (plain EM is 15–20× slower for it). vb: a
+    /// variational Bayes Gaussian mixture (scikit-learn's BayesianGaussianMixture): K is an
+    /// upper bound, the posterior empties the components the data do not need
+    /// (--weight-prior, --weight-concentration; --covariance as for gaussian; k-means starts;
+    /// the objective is the ELBO). The last four print their summary and JSON report (--json,
+    /// --output); the Gaussian-only options (--stream, --standardize, --plot, --std-errors,
+    /// --rate, --init FILE, missing values) are refused with them.
     #[arg(
         long = "model",
         value_enum,
@@ -296,6 +300,22 @@ pub struct ModelArgs {
     /// for all; isotropic: σ²I per component (mixtures of probabilistic PCA).
     #[arg(long, value_enum, value_name = "NOISE", default_value = "diagonal")]
     pub noise: NoiseArg,
+    /// --model vb: the prior on the weights (default dirichlet-process, scikit-learn's).
+    #[arg(long, value_enum, value_name = "PRIOR")]
+    pub weight_prior: Option<WeightPriorArg>,
+    /// --model vb: the concentration α₀ of the weight prior (default 1/K); small values empty
+    /// unneeded components faster.
+    #[arg(long, value_name = "A", value_parser = parse_non_negative)]
+    pub weight_concentration: Option<f64>,
+}
+
+/// `--weight-prior`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WeightPriorArg {
+    /// A Dirichlet process truncated at K sticks (stick-breaking).
+    DirichletProcess,
+    /// A symmetric Dirichlet distribution on the K weights.
+    DirichletDistribution,
 }
 
 /// `--model`.
@@ -309,6 +329,8 @@ pub enum ModelArg {
     Regression,
     /// Factor analysers.
     Mfa,
+    /// A variational Bayes Gaussian mixture.
+    Vb,
 }
 
 /// `--response-family`.

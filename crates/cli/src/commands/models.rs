@@ -1,4 +1,4 @@
-//! `em fit --model t|regression|mfa`: the mixtures other than the Gaussian one, fitted to the
+//! `em fit --model t|regression|mfa|vb`: the mixtures other than the Gaussian one, fitted to the
 //! columns read — a summary, or the JSON report (`--json`, `--output`) that holds the model.
 
 use std::fmt::Write as _;
@@ -14,7 +14,9 @@ use nalgebra::DMatrix;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::args::{EmArgs, FitArgs, InitArg, ModelArg, NoiseArg, ResponseFamilyArg};
+use crate::args::{
+    EmArgs, FitArgs, InitArg, ModelArg, NoiseArg, ResponseFamilyArg, WeightPriorArg,
+};
 use crate::commands::{check_k, load_data, warn_failed_restarts};
 use crate::data::Table;
 use crate::error::CliError;
@@ -62,6 +64,7 @@ pub fn run(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
         ModelArg::T => fit_t(args, &table, k, quiet)?,
         ModelArg::Regression => fit_regression(args, &table, k, &em, quiet)?,
         ModelArg::Mfa => fit_mfa(args, &table, k, quiet)?,
+        ModelArg::Vb => fit_vb(args, &table, k, quiet)?,
         ModelArg::Gaussian => {
             return Err(CliError::failed(
                 "the Gaussian mixture is fitted by `em fit` itself",
@@ -83,6 +86,7 @@ fn model_name(kind: ModelArg) -> &'static str {
         ModelArg::T => "t",
         ModelArg::Regression => "regression",
         ModelArg::Mfa => "mfa",
+        ModelArg::Vb => "vb",
     }
 }
 
@@ -109,6 +113,24 @@ fn refuse_gaussian_only(args: &FitArgs) -> Result<(), CliError> {
         (
             args.model.factors.is_some() && args.model.kind != ModelArg::Mfa,
             "--factors (--model mfa)",
+        ),
+        (
+            args.model.weight_prior.is_some() && args.model.kind != ModelArg::Vb,
+            "--weight-prior (--model vb)",
+        ),
+        (
+            args.model.weight_concentration.is_some() && args.model.kind != ModelArg::Vb,
+            "--weight-concentration (--model vb)",
+        ),
+        (
+            args.em.accelerate && args.model.kind == ModelArg::Vb,
+            "--accelerate",
+        ),
+        (
+            args.model.kind == ModelArg::Vb
+                && matches!(&args.em.init, InitArg::Method(m)
+                    if !matches!(m, gmm::Init::Auto | gmm::Init::KMeans)),
+            "--init other than kmeans",
         ),
     ];
     match refused.iter().find(|(used, _)| *used) {
@@ -509,6 +531,124 @@ fn fit_mfa(args: &FitArgs, table: &Table, k: usize, quiet: bool) -> Result<Outco
     let report = report_of("factor_mixture", m, &facts)?;
     Ok(Outcome {
         report,
+        summary: text,
+    })
+}
+
+/// The ELBO's components of a variational fit, for its JSON report.
+#[derive(Serialize)]
+struct VbFacts {
+    columns: Vec<String>,
+    n_obs: usize,
+    elbo: f64,
+    mean_elbo: f64,
+    effective_components: usize,
+    weights: Vec<f64>,
+    /// The means m_k as rows (the model's own `means` field is nalgebra's serde form).
+    component_means: Vec<Vec<f64>>,
+    n_iter: usize,
+    converged: bool,
+    stopping: StoppingReport,
+    restarts: usize,
+    best_restart: usize,
+}
+
+fn fit_vb(args: &FitArgs, table: &Table, k: usize, quiet: bool) -> Result<Outcome, CliError> {
+    use em_variational::{BayesianGaussianMixture, WeightPrior};
+    let kind = args
+        .covariance
+        .map_or(gmm::CovarianceType::Full, Into::into);
+    let prior = match args.model.weight_prior {
+        Some(WeightPriorArg::DirichletDistribution) => WeightPrior::DirichletDistribution,
+        Some(WeightPriorArg::DirichletProcess) | None => WeightPrior::DirichletProcess,
+    };
+    let mut builder = BayesianGaussianMixture::builder(k)
+        .covariance_type(kind)
+        .weight_prior(prior)
+        .reg_covar(args.em.reg_covar);
+    if let Some(a) = args.model.weight_concentration {
+        builder = builder.weight_concentration_prior(a);
+    }
+    let mut em = Em::new()
+        .n_init(args.em.n_init)
+        .seed(args.em.seed)
+        .stopping(args.em.stop.stopping())
+        .max_iter(args.em.stop.max_iter);
+    if let Some(t) = args.em.threads {
+        em = em.threads(t);
+    }
+    let fitted = em
+        .fit_restarts(&builder, &table.x)
+        .map_err(|e| CliError::from_em(e, "fit failed"))?;
+    warn_failed_restarts(&fitted.restarts, quiet);
+    let m = &fitted.model;
+    let report = &fitted.report;
+    let n = table.x.nrows();
+    let weights = m.weights();
+    let threshold = 0.01;
+    let facts = VbFacts {
+        columns: table.columns.clone(),
+        n_obs: n,
+        elbo: report.objective(),
+        mean_elbo: report.objective() / n as f64,
+        effective_components: m.n_effective_components(threshold),
+        weights: weights.iter().copied().collect(),
+        component_means: m
+            .means()
+            .row_iter()
+            .map(|r| r.iter().copied().collect())
+            .collect(),
+        n_iter: report.iterations,
+        converged: report.converged,
+        stopping: report.stopping.into(),
+        restarts: fitted.restarts.len(),
+        best_restart: fitted.best_restart,
+    };
+    let mut text = format!(
+        "Variational Bayes Gaussian mixture fitted to {}: {}\n\
+         K = {k} (an upper bound), {kind} covariances, {} weight prior (α₀ = {})\n\
+         {} effective components (expected weight > {threshold})\n",
+        table.source,
+        table.describe(),
+        prior.as_str(),
+        sig(m.priors().weight_concentration, 6),
+        facts.effective_components,
+    );
+    for c in (0..k).filter(|&c| weights[c] > threshold) {
+        let _ = writeln!(text, "component {c}: weight {}", sig(weights[c], 6));
+        let _ = writeln!(
+            text,
+            "  mean   {}",
+            vector(m.means().row(c).iter().copied())
+        );
+    }
+    let _ = write!(
+        text,
+        "ELBO                {} (mean per row {})\n\
+         converged           {}, after {} iterations ({} < {:e}); best of {} restarts\n",
+        sig(facts.elbo, 10),
+        sig(facts.mean_elbo, 6),
+        if facts.converged { "yes" } else { "no" },
+        facts.n_iter,
+        report.stopping.name(),
+        report.stopping.tol(),
+        facts.restarts,
+    );
+    let encode = |e: serde_json::Error| CliError::failed(format!("cannot encode the report: {e}"));
+    let mut value = json!({ "model": "bayesian_gaussian_mixture" });
+    let fields = [
+        serde_json::to_value(m).map_err(encode)?,
+        serde_json::to_value(&facts).map_err(encode)?,
+    ];
+    if let Value::Object(map) = &mut value {
+        for field in fields {
+            if let Value::Object(more) = field {
+                map.extend(more);
+            }
+        }
+    }
+    Ok(Outcome {
+        report: value,
         summary: text,
     })
 }

@@ -194,3 +194,89 @@ fn options_of_one_model_are_refused_with_another() {
     );
     fails_with(&em(&["fit", "--model", "t"]), 2, &["-k"]);
 }
+
+#[test]
+fn vb_mixture_keeps_the_two_clusters_of_eight_components() {
+    let dir = Scratch::new();
+    let file = clusters_with_outliers(&dir);
+    // Without the outliers: two tight clusters of 60 rows.
+    let text: String = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .take(121)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let file = dir.file("vb.csv", &text);
+    let out = dir.path("vb.json");
+    let report = json(&ok(&[
+        "fit",
+        s(&file),
+        "--model",
+        "vb",
+        "-k",
+        "8",
+        "--weight-concentration",
+        "0.001",
+        "--json",
+        "-q",
+        "--output",
+        s(&out),
+    ]));
+    assert_eq!(report["model"], "bayesian_gaussian_mixture");
+    assert_eq!(report["effective_components"], 2);
+    assert_eq!(report["weight_prior"], "dirichlet_process");
+    assert!(report["elbo"].as_f64().unwrap().is_finite());
+    let weights: Vec<f64> = report["weights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_f64().unwrap())
+        .collect();
+    let mut kept: Vec<f64> = (0..8)
+        .filter(|&c| weights[c] > 0.01)
+        .map(|c| report["component_means"][c][0].as_f64().unwrap())
+        .collect();
+    kept.sort_by(f64::total_cmp);
+    assert!(
+        (kept[0] - 0.5).abs() < 0.2 && (kept[1] - 5.5).abs() < 0.2,
+        "{kept:?}"
+    );
+    assert!(std::fs::metadata(&out).is_ok());
+    let text = ok(&[
+        "fit",
+        s(&file),
+        "--model",
+        "vb",
+        "-k",
+        "4",
+        "--weight-prior",
+        "dirichlet-distribution",
+        "--covariance",
+        "diag",
+        "-q",
+    ]);
+    assert!(
+        text.contains("dirichlet_distribution weight prior"),
+        "{text}"
+    );
+    assert!(text.contains("diag covariances"), "{text}");
+    fails_with(
+        &em(&["fit", s(&file), "--model", "vb", "-k", "2", "--accelerate"]),
+        2,
+        &["--accelerate", "--model vb"],
+    );
+    fails_with(
+        &em(&[
+            "fit",
+            s(&file),
+            "--model",
+            "t",
+            "-k",
+            "2",
+            "--weight-prior",
+            "dirichlet-process",
+        ]),
+        2,
+        &["--weight-prior"],
+    );
+}
