@@ -2,7 +2,8 @@
 //! each covariance structure (and with missing values), the two-component model, the Student-t
 //! mixture, mixtures of each one-component family, the zero-inflated Poisson model, hidden
 //! Markov models with Poisson, categorical and Gaussian emissions, mixtures of Gaussian and
-//! Poisson regressions, and the mixture of factor analysers.
+//! Poisson regressions, the mixture of factor analysers, and the variational Bayes Gaussian
+//! mixture (its objective is the ELBO; the comparison is of Σ log Σ_k exp ρ_nk per row).
 //!
 //! For each, data are drawn from a known model, and from one start (fitted to a small head of
 //! the data, or the truth disturbed) two passes of online EM in mini-batches are compared with
@@ -430,5 +431,17 @@ fn mixture_of_factor_analysers() {
     }
     let head = x.rows(0, 300).into_owned();
     let start: FactorMixture = FactorMixture::builder(2, 1).fit(&head).unwrap().model;
+    compare(start, &x, rows(&x), 1_000).assert_close(0.85, 1e-3);
+}
+
+#[test]
+fn variational_bayes_gaussian_mixture() {
+    use em::variational::BayesianGaussianMixture;
+    let (x, _) =
+        gaussian_truth(CovarianceType::Full).sample(20_000, &mut StdRng::seed_from_u64(12));
+    let head = x.rows(0, 300).into_owned();
+    let start = BayesianGaussianMixture::builder(3)
+        .kmeans_start(&head, 1)
+        .unwrap();
     compare(start, &x, rows(&x), 1_000).assert_close(0.85, 1e-3);
 }

@@ -107,8 +107,9 @@ pub struct OnlineOptions {
     /// Passes over the source for [`Em::fit_online`] (≥ 1; default 1).
     pub passes: usize,
     /// The number of observations N the M-step weighs the averaged statistics as (finite and
-    /// positive); `None` (the default) for the observations seen so far. Set it to the size of
-    /// the data when it is known and the model has a prior.
+    /// positive); `None` (the default) for the observations seen so far ([`Em::fit_online`]:
+    /// in the first pass; after it, the size of one pass). Set it to the size of the data
+    /// when it is known and the model has a prior.
     pub total: Option<f64>,
 }
 
@@ -469,6 +470,9 @@ impl<A, O: Observer> Em<A, O> {
         let chunk_size = self.options().chunk_size;
         let batch_size = options.batch_size;
         let mut state = OnlineState::new();
+        // After the first pass the size of the data is known: later passes weigh the average
+        // as that many observations, not as all those seen over the passes.
+        let mut options = *options;
         let mut trace = Vec::new();
         let mut observer = self.observer.borrow_mut();
         let mut first_pass_n: Option<usize> = None;
@@ -495,7 +499,7 @@ impl<A, O: Observer> Em<A, O> {
                         || {
                             let e = chunked_e_step(&*model, data, chunk_size)?;
                             let n_observations = model.n_observations(data);
-                            state.update(model, e, n_obs, n_observations, options)
+                            state.update(model, e, n_obs, n_observations, &options)
                         },
                     )
                 });
@@ -523,7 +527,10 @@ impl<A, O: Observer> Em<A, O> {
             }
             match first_pass_n {
                 None if pass_n == 0 => return Err(EmError::EmptyData),
-                None => first_pass_n = Some(pass_n),
+                None => {
+                    first_pass_n = Some(pass_n);
+                    options.total = options.total.or(Some(pass_n as f64));
+                }
                 Some(first) if first != pass_n => {
                     return Err(EmError::Io {
                         origin: "the data source".into(),
