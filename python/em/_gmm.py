@@ -67,6 +67,11 @@ def _prior_dict(prior, n_features):
     return out
 
 
+def _fresh_online_state():
+    """Online EM's state before its first update (``partial_fit``)."""
+    return {"running": None, "weight": 0.0, "updates": 0, "n_seen": 0}
+
+
 class GaussianMixture(DensityMixin, BaseEstimator):
     """A Gaussian mixture fitted by EM in Rust, with scikit-learn's parameters and attributes.
 
@@ -91,6 +96,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         value, modelled exactly (each row counts through its observed coordinates).
     n_threads : None or int
         E-step worker threads (default: all cores). Results do not depend on it.
+    learning_decay : float in (0.5, 1]
+        α of online EM's step sizes (t + 2)^(−α), for ``partial_fit`` (default 0.7, as
+        scikit-learn's ``LatentDirichletAllocation``).
     """
 
     def __init__(
@@ -115,6 +123,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         acceleration=None,
         missing_values="error",
         n_threads=None,
+        learning_decay=0.7,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -135,6 +144,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.acceleration = acceleration
         self.missing_values = missing_values
         self.n_threads = n_threads
+        self.learning_decay = learning_decay
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -307,6 +317,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             self.acceleration == "squarem",
         )
         self._set_fitted(out)
+        self._online = _fresh_online_state()
         self.prior_ = out["prior"]
         self.converged_ = bool(out["converged"])
         self.n_iter_ = int(out["n_iter"])
@@ -323,6 +334,48 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 "parameters, or increase max_iter, tol, or check for degenerate data.",
                 ConvergenceWarning,
             )
+        return self
+
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """One update of online EM (Cappé & Moulines) with the batch ``X``; returns ``self``.
+
+        The first call (on an estimator that is not fitted) fits ``X`` by ``fit`` for a start.
+        Every call then folds the E-step of ``X`` at the current parameters into a running
+        average of the statistics, s ← (1 − ρ) s + ρ ŝ/n with ρ = (t + 2)^(−learning_decay)
+        for the t-th call, and sets the parameters to the M-step of the average. ``fit``
+        starts the average afresh. The state pickles with the estimator.
+        """
+        self._check_parameters()
+        if not 0.5 < float(self.learning_decay) <= 1.0:
+            raise ValueError(
+                f"learning_decay must be in (0.5, 1], got {self.learning_decay}"
+            )
+        if not hasattr(self, "weights_"):
+            self.fit(X, sample_weight=sample_weight)
+        X = self._validate(X, reset=False)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        state = getattr(self, "_online", None) or _fresh_online_state()
+        running = state["running"]._inner if state["running"] is not None else None
+        out, running, weight, updates, n_seen, _ = _core.gmm_online_update(
+            self._model(),
+            X,
+            sample_weight,
+            running,
+            state["weight"],
+            state["updates"],
+            state["n_seen"],
+            float(self.learning_decay),
+        )
+        self._set_fitted(out)
+        self._online = {
+            "running": SufficientStats(running),
+            "weight": weight,
+            "updates": updates,
+            "n_seen": n_seen,
+        }
+        self.n_batches_seen_ = updates
+        self.n_samples_seen_ = n_seen
         return self
 
     def fit_predict(self, X, y=None, sample_weight=None):

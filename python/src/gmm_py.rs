@@ -27,6 +27,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(gmm_impute, m)?)?;
     m.add_function(wrap_pyfunction!(gmm_e_step, m)?)?;
     m.add_function(wrap_pyfunction!(gmm_m_step, m)?)?;
+    m.add_function(wrap_pyfunction!(gmm_online_update, m)?)?;
     m.add_function(wrap_pyfunction!(gmm_log_prior, m)?)?;
     m.add_class::<GmmStats>()?;
     Ok(())
@@ -649,4 +650,84 @@ fn gmm_m_step<'py>(
         Ok(model)
     })?;
     model_dict(py, &model)
+}
+
+/// One online-EM update (`em_core::online`): the E-step of `x` (with optional sample weights)
+/// at the model's parameters folded into the running statistics `running` (of total weight
+/// `weight`, after `updates` updates and `n_seen` rows), then the M-step. Returns the new
+/// parameters, the new running statistics, weight, updates and rows seen, and the batch's
+/// log-likelihood before the update.
+#[pyfunction]
+#[pyo3(signature = (params, x, sample_weight, running, weight, updates, n_seen, step_exponent, total=None))]
+#[allow(clippy::too_many_arguments)]
+fn gmm_online_update<'py>(
+    py: Python<'py>,
+    params: ModelArgs<'py>,
+    x: PyReadonlyArray2<'py, f64>,
+    sample_weight: Option<PyReadonlyArray1<'py, f64>>,
+    running: Option<&GmmStats>,
+    weight: f64,
+    updates: usize,
+    n_seen: usize,
+    step_exponent: f64,
+    total: Option<f64>,
+) -> PyResult<(Bound<'py, PyDict>, GmmStats, f64, usize, usize, f64)> {
+    let model = params.to_model()?;
+    let options = em_core::online::OnlineOptions {
+        step_exponent,
+        total,
+        ..Default::default()
+    };
+    options.validate().map_err(to_py_err)?;
+    let (k, d) = (model.n_components(), model.n_features());
+    if let Some(r) = running
+        && !r.stats.fits(k, d, model.covariance_type())
+    {
+        return Err(invalid(
+            "running",
+            "the running statistics are of another K, D or covariance type than the model",
+        ));
+    }
+    let mut state = em_core::online::OnlineState::from_parts(
+        running.map(|r| r.stats.clone()),
+        weight,
+        updates,
+        n_seen,
+    )
+    .map_err(to_py_err)?;
+    let view: ArrayView2<'_, f64> = x.as_array();
+    let weights = sample_weight.as_ref().map(|w| w.as_array());
+    let (model, state, ll, n_rows) = guarded(py, move || {
+        let x = matrix(view);
+        check_batch(&model, &x)?;
+        let w: Option<Vec<f64>> = weights.map(|w| w.iter().copied().collect());
+        if let Some(w) = &w {
+            check_weights(w, x.nrows())?;
+        }
+        let n_rows = x.nrows();
+        let mut weighted = SampleWeighted {
+            model,
+            sample_weight: w.as_deref(),
+        };
+        let e = em_core::chunked_e_step(&weighted, &x, em_core::DEFAULT_CHUNK_SIZE)?;
+        let update = state.update(&mut weighted, e, n_rows, n_rows, &options)?;
+        Ok((weighted.model, state, update.log_likelihood, n_rows))
+    })?;
+    let running = state
+        .running()
+        .cloned()
+        .ok_or_else(|| invalid("running", "an update left no running statistics"))?;
+    Ok((
+        model_dict(py, &model)?,
+        GmmStats {
+            stats: running,
+            log_likelihood: ll,
+            entropy: 0.0,
+            n_rows,
+        },
+        state.weight(),
+        state.updates(),
+        state.n_seen(),
+        ll,
+    ))
 }

@@ -223,6 +223,52 @@ impl<S: ScalableStatistics + Clone> OnlineState<S> {
         Self::default()
     }
 
+    /// The state with the running statistics s (`None` before any update), their total weight
+    /// w, the updates made and the units seen: what [`OnlineState::running`] and the other
+    /// getters return, to save the state between processes.
+    ///
+    /// # Errors
+    /// [`EmError::InvalidParameter`] naming `online_state` for a weight outside (0, 1] with
+    /// statistics, or a weight, update count or unit count that is not 0 without them.
+    pub fn from_parts(
+        running: Option<S>,
+        weight: f64,
+        updates: usize,
+        n_seen: usize,
+    ) -> Result<Self, EmError> {
+        let consistent = match running {
+            Some(_) => weight > 0.0 && weight <= 1.0 && updates > 0 && n_seen > 0,
+            None => weight == 0.0 && updates == 0 && n_seen == 0,
+        };
+        if !consistent {
+            return Err(EmError::InvalidParameter {
+                name: "online_state",
+                reason: format!(
+                    "weight {weight}, {updates} updates and {n_seen} units seen do not describe \
+                     {} running statistics",
+                    if running.is_some() { "the" } else { "absent" }
+                ),
+            });
+        }
+        Ok(OnlineState {
+            running,
+            weight,
+            updates,
+            n_seen,
+        })
+    }
+
+    /// The running statistics s (the average per unit times the weight w), `None` before the
+    /// first update.
+    pub fn running(&self) -> Option<&S> {
+        self.running.as_ref()
+    }
+
+    /// The total weight w of the running average.
+    pub fn weight(&self) -> f64 {
+        self.weight
+    }
+
     /// Updates made.
     pub fn updates(&self) -> usize {
         self.updates
