@@ -44,13 +44,13 @@ impl<'w> SampleWeighted<'w> {
                     w.len()
                 ),
             }),
-            Some(w) => Ok(w
+            Some(w) => w
                 .get(rows.clone())
+                .map(Some)
                 .ok_or_else(|| EmError::InvalidParameter {
                     name: "rows",
                     reason: format!("rows {rows:?} are not within the data's {} rows", x.nrows()),
-                })?)
-            .map(Some),
+                }),
             None => Ok(None),
         }
     }

@@ -226,9 +226,9 @@ fn with_every_row_labelled_one_m_step_gives_the_supervised_mle() {
             let mean: Vec<f64> = (0..2)
                 .map(|j| rows.iter().map(|&i| x[(i, j)]).sum::<f64>() / nk)
                 .collect();
-            for j in 0..2 {
+            for (j, m) in mean.iter().enumerate() {
                 assert!(
-                    (fitted.means()[(k, j)] - mean[j]).abs() < 1e-10,
+                    (fitted.means()[(k, j)] - m).abs() < 1e-10,
                     "{kind} mean {k}"
                 );
             }
