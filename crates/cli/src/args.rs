@@ -575,6 +575,15 @@ pub struct FitArgs {
     /// Which model: a Gaussian mixture, or another family (--model).
     #[command(flatten)]
     pub model: ModelArgs,
+    /// Semi-supervised fit: COLUMN (a header name or a 1-based position among the columns
+    /// read) holds the known component of some rows, 0..K−1, and is missing (an empty field,
+    /// NA, nan) for the others; it is not a feature. A labelled row's component is fixed to
+    /// its label, the rest are inferred, and EM maximises log p(x, labels); the summary says
+    /// how many rows were labelled. Gaussian mixtures only; not with --stream, --init
+    /// PARAMS.json or --missing drop, and a missing feature value is an error (semi-supervised
+    /// fits need complete feature rows).
+    #[arg(long, value_name = "COLUMN", conflicts_with = "stream")]
+    pub labels: Option<String>,
     /// Stream FILE instead of loading it: read it again, in chunks, on every EM iteration, so
     /// that memory stays small whatever its size. FILE is CSV, Parquet (read row group by row
     /// group) or the binary format written by `em convert` (recognised by its first bytes;

@@ -111,10 +111,29 @@ pub struct ReportFile {
     /// otherwise. Ignored when a file is read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub standardized: Option<StandardizedReport>,
+    /// With `--labels`: the label column and how many rows it labelled; the `trace` is then
+    /// the semi-supervised objective log p(x, labels), and `log_likelihood` log p(x). Absent
+    /// otherwise. Ignored when a file is read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels: Option<LabelsReport>,
     /// With `--std-errors` and `--rate`: `standard_errors` and `rate_of_convergence`
     /// ([`crate::inference`]); absent otherwise. Ignored when a file is read.
     #[serde(flatten)]
     pub inference: Inference,
+}
+
+/// What `--labels` gave the fit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LabelsReport {
+    /// The label column's name.
+    pub column: String,
+    /// Rows with a label.
+    pub labelled_rows: usize,
+    /// Rows fitted.
+    pub rows: usize,
+    /// The semi-supervised objective at the end: Σ_unlabelled log p(x_i) + Σ_labelled
+    /// log p(x_i, z_i = label).
+    pub objective: f64,
 }
 
 /// How `--standardize` scaled the data: z_j = (x_j − center_j) / scale_j.
@@ -354,8 +373,15 @@ impl ReportFile {
             log_density_quantiles: None,
             warnings: Vec::new(),
             standardized: None,
+            labels: None,
             inference: Inference::default(),
         }
+    }
+
+    /// The report with what `--labels` gave the fit (or none).
+    pub fn with_labels(mut self, labels: Option<LabelsReport>) -> Self {
+        self.labels = labels;
+        self
     }
 
     /// The report with the warnings' texts.

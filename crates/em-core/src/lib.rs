@@ -92,6 +92,7 @@ mod error;
 pub mod gradient;
 #[cfg(feature = "nalgebra")]
 pub mod information;
+pub mod labelled;
 mod model;
 mod observer;
 pub mod online;
@@ -106,6 +107,7 @@ pub use chunked::{DEFAULT_CHUNK_SIZE, batches, chunked_e_step, chunked_log_likel
 pub use driver::{DEFAULT_MAX_ITER, Em, EmOptions, Initializer, restart_seed};
 pub use error::{EmError, check_finite};
 pub use gradient::{Differentiable, GradientAscent, Score, StepSize};
+pub use labelled::{Labelled, LabelledEStep};
 pub use model::{Dataset, EStep, LatentModel, ScalableStatistics, Statistics};
 pub use observer::{Control, Iteration, Observer, Silent};
 pub use online::{OnlineEm, OnlineOptions, OnlineReport};

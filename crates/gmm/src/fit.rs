@@ -2,6 +2,7 @@
 //! stops), validation once at the boundary, and the em-core driver for the loop, restarts and
 //! threads.
 
+use em_core::labelled::check_row_labels;
 use em_core::{Acceleration, Em, EmError, Fitted, Observer, Silent, StdRng, Stopping};
 use nalgebra::DMatrix;
 use rand::SeedableRng;
@@ -10,7 +11,7 @@ use crate::gaussian::{
     CovarianceType, Covariances, MissingValues, Prior, check_data_with_missing,
     check_observed_columns, has_missing,
 };
-use crate::init::{Init, InitContext, Starter};
+use crate::init::{Init, InitContext, LabelledStarter, Starter};
 use crate::kmeans::CheckedData;
 use crate::mixture::GaussianMixture;
 use crate::validate::check_sample_weights;
@@ -314,6 +315,79 @@ impl GaussianMixtureBuilder {
         sample_weight: Option<&[f64]>,
         observer: &mut dyn Observer,
     ) -> Result<Fitted<GaussianMixture>, EmError> {
+        self.fit_general(x, sample_weight, None, observer)
+    }
+
+    /// Semi-supervised fit: `labels[i]` is the known component of row i (`0..K`), or `None`
+    /// for a row whose component is inferred. The objective is
+    /// Σ_unlabelled log p(x_i) + Σ_labelled log p(x_i, z_i = k_i) (+ log prior), which EM
+    /// increases monotonically: a labelled row's responsibilities are fixed one-hot on its
+    /// label ([`em_core::labelled`]). The report's objective is this one; the returned
+    /// model's own [`log_likelihood_total`](GaussianMixture::log_likelihood_total) is
+    /// the unlabelled one.
+    ///
+    /// Starts: one more restart than [`restarts`](Self::restarts). Restart 0 starts from
+    /// the labelled rows — component k at the mean of the rows labelled k, every component
+    /// with the pooled within-label covariance (the covariance of all the rows when there are
+    /// too few labelled rows for it to be positive definite) — when every component has a
+    /// labelled row; the others are the [`init`](Self::init) method's starts with their
+    /// components renumbered to agree best with the labels. The best objective wins. A
+    /// given start ([`Init::Given`]) runs once, renumbered.
+    ///
+    /// ```
+    /// use gmm::GaussianMixture;
+    /// use nalgebra::DMatrix;
+    ///
+    /// // Two clusters; one row of each is labelled, in the "wrong" order (the right-hand
+    /// // cluster is component 0).
+    /// let x = DMatrix::from_fn(200, 2, |i, j| if i < 100 { 0.0 } else { 8.0 } + ((i * 7 + j * 3) % 11) as f64 / 11.0);
+    /// let mut labels = vec![None; 200];
+    /// labels[0] = Some(1);
+    /// labels[150] = Some(0);
+    /// let fit = GaussianMixture::builder(2).seed(1).fit_labelled(&x, &labels)?;
+    /// let z = fit.model.predict(&x)?;
+    /// assert!(z[..100].iter().all(|&k| k == 1) && z[100..].iter().all(|&k| k == 0));
+    /// // A label that is not a component is a typed error naming the row.
+    /// labels[3] = Some(2);
+    /// let err = GaussianMixture::builder(2).fit_labelled(&x, &labels).unwrap_err();
+    /// assert!(err.to_string().contains("row 3"), "{err}");
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Those of [`fit`](Self::fit); [`EmError::InvalidParameter`] naming `labels` when there
+    /// is not one label per row, or with missing values modelled
+    /// ([`MissingValues::Model`] on data with NaN; not supported with labels);
+    /// [`EmError::InvalidInput`] naming the row and the label for a label ≥ K.
+    pub fn fit_labelled(
+        &self,
+        x: &DMatrix<f64>,
+        labels: &[Option<usize>],
+    ) -> Result<Fitted<GaussianMixture>, EmError> {
+        self.fit_general(x, None, Some(labels), &mut Silent)
+    }
+
+    /// The general semi-supervised fit ([`fit_labelled`](Self::fit_labelled)) with optional
+    /// sample weights (a labelled row's one-hot responsibilities are weighted as an unlabelled
+    /// row's) and an observer.
+    pub fn fit_labelled_observed(
+        &self,
+        x: &DMatrix<f64>,
+        sample_weight: Option<&[f64]>,
+        labels: &[Option<usize>],
+        observer: &mut dyn Observer,
+    ) -> Result<Fitted<GaussianMixture>, EmError> {
+        self.fit_general(x, sample_weight, Some(labels), observer)
+    }
+
+    /// Every fit: optional sample weights, optional labels, an observer.
+    fn fit_general(
+        &self,
+        x: &DMatrix<f64>,
+        sample_weight: Option<&[f64]>,
+        labels: Option<&[Option<usize>]>,
+        observer: &mut dyn Observer,
+    ) -> Result<Fitted<GaussianMixture>, EmError> {
         let k = self.n_components;
         if k == 0 {
             return Err(EmError::InvalidParameter {
@@ -323,6 +397,17 @@ impl GaussianMixtureBuilder {
         }
         // With missing values modelled, the start is computed from other data (`start`).
         let modelled = self.missing_values == MissingValues::Model && has_missing(x);
+        if let Some(labels) = labels {
+            check_row_labels(labels, x.nrows(), k)?;
+            if modelled {
+                return Err(EmError::InvalidParameter {
+                    name: "labels",
+                    reason: "labels are not supported with missing values modelled \
+                             (MissingValues::Model on data with NaN)"
+                        .into(),
+                });
+            }
+        }
         let start = if modelled {
             check_data_with_missing(x, None)?;
             check_observed_columns(x)?;
@@ -379,6 +464,33 @@ impl GaussianMixtureBuilder {
                 })
             },
         };
+        if let Some(labels) = labels {
+            let from_labels = !self.init.same_for_every_restart();
+            let x_start = init.data.matrix();
+            let restarts = self.restarts() + usize::from(from_labels);
+            let init = LabelledStarter {
+                base: init,
+                x: x_start,
+                labels,
+                from_labels,
+            };
+            let fitted = self
+                .em
+                .clone()
+                .n_init(restarts)
+                .observer(observer)
+                .fit_restarts(&init, x)?;
+            return Ok(Fitted {
+                model: fitted
+                    .model
+                    .model
+                    .model
+                    .with_missing_values(self.missing_values),
+                report: fitted.report,
+                best_restart: fitted.best_restart,
+                restarts: fitted.restarts,
+            });
+        }
         let fitted = self
             .restart_driver()
             .observer(observer)

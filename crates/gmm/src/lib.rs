@@ -73,7 +73,9 @@ pub mod zip {
 pub use ::mixture::{ZeroInflatedPoisson, ZipStats};
 pub use affine::{Standardization, StandardizeError};
 pub use diagnostics::Warning;
-pub use em_core::{Acceleration, EmError, FitReport, Fitted, ParameterVector, Stopping};
+pub use em_core::{
+    Acceleration, EmError, FitReport, Fitted, Labelled, LabelledEStep, ParameterVector, Stopping,
+};
 pub use em_family::gaussian;
 pub use fit::{
     DEFAULT_N_INIT, DEFAULT_REG_COVAR, GaussianMixtureBuilder, MIN_COMPLETE_ROWS_PER_PARAMETER,

@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use em_core::{EStep, EmError, LatentModel};
+use em_core::{EStep, EmError, LabelledEStep, LatentModel};
 use mixture::Mixture;
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
@@ -478,6 +478,26 @@ impl GaussianMixture {
         let mut family = self.inner.family().clone();
         family.set_gaussians(Gaussians::new_in_context(means, covariances, context)?);
         self.inner.set_parts(weights.as_slice().to_vec(), family)
+    }
+}
+
+/// Labelled rows ([`Mixture::e_step_labelled`]): a Gaussian mixture fitted by
+/// semi-supervised EM through [`em_core::Labelled`] (or
+/// [`GaussianMixtureBuilder::fit_labelled`](crate::GaussianMixtureBuilder::fit_labelled)).
+impl LabelledEStep for GaussianMixture {
+    type Label = Option<usize>;
+
+    fn e_step_labelled(
+        &self,
+        x: &DMatrix<f64>,
+        rows: Range<usize>,
+        labels: &[Option<usize>],
+    ) -> Result<EStep<GaussianStats>, EmError> {
+        self.inner.e_step_labelled(x, rows, labels, None)
+    }
+
+    fn check_labels(&self, x: &DMatrix<f64>, labels: &[Option<usize>]) -> Result<(), EmError> {
+        em_core::labelled::check_row_labels(labels, x.nrows(), self.n_components())
     }
 }
 

@@ -324,6 +324,26 @@ impl StudentMixture {
     }
 }
 
+/// Labelled rows: a labelled row's component responsibility is one-hot, its latent scale u
+/// is inferred within that component as usual ([`Mixture::e_step_labelled`] over the t
+/// family).
+impl em_core::LabelledEStep for StudentMixture {
+    type Label = Option<usize>;
+
+    fn e_step_labelled(
+        &self,
+        x: &DMatrix<f64>,
+        rows: Range<usize>,
+        labels: &[Option<usize>],
+    ) -> Result<EStep<StudentStats>, EmError> {
+        self.inner.e_step_labelled(x, rows, labels, None)
+    }
+
+    fn check_labels(&self, x: &DMatrix<f64>, labels: &[Option<usize>]) -> Result<(), EmError> {
+        em_core::labelled::check_row_labels(labels, x.nrows(), self.n_components())
+    }
+}
+
 impl LatentModel for StudentMixture {
     type Data = DMatrix<f64>;
     type Stats = StudentStats;

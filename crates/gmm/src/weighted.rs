@@ -4,7 +4,8 @@
 
 use std::ops::Range;
 
-use em_core::{EStep, EmError, LatentModel};
+use em_core::labelled::check_row_labels;
+use em_core::{EStep, EmError, LabelledEStep, LatentModel};
 use nalgebra::DMatrix;
 
 use crate::gaussian::GaussianStats;
@@ -20,6 +21,63 @@ pub struct SampleWeighted<'w> {
     pub sample_weight: Option<&'w [f64]>,
 }
 
+impl<'w> SampleWeighted<'w> {
+    /// The sample weights of the rows `rows` of `x`, after checking the data's width and the
+    /// number of weights.
+    fn batch_weights(
+        &self,
+        x: &DMatrix<f64>,
+        rows: Range<usize>,
+    ) -> Result<Option<&'w [f64]>, EmError> {
+        if x.ncols() != self.model.n_features() {
+            return Err(EmError::DimensionMismatch {
+                expected: self.model.n_features(),
+                found: x.ncols(),
+            });
+        }
+        match self.sample_weight {
+            Some(w) if w.len() != x.nrows() => Err(EmError::InvalidParameter {
+                name: "sample_weight",
+                reason: format!(
+                    "expected {} weights (one per row), got {}",
+                    x.nrows(),
+                    w.len()
+                ),
+            }),
+            Some(w) => w
+                .get(rows.clone())
+                .map(Some)
+                .ok_or_else(|| EmError::InvalidParameter {
+                    name: "rows",
+                    reason: format!("rows {rows:?} are not within the data's {} rows", x.nrows()),
+                }),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Labelled rows with sample weights: a labelled row's one-hot responsibilities, and its
+/// log p(x_i, z_i = k), are multiplied by its weight as an unlabelled row's are.
+impl LabelledEStep for SampleWeighted<'_> {
+    type Label = Option<usize>;
+
+    fn e_step_labelled(
+        &self,
+        x: &DMatrix<f64>,
+        rows: Range<usize>,
+        labels: &[Option<usize>],
+    ) -> Result<EStep<GaussianStats>, EmError> {
+        let weights = self.batch_weights(x, rows.clone())?;
+        self.model
+            .as_mixture()
+            .e_step_labelled(x, rows, labels, weights)
+    }
+
+    fn check_labels(&self, x: &DMatrix<f64>, labels: &[Option<usize>]) -> Result<(), EmError> {
+        check_row_labels(labels, x.nrows(), self.model.n_components())
+    }
+}
+
 impl LatentModel for SampleWeighted<'_> {
     type Data = DMatrix<f64>;
     type Stats = GaussianStats;
@@ -29,26 +87,7 @@ impl LatentModel for SampleWeighted<'_> {
         x: &DMatrix<f64>,
         rows: Range<usize>,
     ) -> Result<EStep<GaussianStats>, EmError> {
-        if x.ncols() != self.model.n_features() {
-            return Err(EmError::DimensionMismatch {
-                expected: self.model.n_features(),
-                found: x.ncols(),
-            });
-        }
-        let weights = match self.sample_weight {
-            Some(w) if w.len() != x.nrows() => {
-                return Err(EmError::InvalidParameter {
-                    name: "sample_weight",
-                    reason: format!(
-                        "expected {} weights (one per row), got {}",
-                        x.nrows(),
-                        w.len()
-                    ),
-                });
-            }
-            Some(w) => Some(&w[rows.clone()]),
-            None => None,
-        };
+        let weights = self.batch_weights(x, rows.clone())?;
         self.model.e_step_weighted(x, rows, weights)
     }
 

@@ -136,7 +136,7 @@ mod model;
 mod sequence;
 
 pub use categorical::{Categorical, CategoricalStats};
-pub use em_core::{Em, EmError, FitReport, Fitted, Stopping};
+pub use em_core::{Em, EmError, FitReport, Fitted, Labelled, LabelledEStep, Stopping};
 pub use em_family::gaussian::MissingValues;
 pub use em_family::{ComponentStats, Family};
 pub use gaussian::{CovarianceType, Covariances, Gaussian, GaussianStats, Scatter};

@@ -4,8 +4,8 @@ use std::borrow::Borrow;
 use std::ops::Range;
 
 use em_core::{
-    Dataset, EStep, EmError, LatentModel, ScalableStatistics, ScaledParameters, Statistics,
-    chunked_log_likelihood,
+    Dataset, EStep, EmError, LabelledEStep, LatentModel, ScalableStatistics, ScaledParameters,
+    Statistics, chunked_log_likelihood,
 };
 use em_family::Family;
 use nalgebra::{DMatrix, DVector};
@@ -439,33 +439,49 @@ pub(crate) fn draw<R: Rng + ?Sized>(p: &[f64], rng: &mut R) -> usize {
     last
 }
 
-/// The error for a sequence that has probability 0 under the model.
-fn impossible(sequence: usize, e: Impossible) -> EmError {
-    bad_step(
-        sequence,
-        e.step,
-        None,
-        "the sequence has probability 0 under the model from this step on (every state is \
-         unreachable or cannot emit this observation)",
-    )
-}
-
-impl<F: Family> LatentModel for Hmm<F> {
-    type Data = [F::Owned];
-    type Stats = HmmStats<F::Stats>;
-
-    /// Forward–backward on every sequence of `rows` (see the crate docs for the algorithm),
-    /// checking each sequence first. Errors name the sequence (its index in `data`) and step.
-    fn e_step(&self, data: &[F::Owned], rows: Range<usize>) -> Result<EStep<Self::Stats>, EmError> {
+impl<F: Family> Hmm<F> {
+    /// Forward–backward on every sequence of `rows`, with the known states of `labels` (one
+    /// vector per sequence of `rows`, checked by the caller) or none: at a labelled step the
+    /// log-emission density of every other state is −∞, so the posterior is the point mass on
+    /// the label there and log p(x) becomes log p(x, z_t = k_t at the labelled steps).
+    fn e_step_batch(
+        &self,
+        data: &[F::Owned],
+        rows: Range<usize>,
+        labels: Option<&[Vec<Option<usize>>]>,
+    ) -> Result<EStep<HmmStats<F::Stats>>, EmError> {
         let s = self.n_states();
         let mut stats = self.zero_stats();
         let (mut log_likelihood, mut entropy) = (0.0, 0.0);
         let mut scratch = Scratch::default();
+        let first = rows.start;
         for index in rows {
             let sequence: &F::Data = sequence_at(data, index)?.borrow();
             let t_len = self.densities(sequence, index, &mut scratch)?;
-            forward_backward::posterior(self.chain(), &scratch.lb, &mut scratch.ws)
-                .map_err(|e| impossible(index, e))?;
+            let known = labels.map(|l| l[index - first].as_slice());
+            if let Some(known) = known {
+                check_step_labels(known, index, t_len, s)?;
+                mask_labelled_steps(&mut scratch.lb, s, known);
+            }
+            forward_backward::posterior(self.chain(), &scratch.lb, &mut scratch.ws).map_err(
+                |e| {
+                    if known.is_some_and(|k| k.iter().any(Option::is_some)) {
+                        impossible_with_labels(index, e)
+                    } else {
+                        impossible(index, e)
+                    }
+                },
+            )?;
+            if let Some(known) = known {
+                // The other states' γ are exactly 0 there (their emission is); the labelled
+                // state's is 1 up to the rounding of α̂β̂: make it exactly the point mass.
+                for (row, label) in scratch.ws.post.gamma.chunks_exact_mut(s).zip(known) {
+                    if let Some(k) = *label {
+                        row.fill(0.0);
+                        row[k] = 1.0;
+                    }
+                }
+            }
             let post = &scratch.ws.post;
             for (a, g) in stats.start.iter_mut().zip(&post.gamma[..s]) {
                 *a += g;
@@ -492,6 +508,161 @@ impl<F: Family> LatentModel for Hmm<F> {
             log_likelihood,
             entropy,
         })
+    }
+}
+
+/// Known hidden states: an HMM fitted by semi-supervised EM through [`em_core::Labelled`].
+/// The label of sequence n is a vector with one entry per step (`Some(state)` where the
+/// state is known, `None` elsewhere), or an empty vector for a sequence with no known
+/// state. At a labelled step t with state k the forward–backward sets the emission density
+/// of every other state to 0, so γ_t is the point mass on k, and the objective is
+/// Σ_n log p(x_n, z_nt = k_nt at its labelled steps).
+///
+/// ```
+/// use em_core::{Em, Labelled, LabelledEStep, LatentModel};
+/// use hmm::Hmm;
+/// use em_family::families::Poisson;
+/// use nalgebra::{dmatrix, dvector};
+///
+/// let model = Hmm::new(
+///     dvector![0.5, 0.5],
+///     dmatrix![0.9, 0.1; 0.1, 0.9],
+///     vec![Poisson::new(1.0)?, Poisson::new(6.0)?],
+/// )?;
+/// let data = vec![vec![0u64, 1, 0, 7, 5, 8, 6], vec![2u64, 1, 0]];
+/// // Step 3 of sequence 0 is known to be in state 1; sequence 1 has no labels.
+/// let labels = vec![vec![None, None, None, Some(1), None, None, None], vec![]];
+/// let e = model.e_step_labelled(&data, 0..2, &labels)?;
+/// assert!(e.log_likelihood < model.e_step(&data, 0..2)?.log_likelihood);
+/// let mut labelled = Labelled::new(model, &labels);
+/// labelled.check(&data)?;
+/// let fit = Em::new().fit(&mut labelled, &data)?;
+/// assert!(fit.converged);
+/// # Ok::<(), em_core::EmError>(())
+/// ```
+impl<F: Family> LabelledEStep for Hmm<F> {
+    type Label = Vec<Option<usize>>;
+
+    fn e_step_labelled(
+        &self,
+        data: &[F::Owned],
+        rows: Range<usize>,
+        labels: &[Vec<Option<usize>>],
+    ) -> Result<EStep<Self::Stats>, EmError> {
+        if labels.len() != rows.len() {
+            return Err(EmError::InvalidParameter {
+                name: "labels",
+                reason: format!(
+                    "expected {} label vectors for the batch (one per sequence), got {}",
+                    rows.len(),
+                    labels.len()
+                ),
+            });
+        }
+        self.e_step_batch(data, rows, Some(labels))
+    }
+
+    /// One label vector per sequence, each empty or as long as its sequence, every state
+    /// < S.
+    fn check_labels(
+        &self,
+        data: &[F::Owned],
+        labels: &[Vec<Option<usize>>],
+    ) -> Result<(), EmError> {
+        if labels.len() != data.len() {
+            return Err(EmError::InvalidParameter {
+                name: "labels",
+                reason: format!(
+                    "expected {} label vectors (one per sequence, empty for a sequence with no \
+                     known state), got {}",
+                    data.len(),
+                    labels.len()
+                ),
+            });
+        }
+        for (index, (sequence, known)) in data.iter().zip(labels).enumerate() {
+            check_step_labels(known, index, sequence.borrow().n_obs(), self.n_states())?;
+        }
+        Ok(())
+    }
+}
+
+/// Checks the labels of sequence `index` of `t_len` steps: none, or one per step, each < `s`.
+fn check_step_labels(
+    known: &[Option<usize>],
+    index: usize,
+    t_len: usize,
+    s: usize,
+) -> Result<(), EmError> {
+    if !known.is_empty() && known.len() != t_len {
+        return Err(EmError::InvalidParameter {
+            name: "labels",
+            reason: format!(
+                "sequence {index} has {t_len} steps but {} labels (give one per step, or none)",
+                known.len()
+            ),
+        });
+    }
+    match known
+        .iter()
+        .enumerate()
+        .find_map(|(t, l)| l.filter(|&l| l >= s).map(|l| (t, l)))
+    {
+        Some((t, l)) => Err(bad_step(
+            index,
+            t,
+            None,
+            format!("label {l} is not a state: labels must be in 0..{s} (S = {s}), or absent"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Sets the log-emission densities (T×S, step-major) of every state but the known one to −∞
+/// at the labelled steps.
+fn mask_labelled_steps(lb: &mut [f64], s: usize, known: &[Option<usize>]) {
+    for (row, label) in lb.chunks_exact_mut(s).zip(known) {
+        if let Some(k) = *label {
+            for (j, v) in row.iter_mut().enumerate() {
+                if j != k {
+                    *v = f64::NEG_INFINITY;
+                }
+            }
+        }
+    }
+}
+
+/// The error for a sequence whose labels it cannot satisfy.
+fn impossible_with_labels(sequence: usize, e: Impossible) -> EmError {
+    bad_step(
+        sequence,
+        e.step,
+        None,
+        "the sequence and its labels have probability 0 under the model from this step on \
+         (a labelled state cannot emit this observation, or cannot be reached from the \
+         labelled or possible states before it)",
+    )
+}
+
+/// The error for a sequence that has probability 0 under the model.
+fn impossible(sequence: usize, e: Impossible) -> EmError {
+    bad_step(
+        sequence,
+        e.step,
+        None,
+        "the sequence has probability 0 under the model from this step on (every state is \
+         unreachable or cannot emit this observation)",
+    )
+}
+
+impl<F: Family> LatentModel for Hmm<F> {
+    type Data = [F::Owned];
+    type Stats = HmmStats<F::Stats>;
+
+    /// Forward–backward on every sequence of `rows` (see the crate docs for the algorithm),
+    /// checking each sequence first. Errors name the sequence (its index in `data`) and step.
+    fn e_step(&self, data: &[F::Owned], rows: Range<usize>) -> Result<EStep<Self::Stats>, EmError> {
+        self.e_step_batch(data, rows, None)
     }
 
     /// π_i ∝ expected initial counts, A_ij ∝ expected transition counts (a state never left

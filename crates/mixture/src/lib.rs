@@ -98,11 +98,12 @@
 pub mod accelerate;
 pub mod gradient;
 mod init;
+pub mod labelled;
 mod mixture;
 pub mod zip;
 
 pub use accelerate::ComponentParameters;
-pub use em_core::{Em, EmError, FitReport, Fitted, Stopping};
+pub use em_core::{Em, EmError, FitReport, Fitted, Labelled, LabelledEStep, Stopping};
 pub use em_family::families;
 pub use em_family::families::{
     Bernoulli, BernoulliStats, Exponential, ExponentialStats, Gaussian, GaussianStats, Geometric,

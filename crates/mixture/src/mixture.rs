@@ -358,6 +358,66 @@ impl<F: Family> Mixture<F> {
         rows: Range<usize>,
         sample_weights: Option<&[f64]>,
     ) -> Result<EStep<F::Stats>, EmError> {
+        self.e_step_batch(data, rows, None, sample_weights)
+    }
+
+    /// The semi-supervised E-step over `rows`: `labels[i]` is the known component of row
+    /// `rows.start + i` (`labels.len() == rows.len()`), or `None` for a row whose component is
+    /// inferred. A labelled row with label k has responsibilities exactly one-hot on k
+    /// (γ_ik = 1), entropy 0, and adds log p(x_i, z_i = k) = log π_k + log f_k(x_i) to the
+    /// log-likelihood; an unlabelled row is as in [`e_step_weighted`](Self::e_step_weighted).
+    /// Optional sample weights multiply each row's share as there. It is the same block loop
+    /// as the unlabelled E-step: the log-joint of a labelled row is set to −∞ for every
+    /// other component before it is normalised.
+    ///
+    /// ```
+    /// use em_core::LatentModel;
+    /// use mixture::{Mixture, Poisson};
+    /// let m = Mixture::new(vec![0.5, 0.5], vec![Poisson::new(1.0)?, Poisson::new(8.0)?])?;
+    /// let y = [0u64, 8, 4];
+    /// // Row 1 is known to come from component 0, although component 1 explains it better.
+    /// let e = m.e_step_labelled(&y[..], 0..3, &[None, Some(0), None], None)?;
+    /// assert_eq!(e.stats.weights[0] + e.stats.weights[1], 3.0);
+    /// let plain = m.e_step(&y[..], 0..3)?;
+    /// assert!(e.log_likelihood < plain.log_likelihood);
+    /// assert!(m.e_step_labelled(&y[..], 0..3, &[None, Some(2), None], None).is_err());
+    /// # Ok::<(), em_core::EmError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`EmError::InvalidParameter`] naming `labels` for a count other than `rows.len()`;
+    /// [`EmError::InvalidInput`] naming the row and the label for a label ≥ K, and naming
+    /// the row for one of density 0 under its labelled component; otherwise those of
+    /// [`e_step_weighted`](Self::e_step_weighted).
+    pub fn e_step_labelled(
+        &self,
+        data: &F::Data,
+        rows: Range<usize>,
+        labels: &[Option<usize>],
+        sample_weights: Option<&[f64]>,
+    ) -> Result<EStep<F::Stats>, EmError> {
+        if labels.len() != rows.len() {
+            return Err(EmError::InvalidParameter {
+                name: "labels",
+                reason: format!(
+                    "expected {} labels for the batch (one per row), got {}",
+                    rows.len(),
+                    labels.len()
+                ),
+            });
+        }
+        em_core::labelled::check_label_range(labels, rows.start, self.n_components())?;
+        self.e_step_batch(data, rows, Some(labels), sample_weights)
+    }
+
+    /// The E-step of a batch, with labels (checked) or without.
+    fn e_step_batch(
+        &self,
+        data: &F::Data,
+        rows: Range<usize>,
+        labels: Option<&[Option<usize>]>,
+        sample_weights: Option<&[f64]>,
+    ) -> Result<EStep<F::Stats>, EmError> {
         self.family.check_batch(data, rows.clone())?;
         if let Some(w) = sample_weights
             && w.len() != rows.len()
@@ -379,6 +439,7 @@ impl<F: Family> Mixture<F> {
         self.for_each_block(
             data,
             rows,
+            labels,
             sample_weights,
             |sub, gamma, w, ll, h, scratch| {
                 let stats = self.family.accumulate(data, sub, gamma, w, scratch);
@@ -393,13 +454,15 @@ impl<F: Family> Mixture<F> {
     }
 
     /// The E-step's loop over the sub-blocks of [`Family::block_rows`] rows of a checked
-    /// batch: the log-joint, normalised into responsibilities (a non-finite log-likelihood is
-    /// explained by [`Mixture::diagnose`]), then `on_block(sub-block, γ, its sample weights,
-    /// Σ w log p, Σ w H, scratch)`.
+    /// batch: the log-joint (with −∞ for every component but its label on a labelled row,
+    /// `labels` being one per row of the batch), normalised into responsibilities (a
+    /// non-finite log-likelihood is explained by [`Mixture::diagnose`]), then
+    /// `on_block(sub-block, γ, its sample weights, Σ w log p, Σ w H, scratch)`.
     fn for_each_block(
         &self,
         data: &F::Data,
         rows: Range<usize>,
+        labels: Option<&[Option<usize>]>,
         sample_weights: Option<&[f64]>,
         mut on_block: impl FnMut(Range<usize>, &[f64], Option<&[f64]>, f64, f64, &mut Vec<f64>),
     ) -> Result<(), EmError> {
@@ -417,10 +480,17 @@ impl<F: Family> Mixture<F> {
                 &mut scratch,
             );
             let offset = start - rows.start;
+            let block_labels = labels.map(|l| &l[offset..offset + c]);
+            if let Some(block_labels) = block_labels {
+                mask_labelled(&mut lj, c, block_labels);
+            }
             let w = sample_weights.map(|w| &w[offset..offset + c]);
             let (log_likelihood, entropy) = normalise(&mut lj, c, w, &mut lse);
             if !log_likelihood.is_finite() {
                 self.diagnose(data, sub.clone(), &lse)?;
+                if let Some(block_labels) = block_labels {
+                    impossible_label(sub.start, block_labels, &lse)?;
+                }
             }
             on_block(sub, &lj, w, log_likelihood, entropy, &mut scratch);
         }
@@ -532,6 +602,46 @@ impl<F: Family> Mixture<F> {
                 Ok((rows.start, f(&joint, &lj, &lse)))
             })
             .collect()
+    }
+}
+
+/// Sets the log-joint ℓ_jk (component-major, `c` rows) of a labelled row to −∞ for every
+/// component j but its label k: the point mass on k after normalisation.
+fn mask_labelled(log_joint: &mut [f64], c: usize, labels: &[Option<usize>]) {
+    for (i, label) in labels.iter().enumerate() {
+        if let Some(k) = *label {
+            for (j, column) in log_joint.chunks_exact_mut(c).enumerate() {
+                if j != k {
+                    column[i] = f64::NEG_INFINITY;
+                }
+            }
+        }
+    }
+}
+
+/// The error for a labelled row of density 0 under its labelled component (its log-joint
+/// all −∞ after masking, so its normalised log p is not finite, although some other
+/// component could have produced it), if there is one in the sub-block starting at row
+/// `first_row`. Called after [`Mixture::diagnose`] has ruled out NaN and +∞ densities.
+fn impossible_label(
+    first_row: usize,
+    labels: &[Option<usize>],
+    lse: &[f64],
+) -> Result<(), EmError> {
+    match lse
+        .iter()
+        .zip(labels)
+        .enumerate()
+        .find_map(|(i, (v, l))| l.filter(|_| !v.is_finite()).map(|l| (i, l)))
+    {
+        Some((i, l)) => Err(EmError::InvalidInput {
+            row: first_row + i,
+            column: None,
+            reason: format!(
+                "the observation is labelled component {l}, under which it has probability 0"
+            ),
+        }),
+        None => Ok(()),
     }
 }
 
@@ -693,7 +803,7 @@ impl<F: Family> LatentModel for Mixture<F> {
     fn log_likelihood(&self, data: &F::Data, rows: Range<usize>) -> Result<f64, EmError> {
         self.family.check_batch(data, rows.clone())?;
         let mut total = 0.0;
-        self.for_each_block(data, rows, None, |_, _, _, ll, _, _| total += ll)?;
+        self.for_each_block(data, rows, None, None, |_, _, _, ll, _, _| total += ll)?;
         Ok(total)
     }
 }

@@ -6,11 +6,11 @@ use gmm::{CovarianceType, Init};
 
 use crate::args::{FitArgs, InitArg, ModelArg};
 use crate::commands::{
-    builder, check_k, init_method, load_data, load_for_model, warn_failed_restarts,
+    builder, check_k, init_method, labels, load_data, load_for_model, warn_failed_restarts,
 };
 use crate::error::CliError;
 use crate::inference;
-use crate::json::{self, ReportFile};
+use crate::json::{self, LabelsReport, ReportFile};
 use crate::output::{self, note};
 use crate::plot::{self, mixture::MixtureFigure, trace::TraceFigure};
 use crate::progress::Progress;
@@ -25,6 +25,7 @@ pub const FAITHFUL_COVARIANCE: CovarianceType = CovarianceType::Tied;
 
 /// Runs `em fit`.
 pub fn run(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliError> {
+    labels::refuse_unsupported(args)?;
     if args.model.kind != ModelArg::Gaussian {
         return crate::commands::models::run(args, quiet, out);
     }
@@ -61,9 +62,19 @@ pub fn run(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
         other => (
             init_method(other).unwrap_or_default(),
             None,
-            load_data(args.file.as_deref(), &args.cols, &args.reader, quiet)?,
+            match args.labels {
+                // Missing values kept: an empty label is an unlabelled row.
+                Some(_) => load_data(
+                    args.file.as_deref(),
+                    &args.cols,
+                    &labels::reader(&args.reader),
+                    quiet,
+                )?,
+                None => load_data(args.file.as_deref(), &args.cols, &args.reader, quiet)?,
+            },
         ),
     };
+    let mut table = table;
 
     let mut model_note = None;
     let k = match (args.k, &given) {
@@ -92,6 +103,11 @@ pub fn run(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
         (None, None) if bundled && args.k.is_none() => FAITHFUL_COVARIANCE,
         (None, None) => CovarianceType::Full,
     };
+    let labelled = match &args.labels {
+        Some(name) => Some(labels::split(&mut table, name, k)?),
+        None => None,
+    };
+    let table = table;
     check_k(k, &table, "K")?;
     if args.standardize && !standardize::allows(kind) {
         return Err(standardize::spherical_refused());
@@ -116,11 +132,14 @@ pub fn run(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
     let x_fit = units.as_ref().map_or(&table.x, |(_, z)| z);
 
     let options = builder(k, kind, &args.em, init, args.reader.missing_values());
-    let restarts = options.restarts();
+    // A labelled fit runs one more restart: the start from the labelled rows.
+    let restarts = options.restarts() + usize::from(labelled.is_some());
     let mut progress = Progress::on_stderr(quiet, restarts as u64);
-    let fitted = options
-        .fit_observed(x_fit, None, &mut progress)
-        .map_err(|e| warnings::explain(CliError::from_em(e, "fit failed"), &before))?;
+    let fitted = match &labelled {
+        Some(l) => options.fit_labelled_observed(x_fit, None, &l.labels, &mut progress),
+        None => options.fit_observed(x_fit, None, &mut progress),
+    }
+    .map_err(|e| warnings::explain(CliError::from_em(e, "fit failed"), &before))?;
     progress.finish();
     let fitted = match &units {
         Some((st, _)) => standardize::to_original(st, fitted, &table.x).map_err(|e| {
@@ -149,7 +168,13 @@ pub fn run(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
         .with_columns(table.has_header.then_some(&table.columns[..]))
         .with_warnings(texts)
         .with_standardization(units.as_ref().map(|(st, _)| st))
-        .with_inference(inference);
+        .with_inference(inference)
+        .with_labels(labelled.as_ref().map(|l| LabelsReport {
+            column: l.column.clone(),
+            labelled_rows: l.n_labelled(),
+            rows: l.labels.len(),
+            objective: fitted.report.objective(),
+        }));
     if units.is_some() {
         model_note = Some(match model_note {
             Some(n) => format!(
@@ -228,6 +253,11 @@ pub fn run(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
             )),
         };
         let mut text = summary::fit_summary(model, &report, &cx);
+        if let Some(l) = &labelled {
+            // After the model lines, before the convergence line.
+            let at = text.find("\nconverged").map_or(text.len(), |i| i + 1);
+            text.insert_str(at, &l.summary_line());
+        }
         let columns = if table.has_header {
             &table.columns[..]
         } else {

@@ -3,6 +3,7 @@
 
 pub mod bound;
 pub mod fit;
+pub(crate) mod labels;
 pub mod models;
 pub mod online;
 pub mod predict;

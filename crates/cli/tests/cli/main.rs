@@ -8,6 +8,7 @@ mod diagnostics;
 mod fit;
 mod inference;
 mod input;
+mod labels;
 mod missing;
 mod model_files;
 mod models;

@@ -7,8 +7,11 @@
 //! Celeux & Govaert 2003). The measurements behind that choice are in
 //! `docs/initialisation.md`.
 
+mod labelled;
 mod partition;
 mod short_em;
+
+pub(crate) use labelled::LabelledStarter;
 
 pub use short_em::SHORT_EM_MAX_ROWS;
 
