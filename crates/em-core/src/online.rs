@@ -31,7 +31,7 @@
 //! * [`OnlineEm::partial_fit`] updates a model from one batch the caller holds (scikit-learn's
 //!   `partial_fit`): data that arrive over time.
 //! * [`Em::fit_online`](crate::Em::fit_online) makes passes over a
-//!   [`ChunkSource`](crate::ChunkSource) (a file), one update per mini-batch of
+//!   [`ChunkSource`] (a file), one update per mini-batch of
 //!   [`OnlineOptions::batch_size`] observations, with the driver's threads, E-step batches and
 //!   observer; the next mini-batch is read while the current one is E-stepped.
 //!
