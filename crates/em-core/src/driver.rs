@@ -480,6 +480,62 @@ impl<A, O: Observer> Em<A, O> {
         })
     }
 
+    /// Runs EM from the model's current parameters with E-steps computed elsewhere: `pass(θ)`
+    /// makes one pass over all the data at the parameters θ and returns the merged E-step and
+    /// the number of observations it covered. This is how an external engine (a query engine
+    /// running the E-step as an aggregate, a database, a cluster) drives the same loop, step,
+    /// stopping rule, observer and report as [`Em::fit`]; `chunk_size` and `threads` do not
+    /// apply, since the engine splits the work.
+    ///
+    /// An engine must give the same observations on every pass; one that reports a different
+    /// number of observations than on its first pass is an [`EmError::Io`], and one that
+    /// reports none an [`EmError::EmptyData`]. `pass`'s own errors end the fit; the model then
+    /// holds the parameters of the last completed iteration.
+    ///
+    /// ```
+    /// # use em_core::{EStep, Em, EmError, LatentModel, Statistics};
+    /// # struct Mean(f64); struct S(f64, f64);
+    /// # impl Statistics for S { fn merge(&mut self, o: &Self) { self.0 += o.0; self.1 += o.1; } }
+    /// # impl LatentModel for Mean {
+    /// #     type Data = [f64]; type Stats = S;
+    /// #     fn e_step(&self, x: &[f64], r: std::ops::Range<usize>) -> Result<EStep<S>, EmError> {
+    /// #         let x = &x[r];
+    /// #         let ll = -0.5 * x.iter().map(|v| (v - self.0).powi(2)).sum::<f64>();
+    /// #         Ok(EStep { stats: S(x.len() as f64, x.iter().sum()), log_likelihood: ll, entropy: 0.0 }) }
+    /// #     fn m_step(&mut self, s: &S) -> Result<(), EmError> { self.0 = s.1 / s.0; Ok(()) }
+    /// #     fn expected_complete_log_likelihood(&self, _: &S) -> f64 { 0.0 }
+    /// # }
+    /// let data = [1.0, 2.0, 3.0, 6.0];
+    /// // An "engine" holding the data in two parts, E-stepping each and merging the results.
+    /// let parts = [&data[..2], &data[2..]];
+    /// let mut model = Mean(0.0);
+    /// let report = Em::new().fit_passes(&mut model, |m: &Mean| {
+    ///     let mut e = m.e_step(parts[0], 0..2)?;
+    ///     e.merge(&m.e_step(parts[1], 0..2)?);
+    ///     Ok((e, 4))
+    /// })?;
+    /// assert!(report.converged);
+    /// assert_eq!(model.0, 3.0);
+    /// # Ok::<(), EmError>(())
+    /// ```
+    pub fn fit_passes<M, P>(&self, model: &mut M, mut pass: P) -> Result<FitReport, EmError>
+    where
+        M: LatentModel,
+        A: Step<M>,
+        P: FnMut(&M) -> Result<(crate::EStep<M::Stats>, usize), EmError>,
+    {
+        self.validate()?;
+        let mut first_n_obs: Option<usize> = None;
+        let mut passes = 0usize;
+        let mut checked = |model: &M| {
+            passes += 1;
+            let (e, n_obs) = pass(model)?;
+            check_pass_size(&mut first_n_obs, passes, n_obs)?;
+            Ok((e, n_obs))
+        };
+        self.run(model, &mut checked, 0)
+    }
+
     /// Runs `n_init` restarts, restart `index` by `run_one(index, rng)` with its own generator
     /// seeded by [`restart_seed`]`(seed, index)`, and keeps the highest final objective. Fails
     /// only when every restart fails (with the first restart's error).
@@ -574,20 +630,7 @@ impl<A, O: Observer> Em<A, O> {
         move |model: &M| {
             pass += 1;
             let (e, n_obs) = on_pool(pool, || stream_e_step(model, &mut *source, chunk_size))?;
-            match first_n_obs {
-                None => first_n_obs = Some(n_obs),
-                Some(first) if first != n_obs => {
-                    return Err(EmError::Io {
-                        origin: "the data source".into(),
-                        line: None,
-                        column: None,
-                        reason: format!(
-                            "pass {pass} over the data saw {n_obs} observations, the first pass {first}; the data changed during the fit"
-                        ),
-                    });
-                }
-                Some(_) => {}
-            }
+            check_pass_size(&mut first_n_obs, pass, n_obs)?;
             Ok((e, n_obs))
         }
     }
@@ -684,4 +727,24 @@ pub(crate) fn on_pool<T: Send>(
         Some(pool) => pool.install(f),
         None => f(),
     }
+}
+
+/// Checks that pass number `pass` over the data saw as many observations as the first one
+/// (which it records): data that change during a fit make its iterations meaningless.
+fn check_pass_size(first: &mut Option<usize>, pass: usize, n_obs: usize) -> Result<(), EmError> {
+    match *first {
+        None => *first = Some(n_obs),
+        Some(first) if first != n_obs => {
+            return Err(EmError::Io {
+                origin: "the data source".into(),
+                line: None,
+                column: None,
+                reason: format!(
+                    "pass {pass} over the data saw {n_obs} observations, the first pass {first}; the data changed during the fit"
+                ),
+            });
+        }
+        Some(_) => {}
+    }
+    Ok(())
 }

@@ -26,7 +26,10 @@
 
 use em_core::{EStep, EmError, Fitted, LatentModel, ParameterVector, Silent, Stopping};
 use em_family::gaussian::{CheckedData, Covariances, Gaussians};
-use em_family::student::{DofRule, StudentFamily, StudentStats, check_dof};
+/// The statistics of a [`StudentMixture`]'s E-step (its [`LatentModel::Stats`]), from the
+/// family layer.
+pub use em_family::student::StudentStats;
+use em_family::student::{DofRule, StudentFamily, check_dof};
 use mixture::Mixture;
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};

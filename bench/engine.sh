@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# EM on 10^7 rows (D = 5, K = 6) from one Parquet file: in memory, streamed, and on DataFusion
+# with 1 and 2 partitions; seconds per iteration and peak RSS of each, one process per mode
+# under /usr/bin/time -v, all in one run. Results: bench/README.md ("EM on DataFusion").
+#
+#   bash bench/engine.sh [ROWS] [FILE]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rows="${1:-10000000}"
+file="${2:-/tmp/em-engine-bench.parquet}"
+iters=5
+
+cargo build --release --locked -p em-cli
+cargo build --release --locked --manifest-path crates/datafusion/Cargo.toml --example bench_engine
+bench=crates/datafusion/target/release/examples/bench_engine
+
+[ -f "$file" ] || "$bench" write "$file" --n "$rows"
+ls -l "$file"
+
+measure() { # label, command…
+  local label="$1"; shift
+  /usr/bin/time -v "$@" > /tmp/em-engine-out.txt 2> /tmp/em-engine-time.txt
+  grep -v '^$' /tmp/em-engine-out.txt | sed "s/^/[$label] /"
+  echo "[$label] wall $(grep 'Elapsed (wall' /tmp/em-engine-time.txt | awk '{print $NF}'), peak RSS $(( $(grep 'Maximum resident' /tmp/em-engine-time.txt | awk '{print $NF}') / 1024 )) MB"
+}
+
+measure memory "$bench" memory "$file" --iters "$iters"
+measure "datafusion, 1 partition" "$bench" datafusion "$file" --partitions 1 --iters "$iters"
+measure "datafusion, 2 partitions" "$bench" datafusion "$file" --partitions 2 --iters "$iters"
+# The streamed fit of the em command line (em-io's Parquet reader, row group by row group), from
+# its own start (one k-means++ restart on a sample). It reports no timings, so its seconds per
+# iteration are the difference of two runs, of 1 and of 1 + $iters iterations, over $iters.
+measure "streamed, 1 iteration" target/release/em fit "$file" -k 6 --stream --n-init 1 --max-iter 1 --tol 0
+one=$(grep 'Elapsed (wall' /tmp/em-engine-time.txt | awk '{print $NF}')
+measure "streamed, $((iters + 1)) iterations" target/release/em fit "$file" -k 6 --stream --n-init 1 --max-iter $((iters + 1)) --tol 0
+many=$(grep 'Elapsed (wall' /tmp/em-engine-time.txt | awk '{print $NF}')
+python3 -c "
+def s(t):
+    p = t.split(':'); return sum(float(x) * 60 ** i for i, x in enumerate(reversed(p)))
+print('[streamed] %.3f s per iteration' % ((s('$many') - s('$one')) / $iters))
+"
