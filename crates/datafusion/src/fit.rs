@@ -10,14 +10,14 @@ use datafusion::arrow::datatypes::{DataType, Float64Type};
 use datafusion::common::Column;
 use datafusion::dataframe::DataFrame;
 use datafusion::error::DataFusionError;
-use datafusion::logical_expr::{AggregateUDF, Expr, cast as cast_expr, lit};
+use datafusion::logical_expr::{Expr, cast as cast_expr};
 use em_core::{Em, EmError, FitReport, Observer, Silent, Step};
 use tokio::runtime::Handle;
 
 use crate::error::EngineError;
 use crate::model::EngineModel;
 use crate::partials::{MergeOrder, Pass, read_run};
-use crate::udaf::{EStepAggregate, Models, QueryParameters};
+use crate::udaf::EStepAggregate;
 
 /// A model fitted on DataFusion, with the driver's report.
 #[derive(Debug, Clone)]
@@ -31,8 +31,9 @@ pub struct EngineFit<M> {
 /// Fits `start` to the columns `columns` of `table` by EM, one aggregate query per E-step.
 ///
 /// The loop, stopping rule, acceleration, observer and report are those of `em` (see
-/// [`Em::fit_passes`]); each E-step is `SELECT em_e_step_…(parameters, columns…) FROM table`,
-/// run on DataFusion's partitions in parallel. Integer and decimal columns are cast to `Float64`.
+/// [`Em::fit_passes`]); each E-step is `SELECT em_e_step_…(columns…) FROM table`, with the
+/// current parameters held by the function ([`EStepAggregate::for_model`]), run on DataFusion's
+/// partitions in parallel. Integer and decimal columns are cast to `Float64`.
 /// With [`MergeOrder::Canonical`] the fit is the same, bit for bit, for every partitioning that
 /// cuts the table into the same batches (see [`MergeOrder`]).
 ///
@@ -85,11 +86,10 @@ where
     O: Observer,
 {
     check_columns(table, columns, start.n_features())?;
-    let udaf = EStepAggregate::<M>::udaf(false);
     let mut model = start;
     let mut failure = None;
     let report = em.fit_passes(&mut model, |m: &M| {
-        let query = e_step_query(table, &udaf, columns, m, options.merge);
+        let query = e_step_query(table, columns, m, options.merge);
         handle
             .block_on(query)
             .map_err(|e| keep_engine_error(e, &mut failure))
@@ -151,18 +151,12 @@ fn keep_engine_error(error: EngineError, kept: &mut Option<EngineError>) -> EmEr
 /// One E-step over the whole table: one aggregate query.
 async fn e_step_query<M: EngineModel>(
     table: &DataFrame,
-    udaf: &AggregateUDF,
     columns: &[String],
     model: &M,
     merge: MergeOrder,
 ) -> Result<Pass<M>, EngineError> {
-    let parameters = QueryParameters {
-        columns: columns.to_vec(),
-        merge,
-        models: Models::One(model),
-    };
-    let mut args = vec![parameters_literal(&parameters)?];
-    args.extend(columns.iter().map(|c| column(c)));
+    let udaf = EStepAggregate::for_model(model.clone(), columns.to_vec(), merge);
+    let args = columns.iter().map(|c| column(c)).collect();
     let batches = table
         .clone()
         .aggregate(vec![], vec![udaf.call(args).alias("e_step")])?
@@ -178,13 +172,6 @@ async fn e_step_query<M: EngineModel>(
         Some(run) => Ok(read_run(model, &run)?),
         None => Err(EngineError::Em(EmError::EmptyData)),
     }
-}
-
-/// The parameters as the string literal the aggregate's first argument takes.
-fn parameters_literal<T: serde::Serialize>(parameters: &T) -> Result<Expr, EngineError> {
-    serde_json::to_string(parameters)
-        .map(lit)
-        .map_err(|e| EngineError::Parameters(e.to_string()))
 }
 
 /// A column by its exact name (no parsing of dots or case folding).
@@ -249,7 +236,7 @@ pub(crate) fn check_columns(
 }
 
 /// Fits one model per value of the column `key`, all in the same queries: every E-step is one
-/// `SELECT key, em_e_step_…_by(parameters, key, columns…) FROM table GROUP BY key` over the
+/// `SELECT key, em_e_step_…_by(key, columns…) FROM table GROUP BY key` over the
 /// groups whose fits are still running.
 ///
 /// `starts` holds the start of every group to fit, by its key as text (a key column of another
@@ -279,7 +266,6 @@ where
         check_columns(table, columns, start.n_features())?;
     }
     check_key(table, key)?;
-    let udaf = EStepAggregate::<M>::udaf(true);
     let rounds = Rounds::new(starts.len());
     let mut failure: Option<EngineError> = None;
     let outcomes = std::thread::scope(|scope| {
@@ -300,7 +286,7 @@ where
             })
             .collect();
         while let Some(waiting) = rounds.next_round() {
-            let query = grouped_e_step_query(table, &udaf, key, columns, &waiting, options.merge);
+            let query = grouped_e_step_query(table, key, columns, &waiting, options.merge);
             let results = match handle.block_on(query) {
                 Ok(results) => results,
                 Err(e) => {
@@ -355,19 +341,14 @@ pub(crate) fn check_key(table: &DataFrame, key: &str) -> Result<(), EngineError>
 /// One E-step of every waiting group: one `GROUP BY` query.
 async fn grouped_e_step_query<M: EngineModel>(
     table: &DataFrame,
-    udaf: &AggregateUDF,
     key: &str,
     columns: &[String],
     waiting: &BTreeMap<String, M>,
     merge: MergeOrder,
 ) -> Result<BTreeMap<String, Result<Pass<M>, EmError>>, EngineError> {
-    let parameters = QueryParameters {
-        columns: columns.to_vec(),
-        merge,
-        models: Models::ByKey(waiting.iter().map(|(k, m)| (k.clone(), m)).collect()),
-    };
+    let udaf = EStepAggregate::for_groups(waiting.clone(), columns.to_vec(), merge);
     let key_text = cast_expr(column(key), DataType::Utf8);
-    let mut args = vec![parameters_literal(&parameters)?, key_text.clone()];
+    let mut args = vec![key_text.clone()];
     args.extend(columns.iter().map(|c| column(c)));
     let batches = table
         .clone()

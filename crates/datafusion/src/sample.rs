@@ -23,30 +23,46 @@ fn features(columns: &[String]) -> Vec<Expr> {
         .collect()
 }
 
-/// The first `n` rows of `columns` (cast to `Float64`) as an n × D matrix: a sample to start a
-/// fit from (k-means++, a short EM), as the in-memory and online fits take the head of a file.
+/// The first `n` rows of `columns` (all of them for `usize::MAX`), cast to `Float64`, as an
+/// n × D matrix: a sample to start a fit from (k-means++, a short EM), as the in-memory and
+/// online fits take the head of a file.
+///
+/// "First" is in the order of the table's partitions, read one after the other: the first rows
+/// of a Parquet or CSV file, whatever the number of partitions (a `LIMIT` query would take
+/// whichever partition answers first, and a fit would start differently from run to run).
 ///
 /// # Errors
 /// [`EngineError::Column`] for an unknown or non-numeric column; [`EngineError::DataFusion`]
-/// for a failed read; a `NULL` or non-finite
-/// value is an error naming its column.
+/// for a failed read; a `NULL` or non-finite value is an error naming its column.
 pub async fn head(
     table: &DataFrame,
     columns: &[String],
     n: usize,
 ) -> Result<DMatrix<f64>, EngineError> {
     check_columns(table, columns, columns.len())?;
-    let batches = table
+    let partitions = table
         .clone()
         .select(features(columns))?
-        .limit(0, Some(n))?
-        .collect()
+        .execute_stream_partitioned()
         .await?;
+    let mut batches = Vec::new();
+    let mut rows = 0;
+    'partitions: for mut partition in partitions {
+        while let Some(batch) = partition.next().await {
+            let batch = batch?;
+            let take = batch.num_rows().min(n - rows);
+            batches.push(batch.slice(0, take));
+            rows += take;
+            if rows == n {
+                break 'partitions;
+            }
+        }
+    }
     stack(&batches, columns)
 }
 
 /// The first `n` rows of every group of `key` (cast to text; the `NULL` group is left out), in
-/// one pass over the table.
+/// one pass over the table, its partitions read one after the other as [`head`] reads them.
 ///
 /// # Errors
 /// As [`head`].
@@ -61,9 +77,14 @@ pub async fn group_heads(
     let mut select =
         vec![cast_expr(Expr::Column(Column::from_name(key)), DataType::Utf8).alias("key")];
     select.extend(features(columns));
-    let mut stream = table.clone().select(select)?.execute_stream().await?;
+    let partitions = table
+        .clone()
+        .select(select)?
+        .execute_stream_partitioned()
+        .await?;
     let mut rows: BTreeMap<String, Vec<Vec<f64>>> = BTreeMap::new();
-    while let Some(batch) = stream.next().await {
+    let mut batches = futures::stream::iter(partitions).flatten();
+    while let Some(batch) = batches.next().await {
         let batch = batch?;
         let keys = cast(batch.column(0), &DataType::Utf8)
             .map_err(datafusion::error::DataFusionError::from)?;

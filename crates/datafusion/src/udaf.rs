@@ -1,20 +1,15 @@
 //! The E-step as a DataFusion aggregate function.
 //!
-//! `em_e_step_gmm(parameters, x1, …, xD)` aggregates the rows it sees into the model's expected
-//! sufficient statistics; `em_e_step_gmm_by(parameters, key, x1, …, xD)` does the same for a
-//! `GROUP BY` fit, with one model per group key. `parameters` is a string literal: the model (or
-//! the models by key) as JSON, with the table's column names and the merge order. Parameters
-//! travel in the query, so an engine that ships plans to other processes (Ballista) needs the
-//! functions registered once, not once per iteration.
-//!
-//! The result is a `List<Float64>`: `[Σ log p(x_n), Σ H(q(z_n)), rows, statistics…]`, with the
-//! statistics in the layout of [`EngineModel::write_stats`]; `NULL` when the aggregate saw no
-//! row of a model it knows.
+//! `em_e_step_gmm(x1, …, xD)` aggregates the rows it sees into the expected sufficient
+//! statistics of the model the function holds; `em_e_step_gmm_by(key, x1, …, xD)` does the same
+//! per group of a `GROUP BY` fit, with one model per group key. The result is a
+//! `List<Float64>`: `[Σ log p(x_n), Σ H(q(z_n)), rows, statistics…]`, with the statistics in the
+//! layout of [`EngineModel::write_stats`]; `NULL` when the aggregate saw no row of a model it
+//! knows.
 
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
-use std::marker::PhantomData;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array, ListArray, StringArray};
 use datafusion::arrow::buffer::OffsetBuffer;
@@ -26,7 +21,6 @@ use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{
     Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility,
 };
-use datafusion::physical_expr::expressions::Literal;
 use serde::{Deserialize, Serialize};
 
 use crate::columns::matrix;
@@ -60,89 +54,84 @@ impl<M> Models<M> {
     }
 }
 
-/// Parameters parsed from their text.
-type Parsed<M> = (Arc<str>, Arc<QueryParameters<M>>);
-
-/// The E-step of `M` as an aggregate function.
+/// The E-step of `M` as an aggregate function, for one set of parameters.
 ///
-/// `em_e_step_gmm(parameters, x1, …, xD)` (the name is [`EngineModel::FUNCTION`]) aggregates
-/// the rows it sees into the model's statistics; `em_e_step_gmm_by(parameters, key, x1, …, xD)`
-/// does it per group of a `GROUP BY key` query, with one model per key. `parameters` is a
-/// string literal that [`crate::fit`] and [`crate::fit_grouped`] write: the model (or models by
-/// key) as JSON, the feature columns' names and the [`MergeOrder`]. Features are cast to
+/// `em_e_step_gmm(x1, …, xD)` (the name is [`EngineModel::FUNCTION`]) aggregates the rows it
+/// sees into the statistics of the model it holds; `em_e_step_gmm_by(key, x1, …, xD)` does it
+/// per group of a `GROUP BY key` query, with the model of each key. Features are cast to
 /// `Float64`, the key to text. The value is a `List<Float64>`,
 /// `[Σ log p(x_n), Σ H(q(z_n)), rows, statistics…]` (statistics as
 /// [`EngineModel::write_stats`] writes them), `NULL` for a group without a model.
+///
+/// The parameters belong to the function, not to an argument: a literal argument would be
+/// copied into every row of every batch (DataFusion evaluates arguments per row), which for
+/// the JSON of a model costs more than the E-step itself. A query per iteration builds a new
+/// function; [`parameters_json`](Self::parameters_json) is what a codec that ships plans to
+/// other processes writes.
 pub struct EStepAggregate<M> {
     name: String,
     grouped: bool,
     signature: Signature,
-    /// The last parameters parsed, by their text: a `GROUP BY` query creates one accumulator
-    /// per group and partition, all with the same (possibly large) parameters.
-    parsed: Mutex<Option<Parsed<M>>>,
-    _model: PhantomData<fn() -> M>,
+    parameters: Arc<QueryParameters<M>>,
 }
 
 impl<M: EngineModel> EStepAggregate<M> {
-    /// The aggregate over a whole table (`grouped = false`: `M::FUNCTION`) or per group key
-    /// (`grouped = true`: `M::FUNCTION` followed by `_by`, with the key as second argument).
-    pub fn new(grouped: bool) -> Self {
+    /// The E-step of `model` over a whole table, on the feature columns `columns` (their names,
+    /// for error messages), merging batches in `merge` order: the function `M::FUNCTION`.
+    pub fn for_model(model: M, columns: Vec<String>, merge: MergeOrder) -> AggregateUDF {
+        Self::build(
+            false,
+            QueryParameters {
+                columns,
+                merge,
+                models: Models::One(model),
+            },
+        )
+    }
+
+    /// The E-step of each group's model, per group of a `GROUP BY` on the key, which the
+    /// function takes as its first argument: `M::FUNCTION` followed by `_by`. Groups without a
+    /// model are skipped (their value is `NULL`).
+    pub fn for_groups(
+        models: BTreeMap<String, M>,
+        columns: Vec<String>,
+        merge: MergeOrder,
+    ) -> AggregateUDF {
+        Self::build(
+            true,
+            QueryParameters {
+                columns,
+                merge,
+                models: Models::ByKey(models),
+            },
+        )
+    }
+
+    fn build(grouped: bool, parameters: QueryParameters<M>) -> AggregateUDF {
         let name = if grouped {
             format!("{}_by", M::FUNCTION)
         } else {
             M::FUNCTION.to_string()
         };
-        EStepAggregate {
+        AggregateUDF::from(EStepAggregate {
             name,
             grouped,
             signature: Signature::user_defined(Volatility::Immutable),
-            parsed: Mutex::new(None),
-            _model: PhantomData,
-        }
+            parameters: Arc::new(parameters),
+        })
     }
 
-    /// The aggregate as a DataFusion [`AggregateUDF`], to register with a session
-    /// (`ctx.register_udaf(…)`) or call in a `DataFrame` expression.
-    pub fn udaf(grouped: bool) -> AggregateUDF {
-        AggregateUDF::from(Self::new(grouped))
+    /// The parameters as JSON: the model (or models by key), the columns, the merge order.
+    ///
+    /// # Errors
+    /// A model that cannot be serialised (none of the bundled ones).
+    pub fn parameters_json(&self) -> serde_json::Result<String> {
+        serde_json::to_string(&*self.parameters)
     }
 
-    /// The parameters of the query the accumulator is for, parsed once per text.
-    fn parameters(&self, text: &str) -> Result<Arc<QueryParameters<M>>> {
-        let mut cache = self
-            .parsed
-            .lock()
-            .map_err(|_| DataFusionError::Execution("a parameter cache was poisoned".into()))?;
-        if let Some((cached, parsed)) = cache.as_ref()
-            && &**cached == text
-        {
-            return Ok(Arc::clone(parsed));
-        }
-        let parsed: QueryParameters<M> = serde_json::from_str(text).map_err(|e| {
-            DataFusionError::Plan(format!("{}: unreadable model parameters: {e}", self.name))
-        })?;
-        match (&parsed.models, self.grouped) {
-            (Models::One(_), false) | (Models::ByKey(_), true) => {}
-            _ => {
-                return Err(DataFusionError::Plan(format!(
-                    "{}: the parameters are for a {} fit",
-                    self.name,
-                    if self.grouped {
-                        "whole-table"
-                    } else {
-                        "GROUP BY"
-                    }
-                )));
-            }
-        }
-        let parsed = Arc::new(parsed);
-        *cache = Some((Arc::from(text), Arc::clone(&parsed)));
-        Ok(parsed)
-    }
-
-    /// Arguments before the feature columns.
+    /// Arguments before the feature columns (the key of a `GROUP BY` fit).
     fn leading(&self) -> usize {
-        if self.grouped { 2 } else { 1 }
+        usize::from(self.grouped)
     }
 }
 
@@ -154,18 +143,21 @@ impl<M> std::fmt::Debug for EStepAggregate<M> {
     }
 }
 
-impl<M> PartialEq for EStepAggregate<M> {
+/// Two functions are equal when they compute the same: same name and same parameters.
+impl<M: EngineModel> PartialEq for EStepAggregate<M> {
     fn eq(&self, other: &Self) -> bool {
-        self.name == other.name && self.grouped == other.grouped
+        self.name == other.name
+            && (Arc::ptr_eq(&self.parameters, &other.parameters)
+                || self.parameters_json().ok() == other.parameters_json().ok())
     }
 }
 
-impl<M> Eq for EStepAggregate<M> {}
+impl<M: EngineModel> Eq for EStepAggregate<M> {}
 
+/// By name only: equal functions have equal names, which is all `Hash` needs.
 impl<M> Hash for EStepAggregate<M> {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.name.hash(state);
-        self.grouped.hash(state);
     }
 }
 
@@ -187,9 +179,13 @@ impl<M: EngineModel> AggregateUDFImpl for EStepAggregate<M> {
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         if arg_types.len() <= self.leading() {
             return Err(DataFusionError::Plan(format!(
-                "{} takes the model parameters{}, then at least one feature column",
+                "{} takes {}at least one feature column",
                 self.name,
-                if self.grouped { ", the group key" } else { "" }
+                if self.grouped {
+                    "the group key, then "
+                } else {
+                    ""
+                }
             )));
         }
         Ok((0..arg_types.len())
@@ -223,28 +219,16 @@ impl<M: EngineModel> AggregateUDFImpl for EStepAggregate<M> {
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        let text = args
-            .exprs
-            .first()
-            .and_then(|e| e.downcast_ref::<Literal>())
-            .and_then(|lit| lit.value().try_as_str().flatten().map(str::to_owned))
-            .ok_or_else(|| {
-                DataFusionError::Plan(format!(
-                    "{}: the first argument must be the model parameters, a string literal",
-                    self.name
-                ))
-            })?;
-        let parameters = self.parameters(&text)?;
         let features = args.exprs.len().saturating_sub(self.leading());
-        if features != parameters.columns.len() {
+        if features != self.parameters.columns.len() {
             return Err(DataFusionError::Plan(format!(
-                "{}: {features} feature columns for parameters naming {}",
+                "{}: {features} feature columns for a model of {}",
                 self.name,
-                parameters.columns.len()
+                self.parameters.columns.len()
             )));
         }
         Ok(Box::new(EStepAccumulator {
-            parameters,
+            parameters: Arc::clone(&self.parameters),
             leading: self.leading(),
             key: None,
             partials: Partials::default(),
@@ -300,8 +284,8 @@ impl<M: EngineModel> Accumulator for EStepAccumulator<M> {
         if rows == 0 {
             return Ok(());
         }
-        if self.leading == 2 {
-            let key = single_key(&values[1])?;
+        if self.leading == 1 {
+            let key = single_key(&values[0])?;
             self.learn_key(key);
         }
         let Some(model) = self.parameters.models.get(self.key.as_deref()) else {

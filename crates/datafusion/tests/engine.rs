@@ -215,6 +215,15 @@ fn a_parquet_file_fits_bitwise_the_same_on_1_2_and_4_partitions() {
         )
         .expect("a fit");
         assert_eq!(fitted.report.n_obs, 40_000);
+        // The head is the file's first rows on every partitioning (12,000 rows span partitions).
+        let first = rt
+            .block_on(head(&table, &columns(), 12_000))
+            .expect("a head");
+        assert_eq!(
+            first,
+            x.rows(0, 12_000).into_owned(),
+            "{partitions} partitions"
+        );
         results.push((
             bits(&fitted.model),
             fitted
@@ -516,6 +525,10 @@ fn the_head_of_a_table_is_its_first_rows() {
         .block_on(head(&table, &columns(), 5_000))
         .expect("a head");
     assert_eq!(first, x.rows(0, 5_000).into_owned());
+    let all = rt
+        .block_on(head(&table, &columns(), usize::MAX))
+        .expect("every row");
+    assert_eq!(all, x);
     // It is data an in-memory model takes.
     let model = start(&x, CovarianceType::Diag);
     assert!(model.e_step(&first, 0..5_000).is_ok());
