@@ -136,15 +136,20 @@ fn keep_engine_error(error: EngineError, kept: &mut Option<EngineError>) -> EmEr
     match error {
         EngineError::Em(e) => e,
         other => {
-            let stand_in = EmError::Io {
-                origin: "DataFusion".into(),
-                line: None,
-                column: None,
-                reason: other.to_string(),
-            };
+            let stand_in = engine_failure(other.to_string());
             *kept = Some(other);
             stand_in
         }
+    }
+}
+
+/// How an engine error stands in the driver, which only carries [`EmError`]s.
+fn engine_failure(reason: String) -> EmError {
+    EmError::Io {
+        origin: "DataFusion".into(),
+        line: None,
+        column: None,
+        reason,
     }
 }
 
@@ -294,15 +299,7 @@ where
                     failure.get_or_insert(e);
                     waiting
                         .keys()
-                        .map(|k| {
-                            let stand_in = EmError::Io {
-                                origin: "DataFusion".into(),
-                                line: None,
-                                column: None,
-                                reason: reason.clone(),
-                            };
-                            (k.clone(), Err(stand_in))
-                        })
+                        .map(|k| (k.clone(), Err(engine_failure(reason.clone()))))
                         .collect()
                 }
             };

@@ -62,9 +62,8 @@ impl Partials {
         e: &EStep<M::Stats>,
         rows: usize,
     ) -> Result<(), EmError> {
-        let mut run = Vec::with_capacity(HEADER + model.stats_len());
-        write_run(model, e, rows, &mut run);
-        self.absorb(model, order, &run)
+        write_run(model, e, rows, &mut self.values);
+        self.compact(model, order)
     }
 
     /// Adds runs written by another accumulator's [`Partials::values`].
@@ -79,7 +78,13 @@ impl Partials {
             return Err(state_error(runs.len(), width));
         }
         self.values.extend_from_slice(runs);
-        if order == MergeOrder::Arrival && self.values.len() > width {
+        self.compact(model, order)
+    }
+
+    /// For [`MergeOrder::Arrival`], merges what is held into one run (constant memory);
+    /// [`MergeOrder::Canonical`] keeps every run for the final, sorted merge.
+    fn compact<M: EngineModel>(&mut self, model: &M, order: MergeOrder) -> Result<(), EmError> {
+        if order == MergeOrder::Arrival && self.values.len() > HEADER + model.stats_len() {
             let (e, rows) = self
                 .merged(model, MergeOrder::Arrival)?
                 .ok_or(EmError::EmptyData)?;

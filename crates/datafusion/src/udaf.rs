@@ -348,16 +348,10 @@ impl<M: EngineModel> Accumulator for EStepAccumulator<M> {
         let merge = self.parameters.merge;
         // No model: a `NULL` key, or a group whose fit has ended.
         let Some(model) = self.parameters.models.get(self.key.as_deref()) else {
-            return Ok(ScalarValue::List(Arc::new(ListArray::new_null(
-                Arc::new(Field::new_list_field(DataType::Float64, true)),
-                1,
-            ))));
+            return Ok(no_statistics());
         };
         let Some((e, rows)) = self.partials.merged(model, merge).map_err(em)? else {
-            return Ok(ScalarValue::List(Arc::new(ListArray::new_null(
-                Arc::new(Field::new_list_field(DataType::Float64, true)),
-                1,
-            ))));
+            return Ok(no_statistics());
         };
         let mut run = Vec::new();
         crate::partials::write_run(model, &e, rows, &mut run);
@@ -367,6 +361,14 @@ impl<M: EngineModel> Accumulator for EStepAccumulator<M> {
     fn size(&self) -> usize {
         std::mem::size_of_val(self) + self.partials.len() * std::mem::size_of::<f64>()
     }
+}
+
+/// The value of a group without statistics: a `NULL` list.
+fn no_statistics() -> ScalarValue {
+    ScalarValue::List(Arc::new(ListArray::new_null(
+        Arc::new(Field::new_list_field(DataType::Float64, true)),
+        1,
+    )))
 }
 
 /// One list value of `Float64`s.

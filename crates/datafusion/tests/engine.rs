@@ -11,7 +11,9 @@ use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use em_core::{Em, EmError, LatentModel};
-use em_datafusion::{EngineError, EngineOptions, MergeOrder, fit, fit_grouped, head};
+use em_datafusion::{
+    EngineError, EngineFit, EngineModel, EngineOptions, MergeOrder, fit, fit_grouped, head,
+};
 use gmm::{CovarianceType, Dof, GaussianMixture, StudentMixture};
 use nalgebra::DMatrix;
 use rand::SeedableRng;
@@ -78,6 +80,23 @@ fn memory_table(rt: &Runtime, batches: &[RecordBatch], partitions: usize) -> Dat
     rt.block_on(ctx.table("t")).expect("the table")
 }
 
+/// `fit` on the columns a and b with the default options.
+fn fit_all<M: EngineModel>(
+    rt: &Runtime,
+    table: &DataFrame,
+    start: M,
+    em: &Em,
+) -> Result<EngineFit<M>, EngineError> {
+    fit(
+        rt.handle(),
+        table,
+        &columns(),
+        start,
+        em,
+        &EngineOptions::default(),
+    )
+}
+
 fn columns() -> Vec<String> {
     vec!["a".to_string(), "b".to_string()]
 }
@@ -138,15 +157,7 @@ fn a_fit_equals_the_in_memory_fit_to_rounding_and_is_bitwise_the_same_on_1_2_and
         let mut first: Option<(String, Vec<u64>)> = None;
         for partitions in [1, 2, 4] {
             let table = memory_table(&rt, &data, partitions);
-            let fitted = fit(
-                rt.handle(),
-                &table,
-                &columns(),
-                start.clone(),
-                &em,
-                &EngineOptions::default(),
-            )
-            .expect("a fit on DataFusion");
+            let fitted = fit_all(&rt, &table, start.clone(), &em).expect("a fit on DataFusion");
             assert_eq!(fitted.report.n_obs, 30_000);
             assert_eq!(fitted.report.iterations, reference.iterations);
             let difference = max_relative_difference(&fitted.model, &in_memory);
@@ -205,15 +216,7 @@ fn a_parquet_file_fits_bitwise_the_same_on_1_2_and_4_partitions() {
                 ctx.read_parquet(path.to_str().expect("utf-8"), ParquetReadOptions::default()),
             )
             .expect("the file");
-        let fitted = fit(
-            rt.handle(),
-            &table,
-            &columns(),
-            start.clone(),
-            &em,
-            &EngineOptions::default(),
-        )
-        .expect("a fit");
+        let fitted = fit_all(&rt, &table, start.clone(), &em).expect("a fit");
         assert_eq!(fitted.report.n_obs, 40_000);
         // The head is the file's first rows on every partitioning (12,000 rows span partitions).
         let first = rt
@@ -249,15 +252,7 @@ fn arrival_order_merging_agrees_to_rounding() {
     let table = memory_table(&rt, &batches(&x, None), 3);
     let start = start(&x, CovarianceType::Full);
     let em = Em::new().tol(0.0).max_iter(10);
-    let canonical = fit(
-        rt.handle(),
-        &table,
-        &columns(),
-        start.clone(),
-        &em,
-        &EngineOptions::default(),
-    )
-    .expect("a fit");
+    let canonical = fit_all(&rt, &table, start.clone(), &em).expect("a fit");
     let options = EngineOptions {
         merge: MergeOrder::Arrival,
     };
@@ -272,15 +267,7 @@ fn the_driver_stops_a_fit_on_datafusion_as_it_stops_one_in_memory() {
     let table = memory_table(&rt, &batches(&x, None), 2);
     let start = start(&x, CovarianceType::Full);
     let em = Em::new().tol(1e-6);
-    let fitted = fit(
-        rt.handle(),
-        &table,
-        &columns(),
-        start.clone(),
-        &em,
-        &EngineOptions::default(),
-    )
-    .expect("a fit");
+    let fitted = fit_all(&rt, &table, start.clone(), &em).expect("a fit");
     let mut in_memory = start;
     let reference = em.fit(&mut in_memory, &x).expect("in memory");
     assert!(fitted.report.converged && reference.converged);
@@ -296,15 +283,7 @@ fn a_student_mixture_fits_on_datafusion() {
     let start = StudentMixture::from_gaussian(&start(&x, CovarianceType::Full), Dof::Fixed(5.0))
         .expect("a start");
     let em = Em::new().tol(0.0).max_iter(8);
-    let fitted = fit(
-        rt.handle(),
-        &table,
-        &columns(),
-        start.clone(),
-        &em,
-        &EngineOptions::default(),
-    )
-    .expect("a fit");
+    let fitted = fit_all(&rt, &table, start.clone(), &em).expect("a fit");
     let mut in_memory = start;
     let reference = em.fit(&mut in_memory, &x).expect("in memory");
     let (a, b) = (fitted.report.objective(), reference.objective());

@@ -2,14 +2,12 @@
 //! `gmm::online`).
 
 use std::io::Write;
-use std::sync::atomic::Ordering;
 
 use em_core::online::OnlineOptions;
 use gmm::online::OnlineFitOptions;
 
 use crate::args::FitArgs;
-use crate::commands::builder;
-use crate::commands::stream::{Opened, open, source_error};
+use crate::commands::stream::{Opened, chunked_builder, note_dropped, open, source_error};
 use crate::error::CliError;
 use crate::json::{ModelFile, OnlineFitReport, OnlineReportFile};
 use crate::output::{self, note};
@@ -28,10 +26,7 @@ pub fn fit(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
         kind,
         model_note,
     } = open(args, "--online")?;
-    let mut b = builder(k, kind, &args.em, init, args.reader.missing_values());
-    if let Some(c) = args.chunk_size {
-        b = b.chunk_size(c);
-    }
+    let b = chunked_builder(args, k, kind, init);
     let options = OnlineFitOptions {
         head: args.online.head,
         online: OnlineOptions {
@@ -42,17 +37,7 @@ pub fn fit(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
         },
     };
     let fitted = b.fit_online(&mut *source, &options).map_err(source_error)?;
-    let n_dropped = dropped.load(Ordering::Relaxed);
-    if n_dropped > 0 {
-        note(
-            quiet,
-            &format!(
-                "em: dropped {n_dropped} row{} with missing values from {source_name} (--missing drop); {} remain",
-                if n_dropped == 1 { "" } else { "s" },
-                fitted.report.n_obs
-            ),
-        );
-    }
+    note_dropped(quiet, &dropped, &source_name, fitted.report.n_obs);
     if let Some(note_text) = &model_note {
         note(quiet, &format!("em: {note_text}"));
     }

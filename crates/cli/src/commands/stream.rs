@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use em_core::{ChunkSource, EmError};
 use em_io::binary::csv_to_binary_with;
 use gmm::stream::{BinarySource, CsvSource, StreamOptions, is_binary_file};
-use gmm::{CovarianceType, Init};
+use gmm::{CovarianceType, GaussianMixtureBuilder, Init};
 use nalgebra::DMatrix;
 
 use crate::args::{ConvertArgs, FitArgs, InitArg};
@@ -200,6 +200,39 @@ pub(crate) fn open(args: &FitArgs, flag: &str) -> Result<Opened, CliError> {
     })
 }
 
+/// The builder of a fit that reads its file in chunks: the fit options, and `--chunk-size`.
+pub(crate) fn chunked_builder(
+    args: &FitArgs,
+    k: usize,
+    kind: CovarianceType,
+    init: Init,
+) -> GaussianMixtureBuilder {
+    let b = builder(k, kind, &args.em, init, args.reader.missing_values());
+    match args.chunk_size {
+        Some(c) => b.chunk_size(c),
+        None => b,
+    }
+}
+
+/// The note after a chunked fit that dropped rows with missing values (`--missing drop`).
+pub(crate) fn note_dropped(
+    quiet: bool,
+    dropped: &AtomicUsize,
+    source_name: &str,
+    remaining: usize,
+) {
+    let n_dropped = dropped.load(Ordering::Relaxed);
+    if n_dropped > 0 {
+        note(
+            quiet,
+            &format!(
+                "em: dropped {n_dropped} row{} with missing values from {source_name} (--missing drop); {remaining} remain",
+                if n_dropped == 1 { "" } else { "s" },
+            ),
+        );
+    }
+}
+
 /// A reading or fitting error of a chunked fit, with a hint for a text column (by its
 /// position in the file, which --drop accepts), as without --stream.
 pub(crate) fn source_error(e: em_core::EmError) -> CliError {
@@ -234,10 +267,7 @@ pub fn fit(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
         model_note,
     } = open(args, "--stream")?;
     let bad = source_error;
-    let mut b = builder(k, kind, &args.em, init, args.reader.missing_values());
-    if let Some(c) = args.chunk_size {
-        b = b.chunk_size(c);
-    }
+    let b = chunked_builder(args, k, kind, init);
     let options = StreamOptions {
         init_sample: args.init_sample,
     };
@@ -248,17 +278,7 @@ pub fn fit(args: &FitArgs, quiet: bool, out: &mut dyn Write) -> Result<(), CliEr
         .map_err(bad)?;
     progress.finish();
     let failed = warn_failed_restarts(&fitted.restarts, quiet);
-    let n_dropped = dropped.load(Ordering::Relaxed);
-    if n_dropped > 0 {
-        note(
-            quiet,
-            &format!(
-                "em: dropped {n_dropped} row{} with missing values from {source_name} (--missing drop); {} remain",
-                if n_dropped == 1 { "" } else { "s" },
-                fitted.report.n_obs
-            ),
-        );
-    }
+    note_dropped(quiet, &dropped, &source_name, fitted.report.n_obs);
 
     let model = &fitted.model;
     let n_rows = fitted.report.n_obs;
