@@ -13,6 +13,9 @@
 //!   `GROUP BY` query.
 //! - [`EStepAggregate`]: the aggregate functions themselves, for SQL or plans of your own.
 //! - [`head`] and [`group_heads`]: rows to start fits from.
+//! - [`encode_e_step`] and [`decode_e_step`]: the functions with their parameters as bytes,
+//!   for codecs that ship plans to other processes (the crate `em-ballista` runs fits on a
+//!   Ballista cluster with them).
 //!
 //! Results do not depend on the order in which partitions finish: each query keeps the
 //! statistics of every batch and merges them in an order fixed by their values
@@ -26,6 +29,7 @@
 
 #![warn(missing_docs)]
 
+pub mod cli;
 mod columns;
 mod error;
 mod fit;
@@ -33,6 +37,7 @@ mod model;
 mod partials;
 mod sample;
 mod udaf;
+mod wire;
 
 pub use error::EngineError;
 pub use fit::{EngineFit, EngineOptions, fit, fit_async, fit_grouped};
@@ -40,6 +45,7 @@ pub use model::EngineModel;
 pub use partials::MergeOrder;
 pub use sample::{group_heads, head};
 pub use udaf::EStepAggregate;
+pub use wire::{decode_e_step, encode_e_step};
 
 /// The code blocks of `docs/datafusion.md`, compiled and run as doctests so that the guide
 /// cannot drift from the crate.

@@ -7,6 +7,7 @@
 //! layout of [`EngineModel::write_stats`]; `NULL` when the aggregate saw no row of a model it
 //! knows.
 
+use std::any::Any;
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use datafusion::logical_expr::{
 use serde::{Deserialize, Serialize};
 
 use crate::columns::matrix;
+use crate::error::EngineError;
 use crate::model::EngineModel;
 use crate::partials::{MergeOrder, Partials};
 
@@ -127,6 +129,44 @@ impl<M: EngineModel> EStepAggregate<M> {
     /// A model that cannot be serialised (none of the bundled ones).
     pub fn parameters_json(&self) -> serde_json::Result<String> {
         serde_json::to_string(&*self.parameters)
+    }
+
+    /// The E-step function of `M` that `udaf` holds, if it holds one: how a codec recognises
+    /// the functions it must write with their parameters.
+    pub fn downcast(udaf: &AggregateUDF) -> Option<&Self> {
+        let inner: &dyn Any = udaf.inner().as_ref();
+        inner.downcast_ref::<Self>()
+    }
+
+    /// Rebuilds the function named `name` (`M::FUNCTION`, or `M::FUNCTION` followed by `_by`)
+    /// from its [`parameters_json`](Self::parameters_json): how a process that receives a plan
+    /// (a Ballista scheduler or executor) gets the same function back.
+    ///
+    /// # Errors
+    /// [`EngineError::Parameters`] when `name` is not one of the two names of `M`'s function,
+    /// or `json` is not the parameters of such a function (another model, a per-group function
+    /// given one model, or the reverse).
+    pub fn from_parameters_json(name: &str, json: &str) -> Result<AggregateUDF, EngineError> {
+        let grouped = if name == M::FUNCTION {
+            false
+        } else if name.strip_prefix(M::FUNCTION) == Some("_by") {
+            true
+        } else {
+            return Err(EngineError::Parameters(format!(
+                "`{name}` is not an E-step function of this model (`{}` or `{}_by`)",
+                M::FUNCTION,
+                M::FUNCTION
+            )));
+        };
+        let parameters: QueryParameters<M> = serde_json::from_str(json)
+            .map_err(|e| EngineError::Parameters(format!("`{name}`: {e}")))?;
+        if grouped != matches!(parameters.models, Models::ByKey(_)) {
+            return Err(EngineError::Parameters(format!(
+                "`{name}` was given the parameters of a {} function",
+                if grouped { "whole-table" } else { "per-group" }
+            )));
+        }
+        Ok(Self::build(grouped, parameters))
     }
 
     /// Arguments before the feature columns (the key of a `GROUP BY` fit).
