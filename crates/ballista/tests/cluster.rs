@@ -16,7 +16,7 @@ use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use em_core::Em;
-use em_datafusion::{EngineError, EngineOptions, fit, fit_grouped};
+use em_datafusion::{EngineError, EngineFit, EngineModel, EngineOptions, fit, fit_grouped};
 use gmm::{CovarianceType, Dof, GaussianMixture, StudentMixture};
 use nalgebra::DMatrix;
 use rand::SeedableRng;
@@ -159,16 +159,40 @@ fn write_parquet(path: &Path, x: &DMatrix<f64>, keys: Option<&[String]>) {
     writer.close().expect("closed");
 }
 
-/// Two partitions, and files cut into them however small.
-fn config() -> SessionConfig {
+/// `partitions` partitions, and files cut into them however small.
+fn config_with(partitions: usize) -> SessionConfig {
     SessionConfig::new()
-        .with_target_partitions(2)
+        .with_target_partitions(partitions)
         .with_repartition_file_min_size(0)
+}
+
+/// Two partitions: one task per executor.
+fn config() -> SessionConfig {
+    config_with(2)
 }
 
 fn read(rt: &Runtime, ctx: &SessionContext, path: &Path) -> DataFrame {
     rt.block_on(ctx.read_parquet(path.to_str().expect("utf-8"), ParquetReadOptions::default()))
         .expect("the file")
+}
+
+/// `fit` of the columns a and b of the Parquet file at `path`, read through `ctx`.
+fn fit_file<M: EngineModel>(
+    rt: &Runtime,
+    ctx: &SessionContext,
+    path: &Path,
+    start: M,
+    em: &Em,
+) -> Result<EngineFit<M>, EngineError> {
+    let table = read(rt, ctx, path);
+    fit(
+        rt.handle(),
+        &table,
+        &columns(),
+        start,
+        em,
+        &EngineOptions::default(),
+    )
 }
 
 fn columns() -> Vec<String> {
@@ -228,7 +252,6 @@ fn two_executors_fit_bit_for_bit_as_datafusion_does_on_one_machine() {
         .expect("a session on the cluster");
     let local = SessionContext::new_with_config(config());
     let dir = tempfile::tempdir().expect("a directory");
-    let options = EngineOptions::default();
 
     // One model over the whole file, every covariance structure.
     let x = clusters(40_000, 2);
@@ -242,24 +265,10 @@ fn two_executors_fit_bit_for_bit_as_datafusion_does_on_one_machine() {
         CovarianceType::Tied,
     ] {
         let start = start(&x, kind);
-        let on_cluster = fit(
-            rt.handle(),
-            &read(&rt, &remote, &path),
-            &columns(),
-            start.clone(),
-            &em,
-            &options,
-        )
-        .expect("a fit on the cluster");
-        let on_one_machine = fit(
-            rt.handle(),
-            &read(&rt, &local, &path),
-            &columns(),
-            start.clone(),
-            &em,
-            &options,
-        )
-        .expect("a fit on DataFusion");
+        let on_cluster =
+            fit_file(&rt, &remote, &path, start.clone(), &em).expect("a fit on the cluster");
+        let on_one_machine =
+            fit_file(&rt, &local, &path, start.clone(), &em).expect("a fit on DataFusion");
         assert_eq!(on_cluster.report.n_obs, 40_000);
         assert_eq!(
             bits(&on_cluster.model),
@@ -277,6 +286,20 @@ fn two_executors_fit_bit_for_bit_as_datafusion_does_on_one_machine() {
         assert!(difference < 1e-10, "{kind:?}: {difference:e}");
     }
 
+    // The same fit whatever the number of tasks the scan is cut into.
+    let full = start(&x, CovarianceType::Full);
+    let mut by_partitions = Vec::new();
+    for partitions in [1, 2, 4] {
+        let session = rt
+            .block_on(em_ballista::connect(&cluster.url, config_with(partitions)))
+            .expect("a session on the cluster");
+        let fitted =
+            fit_file(&rt, &session, &path, full.clone(), &em).expect("a fit on the cluster");
+        by_partitions.push(bits(&fitted.model));
+    }
+    assert_eq!(by_partitions[0], by_partitions[1]);
+    assert_eq!(by_partitions[0], by_partitions[2]);
+
     // A Student mixture, with its degrees of freedom estimated.
     let student = StudentMixture::from_gaussian(
         &start(&x, CovarianceType::Full),
@@ -284,24 +307,10 @@ fn two_executors_fit_bit_for_bit_as_datafusion_does_on_one_machine() {
     )
     .expect("a start");
     let em_student = Em::new().tol(0.0).max_iter(4);
-    let on_cluster = fit(
-        rt.handle(),
-        &read(&rt, &remote, &path),
-        &columns(),
-        student.clone(),
-        &em_student,
-        &options,
-    )
-    .expect("a Student fit on the cluster");
-    let on_one_machine = fit(
-        rt.handle(),
-        &read(&rt, &local, &path),
-        &columns(),
-        student,
-        &em_student,
-        &options,
-    )
-    .expect("a Student fit on DataFusion");
+    let on_cluster = fit_file(&rt, &remote, &path, student.clone(), &em_student)
+        .expect("a Student fit on the cluster");
+    let on_one_machine =
+        fit_file(&rt, &local, &path, student, &em_student).expect("a Student fit on DataFusion");
     assert_eq!(bits(&on_cluster.model), bits(&on_one_machine.model));
 
     // One model per group key, all groups in the same queries.
@@ -329,7 +338,7 @@ fn two_executors_fit_bit_for_bit_as_datafusion_does_on_one_machine() {
             &columns(),
             starts.clone(),
             &em_grouped,
-            &options,
+            &EngineOptions::default(),
         )
         .expect("grouped fits")
         .into_iter()
@@ -407,18 +416,8 @@ fn errors_on_the_executors_reach_the_client_with_the_column_named() {
     x[(9_000, 1)] = f64::NAN;
     let path = dir.path().join("nan.parquet");
     write_parquet(&path, &x, None);
-    let table = read(&rt, &remote, &path);
     let em = Em::new().max_iter(3);
-    let options = EngineOptions::default();
-    let error = fit(
-        rt.handle(),
-        &table,
-        &columns(),
-        start.clone(),
-        &em,
-        &options,
-    )
-    .expect_err("a NaN");
+    let error = fit_file(&rt, &remote, &path, start.clone(), &em).expect_err("a NaN");
     assert!(
         error
             .to_string()
@@ -428,11 +427,11 @@ fn errors_on_the_executors_reach_the_client_with_the_column_named() {
     // Columns are checked on the client, before any query.
     let missing = fit(
         rt.handle(),
-        &table,
+        &read(&rt, &remote, &path),
         &["a".into(), "nope".into()],
         start.clone(),
         &em,
-        &options,
+        &EngineOptions::default(),
     );
     assert!(
         matches!(&missing, Err(EngineError::Column { column, .. }) if column == "nope"),
@@ -446,14 +445,6 @@ fn errors_on_the_executors_reach_the_client_with_the_column_named() {
             config(),
         ))
         .expect("a session (not connected yet)");
-    let error = fit(
-        rt.handle(),
-        &read(&rt, &nowhere, &path),
-        &columns(),
-        start,
-        &em,
-        &options,
-    )
-    .expect_err("no scheduler");
+    let error = fit_file(&rt, &nowhere, &path, start, &em).expect_err("no scheduler");
     assert!(matches!(error, EngineError::DataFusion(_)), "{error:?}");
 }
