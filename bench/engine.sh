@@ -27,7 +27,8 @@ ls -l "$file"
 measure() { # label, command…
   local label="$1"; shift
   /usr/bin/time -v "$@" > /tmp/em-engine-out.txt 2> /tmp/em-engine-time.txt
-  grep -v '^$' /tmp/em-engine-out.txt | sed "s/^/[$label] /"
+  # The streamed fit's whole report is left out: its wall time is what is measured.
+  [ "${quiet:-0}" = 1 ] || grep -v '^$' /tmp/em-engine-out.txt | sed "s/^/[$label] /"
   echo "[$label] wall $(grep 'Elapsed (wall' /tmp/em-engine-time.txt | awk '{print $NF}'), peak RSS $(( $(grep 'Maximum resident' /tmp/em-engine-time.txt | awk '{print $NF}') / 1024 )) MB"
 }
 
@@ -37,9 +38,9 @@ measure "datafusion, 2 partitions" "$bench" datafusion "$file" --partitions 2 --
 # The streamed fit of the em command line (em-io's Parquet reader, row group by row group), from
 # its own start (one k-means++ restart on a sample). It reports no timings, so its seconds per
 # iteration are the difference of two runs, of 1 and of 1 + $iters iterations, over $iters.
-measure "streamed, 1 iteration" target/release/em fit "$file" -k 6 --stream --n-init 1 --max-iter 1 --tol 0
+quiet=1 measure "streamed, 1 iteration" target/release/em fit "$file" -k 6 --stream --n-init 1 --max-iter 1 --tol 0
 one=$(grep 'Elapsed (wall' /tmp/em-engine-time.txt | awk '{print $NF}')
-measure "streamed, $((iters + 1)) iterations" target/release/em fit "$file" -k 6 --stream --n-init 1 --max-iter $((iters + 1)) --tol 0
+quiet=1 measure "streamed, $((iters + 1)) iterations" target/release/em fit "$file" -k 6 --stream --n-init 1 --max-iter $((iters + 1)) --tol 0
 many=$(grep 'Elapsed (wall' /tmp/em-engine-time.txt | awk '{print $NF}')
 python3 -c "
 def s(t):
