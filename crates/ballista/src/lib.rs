@@ -118,8 +118,11 @@ pub struct ExecutorAddress {
     pub scheduler_host: String,
     /// The scheduler's port.
     pub scheduler_port: u16,
-    /// The host the executor binds to (and tells the scheduler).
+    /// The address the executor binds to (`0.0.0.0` for every interface).
     pub bind_host: String,
+    /// The host name the scheduler and other executors reach this one at [default: `bind_host`,
+    /// which must then be an address they can reach].
+    pub external_host: Option<String>,
     /// The executor's Arrow Flight port (other executors and clients fetch results there).
     pub port: u16,
     /// The executor's gRPC port.
@@ -136,8 +139,12 @@ pub fn executor_config(
     ExecutorProcessConfig {
         scheduler_host: address.scheduler_host,
         scheduler_port: address.scheduler_port,
-        bind_host: address.bind_host.clone(),
-        external_host: Some(address.bind_host),
+        external_host: Some(
+            address
+                .external_host
+                .unwrap_or_else(|| address.bind_host.clone()),
+        ),
+        bind_host: address.bind_host,
         port: address.port,
         grpc_port: address.grpc_port,
         vcores: tasks,

@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+use ballista_scheduler::config::SchedulerConfig;
 use clap::{Parser, Subcommand};
 use datafusion::prelude::SessionContext;
 use em_ballista::{
@@ -29,6 +30,9 @@ enum Command {
         /// The port to listen on.
         #[arg(long, default_value_t = 50050)]
         port: u16,
+        /// The host name executors and clients reach the scheduler at.
+        #[arg(long, default_value = "localhost")]
+        external_host: String,
     },
     /// Run an executor for a scheduler until the process is stopped.
     Executor {
@@ -38,9 +42,13 @@ enum Command {
         /// The scheduler's port.
         #[arg(long, default_value_t = 50050)]
         scheduler_port: u16,
-        /// The address to listen on (and to tell the scheduler).
+        /// The address to listen on (0.0.0.0: every interface).
         #[arg(long, default_value = "127.0.0.1")]
         bind: String,
+        /// The host name the scheduler, the other executors and clients reach this executor at
+        /// [default: --bind].
+        #[arg(long)]
+        external_host: Option<String>,
         /// The Arrow Flight port (results and shuffles are fetched there).
         #[arg(long, default_value_t = 50051)]
         port: u16,
@@ -87,13 +95,22 @@ fn main() -> ExitCode {
 fn execute(command: Command) -> Result<(), Box<dyn std::error::Error>> {
     let runtime = tokio::runtime::Runtime::new()?;
     match command {
-        Command::Scheduler { bind, port } => {
-            runtime.block_on(run_scheduler(scheduler_config(&bind, port)))?;
+        Command::Scheduler {
+            bind,
+            port,
+            external_host,
+        } => {
+            let config = SchedulerConfig {
+                external_host,
+                ..scheduler_config(&bind, port)
+            };
+            runtime.block_on(run_scheduler(config))?;
         }
         Command::Executor {
             scheduler_host,
             scheduler_port,
             bind,
+            external_host,
             port,
             grpc_port,
             tasks,
@@ -107,6 +124,7 @@ fn execute(command: Command) -> Result<(), Box<dyn std::error::Error>> {
                 scheduler_host,
                 scheduler_port,
                 bind_host: bind,
+                external_host,
                 port,
                 grpc_port,
             };
